@@ -1,0 +1,165 @@
+package broker
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+func (s *Server) adminRoutes(g *gin.RouterGroup) {
+	g.GET("/apis", s.listAPIs)
+	g.POST("/apis", s.createAPI)
+	g.GET("/apis/:api", s.loadAPI, s.getAPI)
+	g.PATCH("/apis/:api", s.loadAPI, s.patchAPI)
+
+	a := g.Group("/apis/:api", s.loadAPI)
+	a.GET("/clients", s.listClients)
+	a.POST("/clients", s.createClient)
+	a.GET("/clients/:id", s.getClient)
+	a.DELETE("/clients/:id", s.deleteClient)
+	a.POST("/clients/:id/secret", s.rotateClientSecret)
+
+	a.GET("/users", s.listUsers)
+	a.POST("/users", s.createUser)
+	a.GET("/users/:id", s.getUser)
+	a.DELETE("/users/:id", s.deleteUser)
+
+	a.GET("/providers", s.listProviders)
+	a.PUT("/providers/:id", s.putProviderRoute)
+	a.GET("/providers/:id", s.getProvider)
+	a.DELETE("/providers/:id", s.deleteProvider)
+
+	a.GET("/connections", s.listConnections)
+	a.DELETE("/connections/:id", s.deleteConnection)
+
+	a.GET("/keys", s.listKeys)
+	a.POST("/keys/rotate", s.rotateKeys)
+}
+
+// adminAuth checks Authorization: Bearer $OAUTH2BROKER_ADMIN_TOKEN in
+// constant time. Without a configured token the admin API is off (403).
+func (s *Server) adminAuth(c *gin.Context) {
+	if s.adminToken == "" {
+		fail(c, protocol.ErrAccessDenied.WithDescription("the admin API is disabled: set OAUTH2BROKER_ADMIN_TOKEN"))
+		return
+	}
+	scheme, presented, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	want := sha256.Sum256([]byte(s.adminToken))
+	got := sha256.Sum256([]byte(presented))
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+		fail(c, protocol.ErrInvalidClient.WithDescription("admin token required").WithWWWAuthenticate(`Bearer realm="admin"`))
+		return
+	}
+	c.Next()
+}
+
+// decodeJSON reads a JSON admin body strictly: unknown fields, trailing
+// data and wrong types are a 400.
+func decodeJSON(c *gin.Context, v any) error {
+	body, err := io.ReadAll(c.Request.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return protocol.ErrRequestTooLarge
+	}
+	if err != nil {
+		return protocol.ErrInvalidRequest.WithDescription("cannot read request body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return protocol.ErrInvalidRequest.WithDescription("invalid JSON body: " + jsonProblem(err))
+	}
+	if dec.More() {
+		return protocol.ErrInvalidRequest.WithDescription("invalid JSON body: trailing data")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without echoing values.
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("field %q has the wrong type", typeErr.Field)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("syntax error at offset %d", syntaxErr.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	}
+	return "malformed"
+}
+
+// storeError maps storage sentinels to admin answers.
+func storeError(err error, what string) error {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return protocol.ErrNotFound.WithDescription(what + " not found")
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return protocol.ErrConflict.WithDescription(what + " already exists")
+	case errors.Is(err, storage.ErrConflict):
+		return protocol.ErrConflict.WithDescription(what + " was changed concurrently; retry")
+	}
+	return err
+}
+
+// duration is a time.Duration written as a Go duration string ("15m").
+type duration time.Duration
+
+func (d duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"15m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: want a Go duration like \"15m\"", s)
+	}
+	*d = duration(v)
+	return nil
+}
+
+// maxTTL bounds configured access-token lifetimes.
+const maxTTL = 30 * 24 * time.Hour
+
+func checkTTL(d *duration) error {
+	if d != nil && (*d < 0 || time.Duration(*d) > maxTTL || (*d > 0 && time.Duration(*d) < time.Second)) {
+		return protocol.ErrInvalidRequest.WithDescription("access_token_ttl must be between 1s and 720h")
+	}
+	return nil
+}
+
+// nonNil returns s, or an empty slice, so JSON shows [] not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// listOf answers a collection as {"<key>": [...]}.
+func listOf[R, V any](c *gin.Context, key string, records []R, view func(R) V) {
+	out := make([]V, len(records))
+	for i, r := range records {
+		out[i] = view(r)
+	}
+	writeJSON(c, http.StatusOK, gin.H{key: out})
+}

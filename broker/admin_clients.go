@@ -1,0 +1,235 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// clientIDRE is the syntax of client ids: safe in URLs, paths and Basic.
+var clientIDRE = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,128}$`)
+
+// clientGrantTypes are the names a client's grant_types may hold.
+var clientGrantTypes = []string{
+	protocol.GrantClientCredentials, protocol.GrantPassword, protocol.GrantRefreshToken,
+	protocol.GrantConnectionShort, "token_exchange",
+}
+
+// clientView is a client in admin answers; ClientSecret is set only when
+// the secret was just generated.
+type clientView struct {
+	ClientID       string    `json:"client_id"`
+	ClientSecret   string    `json:"client_secret,omitempty"`
+	Name           string    `json:"name,omitempty"`
+	GrantTypes     []string  `json:"grant_types"`
+	Scopes         []string  `json:"scopes"`
+	AccessTokenTTL *duration `json:"access_token_ttl,omitempty"`
+	ReturnURLs     []string  `json:"return_urls"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+func viewClient(cl storage.Client) clientView {
+	v := clientView{
+		ClientID: cl.ID, Name: cl.Name, GrantTypes: nonNil(cl.GrantTypes), Scopes: nonNil(cl.Scopes),
+		ReturnURLs: nonNil(cl.ReturnURLs), CreatedAt: cl.CreatedAt, UpdatedAt: cl.UpdatedAt,
+	}
+	if cl.AccessTokenTTL > 0 {
+		d := duration(cl.AccessTokenTTL)
+		v.AccessTokenTTL = &d
+	}
+	return v
+}
+
+// clientInput is the body of POST .../clients.
+type clientInput struct {
+	ClientID       string    `json:"client_id"`
+	Name           string    `json:"name"`
+	GrantTypes     []string  `json:"grant_types"`
+	Scopes         []string  `json:"scopes"`
+	AccessTokenTTL *duration `json:"access_token_ttl"`
+	ReturnURLs     []string  `json:"return_urls"`
+}
+
+// ClientSpec declares a client: the admin API and the declarative
+// configuration both build clients from it.
+type ClientSpec struct {
+	ID             string
+	Name           string
+	GrantTypes     []string
+	Scopes         []string
+	AccessTokenTTL time.Duration
+	ReturnURLs     []string
+}
+
+// buildClient validates a spec into a client record, without a secret.
+func buildClient(api string, sp ClientSpec, now time.Time) (storage.Client, error) {
+	if sp.ID == "" {
+		id, err := secret.RandomString(12)
+		if err != nil {
+			return storage.Client{}, err
+		}
+		sp.ID = id
+	}
+	if !clientIDRE.MatchString(sp.ID) {
+		return storage.Client{}, protocol.ErrInvalidRequest.WithDescription("client_id must match " + clientIDRE.String())
+	}
+	if len(sp.GrantTypes) == 0 {
+		sp.GrantTypes = []string{protocol.GrantClientCredentials}
+	}
+	for _, g := range sp.GrantTypes {
+		if !slices.Contains(clientGrantTypes, g) {
+			return storage.Client{}, protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("grant type %q: want one of %s", g, strings.Join(clientGrantTypes, ", ")))
+		}
+	}
+	if err := validScopes(sp.Scopes); err != nil {
+		return storage.Client{}, err
+	}
+	for _, u := range sp.ReturnURLs {
+		if err := validReturnURL(u); err != nil {
+			return storage.Client{}, err
+		}
+	}
+	if len(sp.Name) > 256 {
+		return storage.Client{}, protocol.ErrInvalidRequest.WithDescription("name is longer than 256 bytes")
+	}
+	return storage.Client{
+		API: api, ID: sp.ID, Name: sp.Name, GrantTypes: sp.GrantTypes, Scopes: sp.Scopes,
+		AccessTokenTTL: sp.AccessTokenTTL, ReturnURLs: sp.ReturnURLs, CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+// validScopes checks scope tokens (RFC 6749 §3.3: printable ASCII except
+// space, '"' and '\').
+func validScopes(scopes []string) error {
+	for i, sc := range scopes {
+		ok := sc != "" && len(sc) <= 256 && !slices.Contains(scopes[:i], sc)
+		for _, r := range sc {
+			if r < 0x21 || r > 0x7e || r == '"' || r == '\\' {
+				ok = false
+			}
+		}
+		if !ok {
+			return protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("scope %q is not a valid, distinct scope token", sc))
+		}
+	}
+	return nil
+}
+
+func validReturnURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("return url %q must be an absolute http(s) URL without fragment", raw))
+	}
+	return nil
+}
+
+// newClient creates a client in api. With secretValue empty a secret is
+// generated; it is returned once and only its hash is stored.
+func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secretValue string) (storage.Client, string, error) {
+	cl, err := buildClient(api, sp, s.now().UTC())
+	if err != nil {
+		return cl, "", err
+	}
+	if secretValue == "" {
+		if secretValue, err = secret.NewClientSecret(); err != nil {
+			return cl, "", err
+		}
+	}
+	cl.SecretHash = secret.HashClientSecret(secretValue)
+	return cl, secretValue, storeError(s.store.CreateClient(ctx, cl), "client")
+}
+
+func (s *Server) createClient(c *gin.Context) {
+	var in clientInput
+	if err := decodeJSON(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := checkTTL(in.AccessTokenTTL); err != nil {
+		fail(c, err)
+		return
+	}
+	sp := ClientSpec{ID: in.ClientID, Name: in.Name, GrantTypes: in.GrantTypes, Scopes: in.Scopes, ReturnURLs: in.ReturnURLs}
+	if in.AccessTokenTTL != nil {
+		sp.AccessTokenTTL = time.Duration(*in.AccessTokenTTL)
+	}
+	cl, sec, err := s.newClient(c, currentAPI(c).Name, sp, "")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.log.Info("client created", "api", cl.API, "client_id", cl.ID)
+	v := viewClient(cl)
+	v.ClientSecret = sec
+	writeJSON(c, http.StatusCreated, v)
+}
+
+func (s *Server) listClients(c *gin.Context) {
+	cls, err := s.store.ListClients(c, currentAPI(c).Name)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	listOf(c, "clients", cls, viewClient)
+}
+
+func (s *Server) getClient(c *gin.Context) {
+	cl, err := s.store.GetClient(c, currentAPI(c).Name, c.Param("id"))
+	if err != nil {
+		fail(c, storeError(err, "client"))
+		return
+	}
+	writeJSON(c, http.StatusOK, viewClient(cl))
+}
+
+func (s *Server) deleteClient(c *gin.Context) {
+	a := currentAPI(c)
+	if a.DefaultClient == c.Param("id") {
+		fail(c, protocol.ErrConflict.WithDescription("the client is the API's default_client; unset it first"))
+		return
+	}
+	if err := s.store.DeleteClient(c, a.Name, c.Param("id")); err != nil {
+		fail(c, storeError(err, "client"))
+		return
+	}
+	s.log.Info("client deleted", "api", a.Name, "client_id", c.Param("id"))
+	c.Status(http.StatusNoContent)
+}
+
+// rotateClientSecret generates a new secret; the old one stops working at
+// once.
+func (s *Server) rotateClientSecret(c *gin.Context) {
+	a := currentAPI(c)
+	sec, err := secret.NewClientSecret()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var cl storage.Client
+	err = s.store.UpdateClient(c, a.Name, c.Param("id"), func(old storage.Client) (storage.Client, error) {
+		old.SecretHash = secret.HashClientSecret(sec)
+		old.UpdatedAt = s.now().UTC()
+		cl = old
+		return old, nil
+	})
+	if err != nil {
+		fail(c, storeError(err, "client"))
+		return
+	}
+	s.log.Info("client secret rotated", "api", a.Name, "client_id", cl.ID)
+	v := viewClient(cl)
+	v.ClientSecret = sec
+	writeJSON(c, http.StatusOK, v)
+}

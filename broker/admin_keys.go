@@ -1,0 +1,110 @@
+package broker
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// connectionView is a connection in admin and client answers: never its
+// tokens.
+type connectionView struct {
+	ID          string     `json:"id"`
+	ClientID    string     `json:"client_id"`
+	Identity    string     `json:"client_user_identity"`
+	Provider    string     `json:"provider"`
+	Status      string     `json:"status"`
+	Scope       string     `json:"scope"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RefreshedAt *time.Time `json:"refreshed_at"`
+	LastError   string     `json:"last_error"`
+}
+
+func viewConnection(c storage.Connection) connectionView {
+	v := connectionView{
+		ID: c.ID, ClientID: c.ClientID, Identity: c.Identity, Provider: c.Provider, Status: c.Status,
+		Scope: c.Scope, CreatedAt: c.CreatedAt, LastError: c.LastError,
+	}
+	if !c.RefreshedAt.IsZero() {
+		v.RefreshedAt = &c.RefreshedAt
+	}
+	return v
+}
+
+func (s *Server) listConnections(c *gin.Context) {
+	f := storage.ConnectionFilter{ClientID: c.Query("client_id"), Identity: c.Query("client_user_identity"), Provider: c.Query("provider")}
+	conns, err := s.store.ListConnections(c, currentAPI(c).Name, f)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	listOf(c, "connections", conns, viewConnection)
+}
+
+func (s *Server) deleteConnection(c *gin.Context) {
+	if err := s.store.DeleteConnection(c, currentAPI(c).Name, c.Param("id")); err != nil {
+		fail(c, storeError(err, "connection"))
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// keyView is a signing key in admin answers: never the private key.
+type keyView struct {
+	ID        string     `json:"kid"`
+	Alg       string     `json:"alg"`
+	CreatedAt time.Time  `json:"created_at"`
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
+	RemoveAt  *time.Time `json:"remove_at,omitempty"`
+}
+
+func viewKey(k storage.SigningKey) keyView {
+	v := keyView{ID: k.ID, Alg: k.Alg, CreatedAt: k.CreatedAt}
+	if !k.RetiredAt.IsZero() {
+		v.RetiredAt, v.RemoveAt = &k.RetiredAt, &k.RemoveAt
+	}
+	return v
+}
+
+func (s *Server) listKeys(c *gin.Context) {
+	keys, err := s.store.ListSigningKeys(c, currentAPI(c).Name)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	listOf(c, "keys", keys, viewKey)
+}
+
+// rotateKeys makes a new signing key; the old ones stay in the JWKS until
+// the longest-lived token they could have signed has expired.
+func (s *Server) rotateKeys(c *gin.Context) {
+	a := currentAPI(c)
+	kid, err := s.tokens.Rotate(c, a, s.longestTTL(c, a))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.log.Info("signing key rotated", "api", a.Name, "kid", kid)
+	writeJSON(c, http.StatusOK, gin.H{"kid": kid, "alg": tokensAlg(a)})
+}
+
+// longestTTL is the longest access-token lifetime of the API's clients.
+func (s *Server) longestTTL(ctx context.Context, a storage.API) time.Duration {
+	longest := a.AccessTokenTTL
+	if longest == 0 {
+		longest = tokens.DefaultAccessTokenTTL
+	}
+	clients, err := s.store.ListClients(ctx, a.Name)
+	if err != nil {
+		return maxTTL // unknown: keep old keys as long as any token can live
+	}
+	for _, cl := range clients {
+		longest = max(longest, cl.AccessTokenTTL)
+	}
+	return longest
+}

@@ -1,0 +1,144 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// ProviderSpec is the body of PUT .../providers/{name} and a provider of
+// the declarative configuration.
+type ProviderSpec struct {
+	Template      string            `json:"template" yaml:"template"`
+	Type          string            `json:"type" yaml:"type"`
+	Issuer        string            `json:"issuer" yaml:"issuer"`
+	AuthURL       string            `json:"auth_url" yaml:"auth_url"`
+	TokenURL      string            `json:"token_url" yaml:"token_url"`
+	RevocationURL string            `json:"revocation_url" yaml:"revocation_url"`
+	UserinfoURL   string            `json:"userinfo_url" yaml:"userinfo_url"`
+	AuthStyle     string            `json:"auth_style" yaml:"auth_style"`
+	ClientID      string            `json:"client_id" yaml:"client_id"`
+	ClientSecret  string            `json:"client_secret" yaml:"client_secret"`
+	Scopes        []string          `json:"scopes" yaml:"scopes"`
+	AuthParams    map[string]string `json:"auth_params" yaml:"auth_params"`
+}
+
+// providerView is a provider in admin answers: never the secret.
+type providerView struct {
+	Name            string            `json:"name"`
+	Template        string            `json:"template,omitempty"`
+	Type            string            `json:"type,omitempty"`
+	Issuer          string            `json:"issuer,omitempty"`
+	AuthURL         string            `json:"auth_url,omitempty"`
+	TokenURL        string            `json:"token_url,omitempty"`
+	RevocationURL   string            `json:"revocation_url,omitempty"`
+	UserinfoURL     string            `json:"userinfo_url,omitempty"`
+	AuthStyle       string            `json:"auth_style,omitempty"`
+	ClientID        string            `json:"client_id"`
+	ClientSecretSet bool              `json:"client_secret_set"`
+	Scopes          []string          `json:"scopes"`
+	AuthParams      map[string]string `json:"auth_params,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+}
+
+func viewProvider(p storage.Provider) providerView {
+	return providerView{
+		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
+		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
+		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), AuthParams: p.AuthParams,
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+}
+
+// ProviderSecretAD is the additional data sealing a provider's client
+// secret, binding it to its record.
+func ProviderSecretAD(api, name string) []byte {
+	return []byte("provider-secret\x00" + api + "\x00" + name)
+}
+
+// putProvider validates, seals and stores a provider, creating or
+// replacing it. It reports whether it created it.
+func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderSpec) (storage.Provider, bool, error) {
+	cfg := providers.Config{
+		Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL, TokenURL: sp.TokenURL,
+		RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle, ClientID: sp.ClientID,
+		ClientSecret: sp.ClientSecret, Scopes: sp.Scopes, AuthParams: sp.AuthParams,
+	}
+	if err := cfg.Validate(); err != nil {
+		return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())
+	}
+	if err := validScopes(sp.Scopes); err != nil {
+		return storage.Provider{}, false, err
+	}
+	now := s.now().UTC()
+	p := storage.Provider{
+		API: api, Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL,
+		TokenURL: sp.TokenURL, RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle,
+		ClientID: sp.ClientID, Scopes: sp.Scopes, AuthParams: sp.AuthParams, CreatedAt: now, UpdatedAt: now,
+	}
+	if sp.ClientSecret != "" {
+		sealed, err := s.keyring.Seal([]byte(sp.ClientSecret), ProviderSecretAD(api, name))
+		if err != nil {
+			return p, false, err
+		}
+		p.SealedClientSecret = sealed
+	}
+	err := s.store.CreateProvider(ctx, p)
+	if !errors.Is(err, storage.ErrAlreadyExists) {
+		return p, err == nil, storeError(err, "provider")
+	}
+	err = s.store.UpdateProvider(ctx, api, name, func(old storage.Provider) (storage.Provider, error) {
+		p.CreatedAt = old.CreatedAt
+		return p, nil
+	})
+	return p, false, storeError(err, "provider")
+}
+
+func (s *Server) putProviderRoute(c *gin.Context) {
+	var in ProviderSpec
+	if err := decodeJSON(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	p, created, err := s.putProvider(c, currentAPI(c).Name, c.Param("id"), in)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.log.Info("provider saved", "api", p.API, "provider", p.Name, "created", created)
+	writeJSON(c, http.StatusOK, viewProvider(p))
+}
+
+func (s *Server) listProviders(c *gin.Context) {
+	ps, err := s.store.ListProviders(c, currentAPI(c).Name)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	listOf(c, "providers", ps, viewProvider)
+}
+
+func (s *Server) getProvider(c *gin.Context) {
+	p, err := s.store.GetProvider(c, currentAPI(c).Name, c.Param("id"))
+	if err != nil {
+		fail(c, storeError(err, "provider"))
+		return
+	}
+	writeJSON(c, http.StatusOK, viewProvider(p))
+}
+
+func (s *Server) deleteProvider(c *gin.Context) {
+	if err := s.store.DeleteProvider(c, currentAPI(c).Name, c.Param("id")); err != nil {
+		fail(c, storeError(err, "provider"))
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

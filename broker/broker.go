@@ -1,0 +1,122 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/grants"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Store is the persistence backend. Required.
+	Store storage.Storage
+	// Keyring seals secrets at rest. Required.
+	Keyring *seal.Keyring
+	// PublicURL is the external base URL of the broker, without a
+	// trailing slash: issuers are PublicURL/{api}. Required.
+	PublicURL string
+	// AdminToken enables the admin API when non-empty.
+	AdminToken string
+	// Logger receives the access log and errors; slog.Default when nil.
+	Logger *slog.Logger
+	// GCInterval is how often expired states, token records and keys are
+	// deleted; one minute when zero, never when negative.
+	GCInterval time.Duration
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the broker's HTTP handler.
+type Server struct {
+	store      storage.Storage
+	keyring    *seal.Keyring
+	tokens     *tokens.Issuer
+	grants     *grants.Dispatcher
+	adminToken string
+	log        *slog.Logger
+	now        func() time.Time
+	engine     *gin.Engine
+	paths      tokenPathIndex
+	adminMu    sync.Mutex // serialises API writes (token path uniqueness)
+	stopGC     context.CancelFunc
+	gcDone     chan struct{}
+}
+
+// New builds a Server. Background work (garbage collection) runs until
+// Close.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Keyring == nil || cfg.PublicURL == "" {
+		return nil, errors.New("broker: Store, Keyring and PublicURL are required")
+	}
+	s := &Server{
+		store: cfg.Store, keyring: cfg.Keyring, adminToken: cfg.AdminToken,
+		log: cfg.Logger, now: cfg.Now,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	iss, err := tokens.New(tokens.Config{Store: cfg.Store, Keyring: cfg.Keyring, PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Now: s.now})
+	if err != nil {
+		return nil, err
+	}
+	s.tokens = iss
+	s.grants = grants.New(grants.Config{Store: cfg.Store, Tokens: iss, Now: s.now})
+	s.paths = tokenPathIndex{store: cfg.Store, now: s.now}
+	s.engine = s.routes()
+	s.startGC(ctx, cfg.GCInterval)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Close stops background work. It does not close the store.
+func (s *Server) Close() {
+	if s.stopGC != nil {
+		s.stopGC()
+		<-s.gcDone
+	}
+}
+
+func (s *Server) startGC(ctx context.Context, every time.Duration) {
+	if every < 0 {
+		return
+	}
+	if every == 0 {
+		every = time.Minute
+	}
+	ctx, s.stopGC = context.WithCancel(ctx)
+	s.gcDone = make(chan struct{})
+	go func() {
+		defer close(s.gcDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n, err := s.store.GarbageCollect(ctx, s.now())
+				if err != nil {
+					s.log.Error("garbage collection failed", "err", err)
+				} else if n.States+n.IssuedTokens+n.SigningKeys > 0 {
+					s.log.Info("garbage collected", "states", n.States, "issued_tokens", n.IssuedTokens, "signing_keys", n.SigningKeys)
+				}
+			}
+		}
+	}()
+}

@@ -1,0 +1,163 @@
+package grants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// Config configures a Dispatcher.
+type Config struct {
+	Store  storage.Storage
+	Tokens *tokens.Issuer
+	// Extra grants by grant_type, added to the built-in ones (the
+	// connection grant lives with the federation code).
+	Extra map[string]Grant
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Dispatcher is the token endpoint's logic.
+type Dispatcher struct {
+	store  storage.Storage
+	grants map[string]Grant
+}
+
+// New returns a Dispatcher with the client_credentials, password and
+// refresh_token grants plus cfg.Extra.
+func New(cfg Config) *Dispatcher {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	d := &Dispatcher{store: cfg.Store, grants: map[string]Grant{
+		protocol.GrantClientCredentials: &clientCredentials{tokens: cfg.Tokens},
+		protocol.GrantPassword:          &password{store: cfg.Store, tokens: cfg.Tokens, throttle: newThrottle(now)},
+		protocol.GrantRefreshToken:      &refreshToken{store: cfg.Store, tokens: cfg.Tokens},
+	}}
+	for name, g := range cfg.Extra {
+		d.grants[name] = g
+	}
+	return d
+}
+
+// tenantGrants are the grants that take a tenant.
+var tenantGrants = []string{protocol.GrantClientCredentials, protocol.GrantPassword}
+
+// Token answers a token request for api (RFC 6749 §3.2).
+func (d *Dispatcher) Token(ctx context.Context, api storage.API, p *protocol.Request) (*Response, error) {
+	grantType := p.Get("grant_type")
+	if grantType == "" {
+		if p.Get("client_user_identity") == "" {
+			return nil, protocol.ErrInvalidRequest.WithDescription("missing grant_type")
+		}
+		grantType = protocol.GrantConnection
+	}
+	grant, ok := d.grants[grantType]
+	if !ok {
+		return nil, protocol.ErrUnsupportedGrantType.WithDescription(fmt.Sprintf("grant_type %q is not supported", truncate(grantType)))
+	}
+	client, err := d.authenticate(ctx, api, p, grantType == protocol.GrantPassword)
+	if err != nil {
+		return nil, err
+	}
+	if !Allows(client, grantType) {
+		return nil, protocol.ErrUnauthorizedClient.WithDescription(fmt.Sprintf("client may not use grant_type %q", grantType))
+	}
+	req := &Request{API: api, Client: client, Params: p, Scope: parseScope(p.Get("scope"))}
+	if !subset(req.Scope, client.Scopes) {
+		return nil, protocol.ErrInvalidScope.WithDescription("requested scope exceeds the client's scopes")
+	}
+	if slices.Contains(tenantGrants, grantType) {
+		if req.Tenant, err = checkTenant(api, p.Get("tenant")); err != nil {
+			return nil, err
+		}
+	}
+	return grant.Handle(ctx, req)
+}
+
+// Allows reports whether the client may use grantType. Clients list short
+// names: the connection grant is "connection".
+func Allows(c storage.Client, grantType string) bool {
+	name := grantType
+	switch grantType {
+	case protocol.GrantConnection:
+		name = protocol.GrantConnectionShort
+	case protocol.GrantTokenExchange:
+		name = "token_exchange"
+	}
+	return slices.Contains(c.GrantTypes, name)
+}
+
+func checkTenant(api storage.API, tenant string) (string, error) {
+	if len(api.Tenants) == 0 {
+		if tenant != "" {
+			return "", protocol.ErrInvalidRequest.WithDescription("this API has no tenants")
+		}
+		return "", nil
+	}
+	if tenant == "" {
+		return "", protocol.ErrInvalidRequest.WithDescription("missing tenant")
+	}
+	if !slices.Contains(api.Tenants, tenant) {
+		return "", protocol.ErrInvalidRequest.WithDescription("unknown tenant")
+	}
+	return tenant, nil
+}
+
+// Authenticate checks the client credentials of a request (RFC 6749
+// §2.3.1) and returns the client. Every client of the broker is
+// confidential: a client id without a secret is refused.
+func (d *Dispatcher) Authenticate(ctx context.Context, api storage.API, p *protocol.Request) (storage.Client, error) {
+	return d.authenticate(ctx, api, p, false)
+}
+
+// authenticate is Authenticate; with allowDefault, a request carrying no
+// client credentials at all is attributed to the API's default_client
+// (the MachPanel shape of the password grant).
+func (d *Dispatcher) authenticate(ctx context.Context, api storage.API, p *protocol.Request, allowDefault bool) (storage.Client, error) {
+	fail := protocol.ErrInvalidClient.WithDescription("client authentication failed")
+	if p.AuthMethod == protocol.AuthMethodBasic {
+		fail = fail.WithWWWAuthenticate(`Basic realm="` + api.Name + `"`)
+	}
+	if p.ClientID == "" && p.AuthMethod == protocol.AuthMethodNone {
+		if allowDefault && api.DefaultClient != "" {
+			c, err := d.store.GetClient(ctx, api.Name, api.DefaultClient)
+			if err != nil {
+				return c, protocol.ErrServerError.WithCause(fmt.Errorf("default client: %w", err))
+			}
+			return c, nil
+		}
+		return storage.Client{}, fail.WithDescription("client authentication required")
+	}
+	if p.ClientSecret == "" {
+		return storage.Client{}, fail.WithDescription("client_secret required")
+	}
+	c, err := d.store.GetClient(ctx, api.Name, p.ClientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		secret.CheckClientSecret(nil, p.ClientSecret) // same work as a found client
+		return c, fail
+	}
+	if err != nil {
+		return c, err
+	}
+	if !secret.CheckClientSecret(c.SecretHash, p.ClientSecret) {
+		return c, fail
+	}
+	return c, nil
+}
+
+// truncate keeps client-supplied values short in error descriptions.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,8 @@
+// Package grants implements the token endpoint: one Grant per grant_type,
+// each in its own file, and the Dispatcher that authenticates the client,
+// checks that it may use the grant, checks the scope and the tenant, and
+// only then runs the grant. Grants return values and never write HTTP.
+//
+// It imports broker/protocol, broker/tokens, broker/secret and storage;
+// never gin or broker.
+package grants

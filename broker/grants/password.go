@@ -1,0 +1,114 @@
+package grants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// password is the resource owner password credentials grant (RFC 6749
+// §4.3): a user of the API logs in with username and password.
+type password struct {
+	store    storage.Storage
+	tokens   *tokens.Issuer
+	throttle *throttle
+}
+
+var _ Grant = (*password)(nil)
+
+// dummyHash is checked when the user does not exist, so that a missing
+// user costs the same time as a wrong password.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := secret.HashPassword("oauth2broker dummy password")
+	return h
+})
+
+var errBadLogin = protocol.ErrInvalidGrant.WithDescription("invalid username or password")
+
+func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) {
+	username, pw := req.Params.Get("username"), req.Params.Get("password")
+	if username == "" || pw == "" {
+		return nil, protocol.ErrInvalidRequest.WithDescription("username and password are required")
+	}
+	key := req.API.Name + "\x00" + username
+	if wait := g.throttle.wait(key); wait > 0 {
+		return nil, protocol.ErrInvalidGrant.WithStatus(http.StatusTooManyRequests).
+			WithDescription(fmt.Sprintf("too many failed logins for this username; retry in %d s", int(wait.Seconds())+1))
+	}
+	user, err := g.checkLogin(ctx, req.API.Name, username, pw)
+	if err != nil {
+		if errors.Is(err, errBadLogin) {
+			g.throttle.fail(key)
+		}
+		return nil, err
+	}
+	g.throttle.succeed(key)
+	scope, err := userScope(req, user)
+	if err != nil {
+		return nil, err
+	}
+	return issueUserTokens(ctx, g.tokens, req, user.Username, scope, "")
+}
+
+func (g *password) checkLogin(ctx context.Context, api, username, pw string) (storage.User, error) {
+	user, err := g.store.GetUser(ctx, api, username)
+	if errors.Is(err, storage.ErrNotFound) {
+		_, _ = secret.CheckPassword(dummyHash(), pw)
+		return user, errBadLogin
+	}
+	if err != nil {
+		return user, err
+	}
+	ok, err := secret.CheckPassword(user.PasswordHash, pw)
+	if err != nil {
+		return user, fmt.Errorf("grants: user %q: %w", username, err)
+	}
+	if !ok {
+		return user, errBadLogin
+	}
+	return user, nil
+}
+
+// userScope is the scope granted to a user through a client: the request's
+// (which must be within both), else every scope the two share.
+func userScope(req *Request, user storage.User) ([]string, error) {
+	if req.Scope == nil {
+		return intersect(req.Client.Scopes, user.Scopes), nil
+	}
+	if !subset(req.Scope, user.Scopes) {
+		return nil, protocol.ErrInvalidScope.WithDescription("requested scope exceeds the user's scopes")
+	}
+	return req.Scope, nil
+}
+
+// issueUserTokens issues an access token for a user and, when the client
+// may use refresh_token, a refresh token of family (a new family when
+// empty). The refresh record is stored before the answer is returned.
+func issueUserTokens(ctx context.Context, iss *tokens.Issuer, req *Request, username string, scope []string, family string) (*Response, error) {
+	var refresh string
+	if slices.Contains(req.Client.GrantTypes, protocol.GrantRefreshToken) {
+		var err error
+		refresh, family, err = iss.IssueRefresh(ctx, req.API.Name, tokens.RefreshGrant{
+			ClientID: req.Client.ID, Subject: username, Scope: joinScope(scope), Tenant: req.Tenant, Family: family,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	at, err := iss.Issue(ctx, req.API, tokens.AccessRequest{
+		Subject: username, ClientID: req.Client.ID, Scope: joinScope(scope), Tenant: req.Tenant,
+		Username: username, Family: family, TTL: accessTTL(req.API, req.Client),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bearer(at, refresh, scope), nil
+}

@@ -1,0 +1,109 @@
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+)
+
+// limitBody caps every request body at protocol.MaxBodyBytes.
+func limitBody(c *gin.Context) {
+	if c.Request.ContentLength > protocol.MaxBodyBytes {
+		renderError(c, protocol.ErrRequestTooLarge)
+		c.Abort()
+		return
+	}
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, protocol.MaxBodyBytes)
+	}
+	c.Next()
+}
+
+// requestID gives each request an id, from X-Request-Id when it is sane.
+func requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if len(id) == 0 || len(id) > 64 || !printable(id) {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	c.Set("request_id", id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog logs one line per request: method, path without the query
+// string, status, duration. Never bodies, queries or headers: they can
+// hold codes, tokens and secrets.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelInfo
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(c.Request.Context(), level, "request",
+		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", c.GetString("request_id"))
+}
+
+// renderErrors writes the last error a handler added with c.Error, as an
+// RFC 6749 §5.2 answer. Causes of server errors are logged, not shown.
+func (s *Server) renderErrors(c *gin.Context) {
+	c.Next()
+	if len(c.Errors) == 0 || c.Writer.Written() {
+		return
+	}
+	err := c.Errors.Last().Err
+	e := protocol.AsError(err)
+	if e.Status >= 500 {
+		s.log.Error("request failed", "path", c.Request.URL.Path, "request_id", c.GetString("request_id"), "err", errors.Unwrap(e))
+	}
+	renderError(c, e)
+}
+
+// recoverPanic turns a panic into a 500 server_error and logs it.
+func (s *Server) recoverPanic(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic", "path", c.Request.URL.Path, "request_id", c.GetString("request_id"), "panic", fmt.Sprint(r))
+			if !c.Writer.Written() {
+				renderError(c, protocol.ErrServerError)
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+func renderError(c *gin.Context, err error) {
+	protocol.WriteError(c.Writer, err)
+}
+
+// fail records err for renderErrors and stops the chain.
+func fail(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}
+
+// writeJSON answers v with status and Cache-Control: no-store.
+func writeJSON(c *gin.Context, status int, v any) {
+	protocol.WriteJSON(c.Writer, status, v)
+}

@@ -1,0 +1,27 @@
+package protocol
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// WriteJSON writes v as a JSON answer with Cache-Control: no-store
+// (RFC 6749 §5.1), which every answer of the broker carries.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes err as an RFC 6749 §5.2 answer. Errors that are not an
+// *Error become a 500 server_error whose cause is not shown.
+func WriteError(w http.ResponseWriter, err error) {
+	e := AsError(err)
+	if e.WWWAuthenticate != "" {
+		w.Header().Set("WWW-Authenticate", e.WWWAuthenticate)
+	}
+	WriteJSON(w, e.Status, e.Body())
+}

@@ -1,0 +1,92 @@
+package broker
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// apiKey is the gin context key of the loaded storage.API.
+const apiKey = "api"
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.Use(requestID, s.accessLog, s.recoverPanic, s.renderErrors, limitBody)
+	e.NoRoute(s.noRoute)
+	e.NoMethod(func(c *gin.Context) { fail(c, protocol.ErrMethodNotAllowed) })
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/.well-known/oauth-authorization-server/:api", s.loadAPI, s.metadata)
+
+	api := e.Group("/:api", s.loadAPI)
+	api.GET("/.well-known/oauth-authorization-server", s.metadata)
+	api.POST("/oauth2/token", s.token)
+	api.GET("/oauth2/token", s.token)
+	api.POST("/oauth2/introspect", s.introspect)
+	api.POST("/oauth2/revoke", s.revoke)
+	api.GET("/oauth2/revoke", s.revoke)
+	api.GET("/oauth2/jwks", s.jwks)
+
+	s.adminRoutes(e.Group("/admin/v1", s.adminAuth))
+	return e
+}
+
+// loadAPI loads the API named by the path, or answers 404.
+func (s *Server) loadAPI(c *gin.Context) {
+	a, err := s.store.GetAPI(c, c.Param("api"))
+	if errors.Is(err, storage.ErrNotFound) {
+		fail(c, protocol.ErrNotFound.WithDescription("unknown api"))
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Set(apiKey, a)
+	c.Next()
+}
+
+func currentAPI(c *gin.Context) storage.API {
+	return c.MustGet(apiKey).(storage.API)
+}
+
+// noRoute serves the APIs' extra token paths, and 404 for anything else.
+func (s *Server) noRoute(c *gin.Context) {
+	a, ok, err := s.paths.lookup(c, c.Request.URL.Path)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if !ok {
+		fail(c, protocol.ErrNotFound.WithDescription("no such endpoint"))
+		return
+	}
+	if c.Request.Method != http.MethodPost && c.Request.Method != http.MethodGet {
+		fail(c, protocol.ErrMethodNotAllowed)
+		return
+	}
+	c.Set(apiKey, a)
+	s.token(c)
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	writeJSON(c, http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 200 when the store answers.
+func (s *Server) readyz(c *gin.Context) {
+	if _, err := s.store.GetAPI(c, "readyz"); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.Error("readiness check failed", "err", err)
+		fail(c, protocol.ErrTemporarilyUnavailable.WithDescription("store unavailable"))
+		return
+	}
+	writeJSON(c, http.StatusOK, gin.H{"status": "ready"})
+}

@@ -1,0 +1,98 @@
+package broker
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/tokens"
+)
+
+// token is the token endpoint (RFC 6749 §3.2), also served at the API's
+// extra token paths. GET with a body is accepted for EKIKA clients.
+func (s *Server) token(c *gin.Context) {
+	p, err := protocol.ParseRequest(c.Request)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	resp, err := s.grants.Token(c, currentAPI(c), p)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, resp)
+}
+
+// introspect is RFC 7662 for the API's own tokens; any authenticated
+// client of the API may call it.
+func (s *Server) introspect(c *gin.Context) {
+	a := currentAPI(c)
+	p, err := protocol.ParseRequest(c.Request)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if _, err := s.grants.Authenticate(c, a, p); err != nil {
+		fail(c, err)
+		return
+	}
+	token := p.Get("token")
+	if token == "" {
+		fail(c, protocol.ErrInvalidRequest.WithDescription("missing token"))
+		return
+	}
+	in, err := s.tokens.Introspect(c, a, token, p.Get("token_type_hint"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, in)
+}
+
+// revoke is RFC 7009 for the API's own tokens. (Revoking a connection with
+// client_user_identity belongs to the federation routes.)
+func (s *Server) revoke(c *gin.Context) {
+	a := currentAPI(c)
+	p, err := protocol.ParseRequest(c.Request)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	client, err := s.grants.Authenticate(c, a, p)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	token := p.Get("token")
+	if token == "" {
+		fail(c, protocol.ErrInvalidRequest.WithDescription("missing token"))
+		return
+	}
+	switch hint := p.Get("token_type_hint"); hint {
+	case "", protocol.TokenTypeHintAccessToken, protocol.TokenTypeHintRefreshToken:
+		err = s.tokens.Revoke(c, a, client.ID, token, hint)
+	default:
+		err = protocol.ErrUnsupportedTokenType.WithDescription("token_type_hint must be access_token or refresh_token")
+	}
+	if errors.Is(err, tokens.ErrWrongClient) {
+		err = protocol.ErrUnauthorizedClient.WithDescription("the token was not issued to this client")
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, gin.H{"revoked": true})
+}
+
+// jwks publishes the API's public signing keys (RFC 7517).
+func (s *Server) jwks(c *gin.Context) {
+	set, err := s.tokens.JWKS(c, currentAPI(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, set)
+}

@@ -1,0 +1,247 @@
+package tokens
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// DefaultSigningAlg is used when an API names none.
+const DefaultSigningAlg = "ES256"
+
+// keyCacheTTL bounds how long a replica signs with a key set it loaded,
+// so a rotation made by another replica is picked up.
+const keyCacheTTL = 30 * time.Second
+
+// SupportedAlgs lists the signing algorithms an API may choose.
+var SupportedAlgs = []string{"ES256", "ES384", "RS256", "PS256", "EdDSA"}
+
+// ValidAlg reports whether alg is supported.
+func ValidAlg(alg string) bool { return slices.Contains(SupportedAlgs, alg) }
+
+// keySet is the loaded signing state of one API.
+type keySet struct {
+	signer   jose.Signer
+	kid      string
+	alg      string
+	public   []jose.JSONWebKey // every key still published, newest first
+	loadedAt time.Time
+}
+
+func (ks *keySet) publicKey(kid string) (jose.JSONWebKey, bool) {
+	for _, k := range ks.public {
+		if k.KeyID == kid {
+			return k, true
+		}
+	}
+	return jose.JSONWebKey{}, false
+}
+
+// keyCache caches key sets per API.
+type keyCache struct {
+	mu   sync.Mutex
+	sets map[string]*keySet
+}
+
+func generateKey(alg string) (crypto.Signer, error) {
+	switch alg {
+	case "ES256":
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ES384":
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "RS256", "PS256":
+		return rsa.GenerateKey(rand.Reader, 2048)
+	case "EdDSA":
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
+	}
+	return nil, fmt.Errorf("tokens: unsupported signing algorithm %q", alg)
+}
+
+func keyAD(api, kid string) []byte { return []byte("signing-key\x00" + api + "\x00" + kid) }
+
+// newKeyID returns an id that sorts by creation time.
+func newKeyID(now time.Time) (string, error) {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%013x-%s", now.UnixMilli(), hex.EncodeToString(b)), nil
+}
+
+// createKey generates, seals and stores a new active key for api.
+func (i *Issuer) createKey(ctx context.Context, api, alg string) error {
+	priv, err := generateKey(alg)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return fmt.Errorf("tokens: %w", err)
+	}
+	now := i.now()
+	kid, err := newKeyID(now)
+	if err != nil {
+		return fmt.Errorf("tokens: %w", err)
+	}
+	sealed, err := i.keyring.Seal(der, keyAD(api, kid))
+	if err != nil {
+		return err
+	}
+	return i.store.CreateSigningKey(ctx, storage.SigningKey{API: api, ID: kid, Alg: alg, SealedPrivateKey: sealed, CreatedAt: now})
+}
+
+// keys returns the API's key set, loading it from storage (and creating
+// the first key) when the cache is cold or stale.
+func (i *Issuer) keys(ctx context.Context, api storage.API) (*keySet, error) {
+	i.cache.mu.Lock()
+	defer i.cache.mu.Unlock()
+	if ks, ok := i.cache.sets[api.Name]; ok && i.now().Sub(ks.loadedAt) < keyCacheTTL && ks.alg == apiAlg(api) {
+		return ks, nil
+	}
+	ks, err := i.loadKeys(ctx, api)
+	if err != nil {
+		return nil, err
+	}
+	i.cache.sets[api.Name] = ks
+	return ks, nil
+}
+
+func (i *Issuer) invalidate(api string) {
+	i.cache.mu.Lock()
+	delete(i.cache.sets, api)
+	i.cache.mu.Unlock()
+}
+
+func apiAlg(api storage.API) string {
+	if api.SigningAlg == "" {
+		return DefaultSigningAlg
+	}
+	return api.SigningAlg
+}
+
+func (i *Issuer) loadKeys(ctx context.Context, api storage.API) (*keySet, error) {
+	alg := apiAlg(api)
+	stored, err := i.store.ListSigningKeys(ctx, api.Name)
+	if err != nil {
+		return nil, err
+	}
+	if active := activeKey(stored, alg); active == nil {
+		// First use, or the API changed its algorithm: make a key.
+		if err := i.createKey(ctx, api.Name, alg); err != nil {
+			return nil, err
+		}
+		if stored, err = i.store.ListSigningKeys(ctx, api.Name); err != nil {
+			return nil, err
+		}
+	}
+	now := i.now()
+	ks := &keySet{alg: alg, loadedAt: now}
+	for j := len(stored) - 1; j >= 0; j-- { // newest first
+		k := stored[j]
+		if !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt) {
+			continue
+		}
+		priv, err := i.openKey(k)
+		if err != nil {
+			return nil, err
+		}
+		ks.public = append(ks.public, jose.JSONWebKey{Key: priv.Public(), KeyID: k.ID, Algorithm: k.Alg, Use: "sig"})
+		if ks.signer == nil && k.RetiredAt.IsZero() && k.Alg == alg {
+			opts := (&jose.SignerOptions{}).WithType("at+jwt")
+			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: priv, KeyID: k.ID}}, opts)
+			if err != nil {
+				return nil, fmt.Errorf("tokens: %w", err)
+			}
+			ks.signer, ks.kid = signer, k.ID
+		}
+	}
+	if ks.signer == nil {
+		return nil, errors.New("tokens: no active signing key")
+	}
+	return ks, nil
+}
+
+// activeKey returns the newest unretired key of alg, or nil.
+func activeKey(keys []storage.SigningKey, alg string) *storage.SigningKey {
+	for j := len(keys) - 1; j >= 0; j-- {
+		if keys[j].RetiredAt.IsZero() && keys[j].Alg == alg {
+			return &keys[j]
+		}
+	}
+	return nil
+}
+
+func (i *Issuer) openKey(k storage.SigningKey) (crypto.Signer, error) {
+	der, err := i.keyring.Open(k.SealedPrivateKey, keyAD(k.API, k.ID))
+	if err != nil {
+		return nil, fmt.Errorf("tokens: signing key %s: %w", k.ID, err)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: signing key %s: %w", k.ID, err)
+	}
+	signer, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("tokens: signing key %s is not a signer", k.ID)
+	}
+	return signer, nil
+}
+
+// JWKS returns the API's published public keys (RFC 7517), the active one
+// first, followed by retired keys whose tokens may still be live.
+func (i *Issuer) JWKS(ctx context.Context, api storage.API) (jose.JSONWebKeySet, error) {
+	ks, err := i.keys(ctx, api)
+	if err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	return jose.JSONWebKeySet{Keys: slices.Clone(ks.public)}, nil
+}
+
+// Rotate retires the API's active keys and creates a new one. A retired
+// key stays in the JWKS for maxTTL (the longest access-token lifetime of
+// the API) plus a minute, so every token it signed can still be verified.
+// It returns the new key id.
+func (i *Issuer) Rotate(ctx context.Context, api storage.API, maxTTL time.Duration) (string, error) {
+	now := i.now()
+	stored, err := i.store.ListSigningKeys(ctx, api.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range stored {
+		if !k.RetiredAt.IsZero() {
+			continue
+		}
+		err := i.store.UpdateSigningKey(ctx, api.Name, k.ID, func(k storage.SigningKey) (storage.SigningKey, error) {
+			k.RetiredAt, k.RemoveAt = now, now.Add(maxTTL+time.Minute)
+			return k, nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	if err := i.createKey(ctx, api.Name, apiAlg(api)); err != nil {
+		return "", err
+	}
+	i.invalidate(api.Name)
+	ks, err := i.keys(ctx, api)
+	if err != nil {
+		return "", err
+	}
+	return ks.kid, nil
+}

@@ -1,0 +1,148 @@
+package bbolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// SchemaVersion is the version of the on-disk layout this package reads and
+// writes. Open writes it into a fresh file and refuses a file whose stored
+// version is newer.
+const SchemaVersion = 1
+
+// ErrNewerSchema is returned (wrapped) by Open when the file was written by
+// a newer version of this package.
+var ErrNewerSchema = errors.New("bbolt: schema version is newer than supported")
+
+// DefaultTimeout is the file-lock wait used when Config.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// Bucket names: one per record type, plus meta.
+const (
+	bucketMeta         = "meta"
+	bucketAPIs         = "apis"
+	bucketClients      = "clients"
+	bucketUsers        = "users"
+	bucketProviders    = "providers"
+	bucketConnections  = "connections"
+	bucketIssuedTokens = "issued_tokens"
+	bucketSigningKeys  = "signing_keys"
+	bucketStates       = "states"
+)
+
+// keySchemaVersion holds SchemaVersion in bucketMeta, as a big-endian uint64.
+const keySchemaVersion = "schema_version"
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file. It is created with mode 0600 when missing.
+	Path string
+	// Timeout bounds the wait for the file lock when another process holds
+	// the file open; zero or negative means DefaultTimeout.
+	Timeout time.Duration
+}
+
+// DB is a storage.Storage kept in one bbolt file. It is safe for concurrent
+// use; writes are serialized by bbolt.
+type DB struct {
+	db *bolt.DB
+}
+
+var _ storage.Storage = (*DB)(nil)
+
+// Open opens or creates the file at cfg.Path, creates every bucket and
+// checks the schema version, all in one transaction. It fails with an error
+// wrapping ErrNewerSchema when the file was written by a newer version.
+func Open(cfg Config) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("bbolt: empty path")
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	bdb, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, fmt.Errorf("bbolt: open: %w", err)
+	}
+	d := &DB{db: bdb}
+	if err := d.write(initSchema); err != nil {
+		if cerr := bdb.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("bbolt: close: %w", cerr))
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// initSchema checks or writes the schema version, then creates every
+// bucket. On error the transaction rolls back and the file is unchanged.
+func initSchema(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists([]byte(bucketMeta))
+	if err != nil {
+		return fmt.Errorf("bbolt: create bucket %s: %w", bucketMeta, err)
+	}
+	switch v := meta.Get([]byte(keySchemaVersion)); {
+	case v == nil:
+		buf := binary.BigEndian.AppendUint64(nil, SchemaVersion)
+		if err := meta.Put([]byte(keySchemaVersion), buf); err != nil {
+			return fmt.Errorf("bbolt: write schema version: %w", err)
+		}
+	case len(v) != 8:
+		return fmt.Errorf("bbolt: malformed schema version (%d bytes)", len(v))
+	case binary.BigEndian.Uint64(v) > SchemaVersion:
+		return fmt.Errorf("%w: file has %d, this build supports %d",
+			ErrNewerSchema, binary.BigEndian.Uint64(v), SchemaVersion)
+	case binary.BigEndian.Uint64(v) < 1:
+		return fmt.Errorf("bbolt: unsupported schema version %d", binary.BigEndian.Uint64(v))
+	}
+	for _, name := range []string{
+		bucketAPIs, bucketClients, bucketUsers, bucketProviders,
+		bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates,
+	} {
+		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+			return fmt.Errorf("bbolt: create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the file. It must be called once, after all other calls
+// have returned.
+func (d *DB) Close() error {
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("bbolt: close: %w", err)
+	}
+	return nil
+}
+
+// write runs fn in one write transaction (see guard).
+func (d *DB) write(fn func(*bolt.Tx) error) error {
+	return guard("write", d.db.Update, fn)
+}
+
+// read runs fn in one read-only transaction (see guard).
+func (d *DB) read(fn func(*bolt.Tx) error) error {
+	return guard("read", d.db.View, fn)
+}
+
+// guard runs fn through run (db.Update or db.View). An error from fn is
+// returned as is, so storage sentinels and Update-function errors keep their
+// identity; an error from bbolt itself (begin, commit) is wrapped.
+func guard(op string, run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) error {
+	var fnErr error
+	err := run(func(tx *bolt.Tx) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	if err != nil && fnErr == nil {
+		return fmt.Errorf("bbolt: %s: %w", op, err)
+	}
+	return err
+}

@@ -1,0 +1,101 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns, exactly (compare with errors.Is).
+var (
+	// ErrNotFound is returned when the record does not exist.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrAlreadyExists is returned by Create when the key is taken.
+	ErrAlreadyExists = errors.New("storage: already exists")
+	// ErrConflict is returned when a concurrent writer changed the record
+	// between read and write (compare-and-swap lost); the caller reloads.
+	ErrConflict = errors.New("storage: conflict")
+)
+
+// Storage is the persistence interface of the broker.
+//
+// Contracts every implementation keeps:
+//   - Create returns ErrAlreadyExists when the key is taken and writes nothing.
+//   - Get, Update and Delete return ErrNotFound for a missing key.
+//   - Update runs its function on the current record and stores the result in
+//     one atomic step: either the returned record is stored or, when the
+//     function returns an error, nothing is (the error is returned as is).
+//     The function may be called more than once and must not have side
+//     effects. The record's key fields cannot be changed by Update.
+//   - A call that returned nil is durable: it survives a crash of the process.
+//   - Returned records are copies; mutating them changes nothing stored.
+//   - List results are sorted by key.
+//   - Deleting an API does not cascade; callers delete dependants first.
+type Storage interface {
+	CreateAPI(ctx context.Context, a API) error
+	GetAPI(ctx context.Context, name string) (API, error)
+	ListAPIs(ctx context.Context) ([]API, error)
+	UpdateAPI(ctx context.Context, name string, fn func(API) (API, error)) error
+	DeleteAPI(ctx context.Context, name string) error
+
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, api, id string) (Client, error)
+	ListClients(ctx context.Context, api string) ([]Client, error)
+	UpdateClient(ctx context.Context, api, id string, fn func(Client) (Client, error)) error
+	DeleteClient(ctx context.Context, api, id string) error
+
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, api, username string) (User, error)
+	ListUsers(ctx context.Context, api string) ([]User, error)
+	UpdateUser(ctx context.Context, api, username string, fn func(User) (User, error)) error
+	DeleteUser(ctx context.Context, api, username string) error
+
+	CreateProvider(ctx context.Context, p Provider) error
+	GetProvider(ctx context.Context, api, name string) (Provider, error)
+	ListProviders(ctx context.Context, api string) ([]Provider, error)
+	UpdateProvider(ctx context.Context, api, name string, fn func(Provider) (Provider, error)) error
+	DeleteProvider(ctx context.Context, api, name string) error
+
+	// Connections are keyed by (API, ID). ListConnections filters by the
+	// non-empty fields of f.
+	CreateConnection(ctx context.Context, c Connection) error
+	GetConnection(ctx context.Context, api, id string) (Connection, error)
+	ListConnections(ctx context.Context, api string, f ConnectionFilter) ([]Connection, error)
+	// UpdateConnection increments Version on every successful write.
+	UpdateConnection(ctx context.Context, api, id string, fn func(Connection) (Connection, error)) error
+	DeleteConnection(ctx context.Context, api, id string) error
+
+	// Issued-token records are keyed by (API, ID).
+	CreateIssuedToken(ctx context.Context, t IssuedToken) error
+	GetIssuedToken(ctx context.Context, api, id string) (IssuedToken, error)
+	UpdateIssuedToken(ctx context.Context, api, id string, fn func(IssuedToken) (IssuedToken, error)) error
+	DeleteIssuedToken(ctx context.Context, api, id string) error
+
+	// Signing keys are keyed by (API, ID); ListSigningKeys sorts by ID.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	ListSigningKeys(ctx context.Context, api string) ([]SigningKey, error)
+	UpdateSigningKey(ctx context.Context, api, id string, fn func(SigningKey) (SigningKey, error)) error
+	DeleteSigningKey(ctx context.Context, api, id string) error
+
+	// States are one-time: ConsumeState returns the state and deletes it in
+	// one atomic step, so two callers can never both consume it.
+	CreateState(ctx context.Context, s State) error
+	ConsumeState(ctx context.Context, api, id string) (State, error)
+
+	// GarbageCollect deletes states and issued-token records whose
+	// ExpiresAt is before now (so callers must set ExpiresAt: a zero one
+	// counts as expired), and signing keys whose RemoveAt is set and
+	// before now.
+	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
+
+	// Close releases the backend. It must be called once, after all other
+	// calls have returned.
+	Close() error
+}
+
+// GCResult counts what GarbageCollect deleted.
+type GCResult struct {
+	States       int64
+	IssuedTokens int64
+	SigningKeys  int64
+}
