@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -126,16 +127,22 @@ func validateTokenPath(p string) error {
 	if !strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/" || strings.ContainsAny(p, "?#%* :") {
 		return bad
 	}
-	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	if slices.Contains(reservedNames, segs[0]) || (len(segs) > 1 && (segs[1] == "oauth2" || segs[1] == ".well-known")) {
+	if slices.Contains(reservedNames, firstSegment(p)) {
 		return bad
 	}
 	return nil
 }
 
+func firstSegment(p string) string {
+	seg, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	return seg
+}
+
 // checkAPIRefs checks what an API refers to: its default client exists,
-// and no other API claims one of its token paths.
-func (s *Server) checkAPIRefs(c *gin.Context, a storage.API) error {
+// no other API claims one of its token paths, and no token path lies under
+// another API's name (nor one of another API's under this name), since
+// /{api}/... belongs to that API.
+func (s *Server) checkAPIRefs(c context.Context, a storage.API) error {
 	if a.DefaultClient != "" {
 		if _, err := s.store.GetClient(c, a.Name, a.DefaultClient); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
@@ -155,6 +162,14 @@ func (s *Server) checkAPIRefs(c *gin.Context, a storage.API) error {
 		for _, p := range a.TokenPaths {
 			if slices.Contains(other.TokenPaths, p) {
 				return protocol.ErrConflict.WithDescription(fmt.Sprintf("token path %q belongs to api %q", p, other.Name))
+			}
+			if firstSegment(p) == other.Name {
+				return protocol.ErrConflict.WithDescription(fmt.Sprintf("token path %q lies under api %q", p, other.Name))
+			}
+		}
+		for _, p := range other.TokenPaths {
+			if firstSegment(p) == a.Name {
+				return protocol.ErrConflict.WithDescription(fmt.Sprintf("api %q has token path %q under this name", other.Name, p))
 			}
 		}
 	}
@@ -242,7 +257,7 @@ func tokensAlg(a storage.API) string {
 }
 
 // saveAPI validates and stores an API, creating or updating it.
-func (s *Server) saveAPI(c *gin.Context, a storage.API, create bool) (storage.API, error) {
+func (s *Server) saveAPI(c context.Context, a storage.API, create bool) (storage.API, error) {
 	if err := validateAPI(a); err != nil {
 		return a, err
 	}

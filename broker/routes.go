@@ -39,11 +39,14 @@ func (s *Server) routes() *gin.Engine {
 	return e
 }
 
-// loadAPI loads the API named by the path, or answers 404.
+// loadAPI loads the API named by the path. With no such API, the path may
+// still be an extra token path shaped like a route (/plt/oauth2/token);
+// otherwise it answers 404.
 func (s *Server) loadAPI(c *gin.Context) {
 	a, err := s.store.GetAPI(c, c.Param("api"))
 	if errors.Is(err, storage.ErrNotFound) {
-		fail(c, protocol.ErrNotFound.WithDescription("unknown api"))
+		s.noRoute(c)
+		c.Abort()
 		return
 	}
 	if err != nil {
@@ -66,7 +69,11 @@ func (s *Server) noRoute(c *gin.Context) {
 		return
 	}
 	if !ok {
-		fail(c, protocol.ErrNotFound.WithDescription("no such endpoint"))
+		desc := "no such endpoint"
+		if c.Param("api") != "" {
+			desc = "unknown api"
+		}
+		fail(c, protocol.ErrNotFound.WithDescription(desc))
 		return
 	}
 	if c.Request.Method != http.MethodPost && c.Request.Method != http.MethodGet {

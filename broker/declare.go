@@ -1,0 +1,138 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// Declaration is a declarative set-up (the YAML configuration file): APIs
+// with their clients, users and providers. Apply makes the store match it.
+type Declaration struct {
+	APIs []APISpec
+}
+
+// APISpec declares an API and what it owns.
+type APISpec struct {
+	Name               string
+	Tenants            []string
+	AccessTokenTTL     time.Duration
+	TokenPaths         []string
+	SigningAlg         string
+	Audience           string
+	DefaultClient      string
+	ExposeRefreshToken bool
+	Clients            []DeclaredClient
+	Users              []UserSpec
+	Providers          map[string]ProviderSpec
+}
+
+// DeclaredClient is a client with a secret chosen by the operator (a
+// declarative set-up cannot show a generated secret to anyone).
+type DeclaredClient struct {
+	ClientSpec
+	Secret string
+}
+
+// Apply creates or updates every declared object. Objects that exist but
+// are not declared are left alone. Apply is idempotent.
+func (s *Server) Apply(ctx context.Context, d Declaration) error {
+	for _, a := range d.APIs {
+		if err := s.applyAPI(ctx, a); err != nil {
+			return fmt.Errorf("broker: api %q: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
+	a := storage.API{
+		Name: sp.Name, Tenants: sp.Tenants, AccessTokenTTL: sp.AccessTokenTTL, TokenPaths: sp.TokenPaths,
+		SigningAlg: sp.SigningAlg, Audience: sp.Audience, ExposeRefreshToken: sp.ExposeRefreshToken,
+	}
+	old, err := s.store.GetAPI(ctx, sp.Name)
+	exists := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	a.CreatedAt = s.now().UTC()
+	if exists {
+		a.CreatedAt, a.DefaultClient = old.CreatedAt, old.DefaultClient
+	}
+	if a, err = s.saveAPI(ctx, a, !exists); err != nil {
+		return err
+	}
+	for _, c := range sp.Clients {
+		if err := s.applyClient(ctx, a.Name, c); err != nil {
+			return fmt.Errorf("client %q: %w", c.ID, err)
+		}
+	}
+	for _, u := range sp.Users {
+		if err := s.applyUser(ctx, a.Name, u); err != nil {
+			return fmt.Errorf("user %q: %w", u.Username, err)
+		}
+	}
+	for name, p := range sp.Providers {
+		if _, _, err := s.putProvider(ctx, a.Name, name, p); err != nil {
+			return fmt.Errorf("provider %q: %w", name, err)
+		}
+	}
+	if sp.DefaultClient != a.DefaultClient {
+		a.DefaultClient = sp.DefaultClient
+		if _, err := s.saveAPI(ctx, a, false); err != nil {
+			return err
+		}
+	}
+	if exists && tokensAlg(old) != tokensAlg(a) {
+		_, err = s.tokens.Rotate(ctx, a, s.longestTTL(ctx, a))
+	}
+	return err
+}
+
+func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient) error {
+	if dc.ID == "" || len(dc.Secret) < 16 {
+		return errors.New("a declared client needs an id and a secret of at least 16 characters")
+	}
+	_, _, err := s.newClient(ctx, api, dc.ClientSpec, dc.Secret)
+	if !errors.Is(err, storage.ErrAlreadyExists) {
+		return err
+	}
+	want, err := buildClient(api, dc.ClientSpec, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	return s.store.UpdateClient(ctx, api, dc.ID, func(old storage.Client) (storage.Client, error) {
+		want.CreatedAt = old.CreatedAt
+		want.SecretHash = secret.HashClientSecret(dc.Secret)
+		return want, nil
+	})
+}
+
+// applyUser creates a user, or updates its scopes and, when the declared
+// password no longer matches, its password hash.
+func (s *Server) applyUser(ctx context.Context, api string, sp UserSpec) error {
+	old, err := s.store.GetUser(ctx, api, sp.Username)
+	if errors.Is(err, storage.ErrNotFound) {
+		_, err = s.newUser(ctx, api, sp)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if ok, _ := secret.CheckPassword(old.PasswordHash, sp.Password); ok && slices.Equal(old.Scopes, sp.Scopes) {
+		return nil
+	}
+	want, err := s.buildUser(api, sp)
+	if err != nil {
+		return err
+	}
+	return s.store.UpdateUser(ctx, api, sp.Username, func(old storage.User) (storage.User, error) {
+		want.CreatedAt = old.CreatedAt
+		return want, nil
+	})
+}
