@@ -161,3 +161,5 @@ func (e *env) client(api string, body map[string]any) (string, string) {
 	a := e.mustAdmin(201, "POST", "/apis/"+api+"/clients", body)
 	return a.str("client_id"), a.str("client_secret")
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
