@@ -174,7 +174,23 @@ func (i *Issuer) loadKeys(ctx context.Context, api storage.API) (*keySet, error)
 	if ks.signer == nil {
 		return nil, errors.New("tokens: no active signing key")
 	}
+	// The active key first: IDs created in the same millisecond do not
+	// sort by creation.
+	slices.SortStableFunc(ks.public, func(a, b jose.JSONWebKey) int {
+		return boolOrder(a.KeyID == ks.kid, b.KeyID == ks.kid)
+	})
 	return ks, nil
+}
+
+// boolOrder sorts true before false.
+func boolOrder(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
 }
 
 // activeKey returns the newest unretired key of alg, or nil.
