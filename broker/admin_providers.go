@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -58,12 +59,6 @@ func viewProvider(p storage.Provider) providerView {
 	}
 }
 
-// ProviderSecretAD is the additional data sealing a provider's client
-// secret, binding it to its record.
-func ProviderSecretAD(api, name string) []byte {
-	return []byte("provider-secret\x00" + api + "\x00" + name)
-}
-
 // putProvider validates, seals and stores a provider, creating or
 // replacing it. It reports whether it created it.
 func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderSpec) (storage.Provider, bool, error) {
@@ -85,7 +80,7 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 		ClientID: sp.ClientID, Scopes: sp.Scopes, AuthParams: sp.AuthParams, CreatedAt: now, UpdatedAt: now,
 	}
 	if sp.ClientSecret != "" {
-		sealed, err := s.keyring.Seal([]byte(sp.ClientSecret), ProviderSecretAD(api, name))
+		sealed, err := s.keyring.Seal([]byte(sp.ClientSecret), connections.ProviderSecretAD(api, name))
 		if err != nil {
 			return p, false, err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
@@ -30,6 +31,11 @@ type Config struct {
 	AdminToken string
 	// Logger receives the access log and errors; slog.Default when nil.
 	Logger *slog.Logger
+	// OpenProvider builds upstream providers; DefaultOpener(nil) when nil.
+	OpenProvider connections.Opener
+	// StateTTL is the lifetime of an upstream authorization state;
+	// connections.DefaultStateTTL when zero.
+	StateTTL time.Duration
 	// GCInterval is how often expired states, token records and keys are
 	// deleted; one minute when zero, never when negative.
 	GCInterval time.Duration
@@ -43,6 +49,7 @@ type Server struct {
 	keyring    *seal.Keyring
 	tokens     *tokens.Issuer
 	grants     *grants.Dispatcher
+	conns      *connections.Manager
 	adminToken string
 	log        *slog.Logger
 	now        func() time.Time
@@ -74,7 +81,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.tokens = iss
-	s.grants = grants.New(grants.Config{Store: cfg.Store, Tokens: iss, Now: s.now})
+	open := cfg.OpenProvider
+	if open == nil {
+		open = DefaultOpener(nil)
+	}
+	s.conns, err = connections.New(connections.Config{
+		Store: cfg.Store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
+		CallbackURL: func(api string) string { return iss.IssuerURL(api) + "/oauth2/provider/callback" },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.grants = grants.New(grants.Config{Store: cfg.Store, Tokens: iss, Connections: s.conns, Now: s.now})
 	s.paths = tokenPathIndex{store: cfg.Store, now: s.now}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval)

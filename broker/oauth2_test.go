@@ -143,7 +143,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown grant", "POST", tok, "application/x-www-form-urlencoded", "grant_type=urn:x:magic", true, 400, "unsupported_grant_type"},
 		{"missing grant", "POST", tok, "application/x-www-form-urlencoded", "scope=a", true, 400, "invalid_request"},
 		{"not allowed grant", "POST", tok, "application/x-www-form-urlencoded", "grant_type=password&username=u&password=p", true, 400, "unauthorized_client"},
-		{"absurd identity", "POST", tok, "application/x-www-form-urlencoded", "client_user_identity=" + strings.Repeat("%00", 5000), true, 400, "unsupported_grant_type"},
+		{"absurd identity", "POST", tok, "application/x-www-form-urlencoded", "client_user_identity=" + strings.Repeat("%00", 5000), true, 400, "unauthorized_client"},
 		{"no client", "POST", tok, "application/x-www-form-urlencoded", "grant_type=client_credentials", false, 401, "invalid_client"},
 		{"client id only", "POST", tok, "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=" + id, false, 401, "invalid_client"},
 		{"wrong secret", "POST", tok, "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=" + id + "&client_secret=nope", false, 401, "invalid_client"},

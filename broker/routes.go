@@ -34,6 +34,10 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/oauth2/revoke", s.revoke)
 	api.GET("/oauth2/revoke", s.revoke)
 	api.GET("/oauth2/jwks", s.jwks)
+	api.GET("/oauth2/provider/authorize", s.authorize)
+	api.POST("/oauth2/provider/authorize", s.authorize)
+	api.GET("/oauth2/provider/callback", s.callback)
+	api.GET("/oauth2/connections", s.clientConnections)
 
 	s.adminRoutes(e.Group("/admin/v1", s.adminAuth))
 	return e

@@ -52,8 +52,8 @@ func (s *Server) introspect(c *gin.Context) {
 	writeJSON(c, http.StatusOK, in)
 }
 
-// revoke is RFC 7009 for the API's own tokens. (Revoking a connection with
-// client_user_identity belongs to the federation routes.)
+// revoke is RFC 7009 for the API's own tokens with "token", and revokes a
+// connection with "client_user_identity".
 func (s *Server) revoke(c *gin.Context) {
 	a := currentAPI(c)
 	p, err := protocol.ParseRequest(c.Request)
@@ -66,9 +66,13 @@ func (s *Server) revoke(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if p.Get("client_user_identity") != "" && p.Get("token") == "" {
+		s.revokeConnection(c, p, client)
+		return
+	}
 	token := p.Get("token")
 	if token == "" {
-		fail(c, protocol.ErrInvalidRequest.WithDescription("missing token"))
+		fail(c, protocol.ErrInvalidRequest.WithDescription("missing token (or client_user_identity)"))
 		return
 	}
 	switch hint := p.Get("token_type_hint"); hint {

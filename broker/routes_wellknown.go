@@ -22,7 +22,7 @@ func (s *Server) metadata(c *gin.Context) {
 		"introspection_endpoint":                iss + "/oauth2/introspect",
 		"revocation_endpoint":                   iss + "/oauth2/revoke",
 		"response_types_supported":              []string{},
-		"grant_types_supported":                 []string{protocol.GrantClientCredentials, protocol.GrantPassword, protocol.GrantRefreshToken, protocol.GrantConnection},
+		"grant_types_supported":                 []string{protocol.GrantClientCredentials, protocol.GrantPassword, protocol.GrantRefreshToken, protocol.GrantConnection, protocol.GrantTokenExchange},
 		"token_endpoint_auth_methods_supported": []string{protocol.AuthMethodBasic, protocol.AuthMethodPost},
 		"introspection_endpoint_auth_methods_supported": []string{protocol.AuthMethodBasic, protocol.AuthMethodPost},
 		"revocation_endpoint_auth_methods_supported":    []string{protocol.AuthMethodBasic, protocol.AuthMethodPost},

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
@@ -17,9 +18,9 @@ import (
 type Config struct {
 	Store  storage.Storage
 	Tokens *tokens.Issuer
-	// Extra grants by grant_type, added to the built-in ones (the
-	// connection grant lives with the federation code).
-	Extra map[string]Grant
+	// Connections serves the connection and token-exchange grants; they
+	// are off when nil.
+	Connections *connections.Manager
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -27,23 +28,26 @@ type Config struct {
 // Dispatcher is the token endpoint's logic.
 type Dispatcher struct {
 	store  storage.Storage
+	now    func() time.Time
 	grants map[string]Grant
 }
 
 // New returns a Dispatcher with the client_credentials, password and
-// refresh_token grants plus cfg.Extra.
+// refresh_token grants, and with cfg.Connections the connection and
+// token-exchange grants.
 func New(cfg Config) *Dispatcher {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	d := &Dispatcher{store: cfg.Store, grants: map[string]Grant{
+	d := &Dispatcher{store: cfg.Store, now: now, grants: map[string]Grant{
 		protocol.GrantClientCredentials: &clientCredentials{tokens: cfg.Tokens},
 		protocol.GrantPassword:          &password{store: cfg.Store, tokens: cfg.Tokens, throttle: newThrottle(now)},
 		protocol.GrantRefreshToken:      &refreshToken{store: cfg.Store, tokens: cfg.Tokens},
 	}}
-	for name, g := range cfg.Extra {
-		d.grants[name] = g
+	if cfg.Connections != nil {
+		d.grants[protocol.GrantConnection] = &connection{conns: cfg.Connections}
+		d.grants[protocol.GrantTokenExchange] = &tokenExchange{conns: cfg.Connections, tokens: cfg.Tokens}
 	}
 	return d
 }
@@ -71,7 +75,7 @@ func (d *Dispatcher) Token(ctx context.Context, api storage.API, p *protocol.Req
 	if !Allows(client, grantType) {
 		return nil, protocol.ErrUnauthorizedClient.WithDescription(fmt.Sprintf("client may not use grant_type %q", grantType))
 	}
-	req := &Request{API: api, Client: client, Params: p, Scope: parseScope(p.Get("scope"))}
+	req := &Request{API: api, Client: client, Params: p, Scope: parseScope(p.Get("scope")), Now: d.now()}
 	if !subset(req.Scope, client.Scopes) {
 		return nil, protocol.ErrInvalidScope.WithDescription("requested scope exceeds the client's scopes")
 	}

@@ -29,6 +29,8 @@ type Request struct {
 	Scope []string
 	// Tenant is the checked tenant, for grants that take one.
 	Tenant string
+	// Now is the time of the request.
+	Now time.Time
 }
 
 // Response is a successful token answer (RFC 6749 §5.1).

@@ -40,15 +40,11 @@ func (i *Issuer) Introspect(ctx context.Context, api storage.API, token string, 
 }
 
 func (i *Issuer) introspectAccess(ctx context.Context, api storage.API, token string) (Introspection, error) {
-	c, err := i.Verify(ctx, api, token)
+	c, err := i.VerifyActive(ctx, api, token)
 	if errors.Is(err, ErrInvalidToken) {
 		return Introspection{}, nil
 	}
 	if err != nil {
-		return Introspection{}, err
-	}
-	revoked, err := i.accessRevoked(ctx, api.Name, c)
-	if err != nil || revoked {
 		return Introspection{}, err
 	}
 	return Introspection{
@@ -75,4 +71,21 @@ func (i *Issuer) introspectRefresh(ctx context.Context, api storage.API, token s
 		in.Username = rec.Subject
 	}
 	return in, nil
+}
+
+// VerifyActive checks an access token of api like Verify and also that it
+// was not revoked (by itself or through its refresh-token family).
+func (i *Issuer) VerifyActive(ctx context.Context, api storage.API, token string) (*Claims, error) {
+	c, err := i.Verify(ctx, api, token)
+	if err != nil {
+		return nil, err
+	}
+	revoked, err := i.accessRevoked(ctx, api.Name, c)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, ErrInvalidToken
+	}
+	return c, nil
 }

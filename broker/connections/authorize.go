@@ -1,0 +1,118 @@
+package connections
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// maxIdentityBytes bounds client_user_identity.
+const maxIdentityBytes = 512
+
+// AuthorizeRequest is an application's request for an authorization URL.
+type AuthorizeRequest struct {
+	Identity  string
+	Provider  string
+	Scope     string
+	ReturnURL string
+}
+
+// Authorization is the answer to an AuthorizeRequest.
+type Authorization struct {
+	URL       string
+	State     string
+	ExpiresAt time.Time
+}
+
+// CheckIdentity validates a client_user_identity: 1 to 512 bytes of
+// printable UTF-8.
+func CheckIdentity(identity string) error {
+	if identity == "" {
+		return protocol.ErrInvalidRequest.WithDescription("missing client_user_identity")
+	}
+	ok := len(identity) <= maxIdentityBytes && utf8.ValidString(identity)
+	for _, r := range identity {
+		if !unicode.IsPrint(r) {
+			ok = false
+		}
+	}
+	if !ok {
+		return protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("client_user_identity must be 1 to %d bytes of printable UTF-8", maxIdentityBytes))
+	}
+	return nil
+}
+
+// Authorize starts the upstream authorization-code flow for one end user
+// of client: it stores a one-time state bound to the client, identity,
+// provider and return URL, with a PKCE verifier and (for OIDC) a nonce,
+// and returns the provider's authorization URL.
+func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage.Client, r AuthorizeRequest) (*Authorization, error) {
+	if err := CheckIdentity(r.Identity); err != nil {
+		return nil, err
+	}
+	if r.ReturnURL != "" && !slices.Contains(client.ReturnURLs, r.ReturnURL) {
+		return nil, protocol.ErrInvalidRequest.WithDescription("return_url is not one of the client's return_urls")
+	}
+	p, err := m.resolveProvider(ctx, api.Name, r.Provider)
+	if err != nil {
+		return nil, err
+	}
+	up, err := m.provider(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := m.newState(api.Name, client.ID, r, p)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := m.keyring.Open(st.SealedVerifier, verifierAD(api.Name, st.ID))
+	if err != nil {
+		return nil, err
+	}
+	if err := m.store.CreateState(ctx, st); err != nil {
+		return nil, err
+	}
+	u := up.AuthCodeURL(providers.AuthRequest{
+		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: m.callback(api.Name),
+	})
+	return &Authorization{URL: u, State: st.ID, ExpiresAt: st.ExpiresAt}, nil
+}
+
+// newState makes a state record with fresh state, verifier and nonce.
+func (m *Manager) newState(api, clientID string, r AuthorizeRequest, p storage.Provider) (storage.State, error) {
+	id, err := randomString(32)
+	if err != nil {
+		return storage.State{}, err
+	}
+	verifier, err := randomString(32) // 43 characters (RFC 7636 §4.1)
+	if err != nil {
+		return storage.State{}, err
+	}
+	sealed, err := m.keyring.Seal([]byte(verifier), verifierAD(api, id))
+	if err != nil {
+		return storage.State{}, err
+	}
+	var nonce string
+	if p.Type == providers.TypeOIDC {
+		if nonce, err = randomString(16); err != nil {
+			return storage.State{}, err
+		}
+	}
+	scope := r.Scope
+	if scope == "" {
+		scope = strings.Join(p.Scopes, " ")
+	}
+	now := m.now()
+	return storage.State{
+		API: api, ID: id, ClientID: clientID, Identity: r.Identity, Provider: p.Name, ReturnURL: r.ReturnURL,
+		Scope: scope, SealedVerifier: sealed, Nonce: nonce, CreatedAt: now, ExpiresAt: now.Add(m.stateTTL),
+	}, nil
+}

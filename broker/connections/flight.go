@@ -1,0 +1,45 @@
+package connections
+
+import (
+	"context"
+	"sync"
+)
+
+// flight runs at most one call per key at a time; callers that arrive
+// while it runs wait for it and share its result (like go-oidc's
+// RemoteKeySet). The call runs in its own goroutine, so a caller that
+// gives up (its ctx ends) does not cancel it for the others.
+type flight struct {
+	mu    sync.Mutex
+	calls map[string]*call
+}
+
+type call struct {
+	done chan struct{}
+	res  *Result
+	err  error
+}
+
+// do runs fn for key, or joins the run in progress.
+func (f *flight) do(ctx context.Context, key string, fn func() (*Result, error)) (*Result, error) {
+	f.mu.Lock()
+	c, ok := f.calls[key]
+	if !ok {
+		c = &call{done: make(chan struct{})}
+		f.calls[key] = c
+		go func() {
+			c.res, c.err = fn()
+			f.mu.Lock()
+			delete(f.calls, key)
+			f.mu.Unlock()
+			close(c.done)
+		}()
+	}
+	f.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

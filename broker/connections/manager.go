@@ -1,0 +1,207 @@
+package connections
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// Defaults of Config.
+const (
+	DefaultStateTTL = 10 * time.Minute
+	DefaultLeeway   = 60 * time.Second
+	// refreshTimeout bounds one shared upstream refresh.
+	refreshTimeout = 30 * time.Second
+)
+
+// Opener builds a usable upstream from its configuration (with the client
+// secret opened). It may make network calls (OIDC discovery).
+type Opener func(ctx context.Context, cfg providers.Config) (providers.Provider, error)
+
+// Config configures a Manager.
+type Config struct {
+	Store   storage.Storage
+	Keyring *seal.Keyring
+	// Open builds providers; required.
+	Open Opener
+	// CallbackURL returns the broker's callback URL of an API; required.
+	CallbackURL func(api string) string
+	// StateTTL is how long an authorization state lives.
+	StateTTL time.Duration
+	// Leeway: a token expiring within it is refreshed before it is served.
+	Leeway time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Manager runs connections. It is safe for concurrent use.
+type Manager struct {
+	store    storage.Storage
+	keyring  *seal.Keyring
+	open     Opener
+	callback func(string) string
+	stateTTL time.Duration
+	leeway   time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+	flight   flight
+	cacheMu  sync.Mutex
+	cache    map[string]openedProvider
+}
+
+type openedProvider struct {
+	updatedAt time.Time
+	p         providers.Provider
+}
+
+// New returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil || cfg.Keyring == nil || cfg.Open == nil || cfg.CallbackURL == nil {
+		return nil, errors.New("connections: Store, Keyring, Open and CallbackURL are required")
+	}
+	m := &Manager{
+		store: cfg.Store, keyring: cfg.Keyring, open: cfg.Open, callback: cfg.CallbackURL,
+		stateTTL: cfg.StateTTL, leeway: cfg.Leeway, log: cfg.Logger, now: cfg.Now,
+		flight: flight{calls: map[string]*call{}}, cache: map[string]openedProvider{},
+	}
+	if m.stateTTL <= 0 {
+		m.stateTTL = DefaultStateTTL
+	}
+	if m.leeway <= 0 {
+		m.leeway = DefaultLeeway
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	return m, nil
+}
+
+// ConnectionID is the record id of the connection of (client, identity,
+// provider): derived, so that one combination has one record.
+func ConnectionID(clientID, identity, provider string) string {
+	sum := sha256.Sum256([]byte(clientID + "\x00" + identity + "\x00" + provider))
+	return hex.EncodeToString(sum[:16])
+}
+
+// resolveProvider finds the provider a request names, or the API's only
+// one when it names none.
+func (m *Manager) resolveProvider(ctx context.Context, api, name string) (storage.Provider, error) {
+	if name != "" {
+		p, err := m.store.GetProvider(ctx, api, name)
+		if errors.Is(err, storage.ErrNotFound) {
+			return p, protocol.ErrInvalidRequest.WithDescription("unknown provider")
+		}
+		return p, err
+	}
+	all, err := m.store.ListProviders(ctx, api)
+	if err != nil {
+		return storage.Provider{}, err
+	}
+	switch len(all) {
+	case 0:
+		return storage.Provider{}, protocol.ErrInvalidRequest.WithDescription("this API has no providers")
+	case 1:
+		return all[0], nil
+	}
+	return storage.Provider{}, protocol.ErrInvalidRequest.WithDescription("provider is required: this API has more than one")
+}
+
+// ProviderSecretAD is the additional data sealing a provider's client
+// secret, binding it to its record.
+func ProviderSecretAD(api, name string) []byte {
+	return []byte("provider-secret\x00" + api + "\x00" + name)
+}
+
+// ProviderConfig converts a stored provider, opening its client secret.
+func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, error) {
+	cfg := providers.Config{
+		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
+		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
+		Scopes: p.Scopes, AuthParams: p.AuthParams,
+	}
+	if len(p.SealedClientSecret) > 0 {
+		secret, err := ring.Open(p.SealedClientSecret, ProviderSecretAD(p.API, p.Name))
+		if err != nil {
+			return cfg, fmt.Errorf("connections: provider %s: client secret: %w", p.Name, err)
+		}
+		cfg.ClientSecret = string(secret)
+	}
+	return cfg, nil
+}
+
+// provider returns the opened upstream of a stored provider, cached until
+// the record changes.
+func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.Provider, error) {
+	key := p.API + "\x00" + p.Name
+	m.cacheMu.Lock()
+	cached, ok := m.cache[key]
+	m.cacheMu.Unlock()
+	if ok && cached.updatedAt.Equal(p.UpdatedAt) {
+		return cached.p, nil
+	}
+	cfg, err := ProviderConfig(m.keyring, p)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	opened, err := m.open(ctx, cfg)
+	if err != nil {
+		return nil, protocol.ErrTemporarilyUnavailable.WithDescription("the provider cannot be reached").WithCause(err)
+	}
+	m.cacheMu.Lock()
+	m.cache[key] = openedProvider{updatedAt: p.UpdatedAt, p: opened}
+	m.cacheMu.Unlock()
+	return opened, nil
+}
+
+func tokensAD(api, id string) []byte { return []byte("connection-tokens\x00" + api + "\x00" + id) }
+
+func verifierAD(api, state string) []byte { return []byte("pkce-verifier\x00" + api + "\x00" + state) }
+
+// sealTokens seals a token set for a connection record.
+func (m *Manager) sealTokens(api, id string, ts *providers.TokenSet) ([]byte, error) {
+	plain, err := json.Marshal(ts)
+	if err != nil {
+		return nil, err
+	}
+	return m.keyring.Seal(plain, tokensAD(api, id))
+}
+
+// openTokens opens a connection's token set.
+func (m *Manager) openTokens(c storage.Connection) (*providers.TokenSet, error) {
+	plain, err := m.keyring.Open(c.SealedTokens, tokensAD(c.API, c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("connections: connection %s: %w", c.ID, err)
+	}
+	var ts providers.TokenSet
+	if err := json.Unmarshal(plain, &ts); err != nil {
+		return nil, fmt.Errorf("connections: connection %s: %w", c.ID, err)
+	}
+	return &ts, nil
+}
+
+// randomString returns n random bytes, URL-safe base64.
+func randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

@@ -1,0 +1,100 @@
+package connections
+
+import (
+	"context"
+	"errors"
+
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// Upstream revocation outcomes.
+const (
+	RevocationRevoked     = "revoked"
+	RevocationUnsupported = "unsupported"
+	RevocationFailed      = "failed"
+	// RevocationNone: there was no connection to revoke (already gone).
+	RevocationNone = "none"
+)
+
+// RevokeResult tells what Revoke did.
+type RevokeResult struct {
+	// Upstream is the combined outcome at the providers: failed if any
+	// failed, else revoked if any was revoked, else unsupported (or none).
+	Upstream string
+	// Deleted counts the deleted connections.
+	Deleted int
+}
+
+// Revoke revokes the connections of clientID's identity at their
+// providers (all of them, or only provider's) and deletes them. The local
+// records are deleted whatever the providers answer; revoking again is
+// not an error.
+func (m *Manager) Revoke(ctx context.Context, api storage.API, clientID, identity, provider string) (*RevokeResult, error) {
+	if err := CheckIdentity(identity); err != nil {
+		return nil, err
+	}
+	conns, err := m.List(ctx, api, clientID, identity)
+	if err != nil {
+		return nil, err
+	}
+	res := &RevokeResult{Upstream: RevocationNone}
+	for _, c := range conns {
+		if provider != "" && c.Provider != provider {
+			continue
+		}
+		outcome := m.revokeUpstream(ctx, c)
+		if err := m.store.DeleteConnection(ctx, api.Name, c.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		res.Deleted++
+		res.Upstream = combine(res.Upstream, outcome)
+	}
+	return res, nil
+}
+
+func combine(a, b string) string {
+	rank := map[string]int{RevocationNone: 0, RevocationUnsupported: 1, RevocationRevoked: 2, RevocationFailed: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// revokeUpstream revokes one connection at its provider.
+func (m *Manager) revokeUpstream(ctx context.Context, c storage.Connection) string {
+	ts, err := m.openTokens(c)
+	if err != nil {
+		m.log.Error("revoke: open tokens", "connection", c.ID, "err", err)
+		return RevocationFailed
+	}
+	p, err := m.store.GetProvider(ctx, c.API, c.Provider)
+	if err != nil {
+		return RevocationFailed
+	}
+	up, err := m.provider(ctx, p)
+	if err != nil {
+		return RevocationFailed
+	}
+	rv, ok := up.(providers.Revoker)
+	if !ok {
+		return RevocationUnsupported
+	}
+	err = rv.Revoke(ctx, ts)
+	switch {
+	case err == nil:
+		return RevocationRevoked
+	case errors.Is(err, providers.ErrRevocationUnsupported):
+		return RevocationUnsupported
+	}
+	m.log.Warn("upstream revocation failed", "api", c.API, "connection", c.ID, "provider", c.Provider, "err", err)
+	return RevocationFailed
+}
+
+// List returns clientID's connections of one identity.
+func (m *Manager) List(ctx context.Context, api storage.API, clientID, identity string) ([]storage.Connection, error) {
+	if err := CheckIdentity(identity); err != nil {
+		return nil, err
+	}
+	return m.store.ListConnections(ctx, api.Name, storage.ConnectionFilter{ClientID: clientID, Identity: identity})
+}

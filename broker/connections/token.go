@@ -1,0 +1,209 @@
+package connections
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// TokenRequest asks for a connection's usable tokens.
+type TokenRequest struct {
+	ClientID string
+	Identity string
+	Provider string
+	// Force refreshes even a fresh token.
+	Force bool
+}
+
+// Result is a connection with its current token set. Results may be shared
+// between concurrent callers: treat them as read-only.
+type Result struct {
+	Conn   storage.Connection
+	Tokens *providers.TokenSet
+}
+
+// Token returns the connection's tokens, refreshing them first when they
+// expire within the leeway or r.Force is set. Concurrent calls for one
+// connection share one upstream refresh.
+func (m *Manager) Token(ctx context.Context, api storage.API, r TokenRequest) (*Result, error) {
+	if err := CheckIdentity(r.Identity); err != nil {
+		return nil, err
+	}
+	p, err := m.resolveProvider(ctx, api.Name, r.Provider)
+	if err != nil {
+		return nil, err
+	}
+	id := ConnectionID(r.ClientID, r.Identity, p.Name)
+	res, err := m.load(ctx, api.Name, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(res.Conn); err != nil {
+		return nil, err
+	}
+	if !r.Force && m.fresh(res.Tokens) {
+		return res, nil
+	}
+	return m.flight.do(ctx, api.Name+"\x00"+id, func() (*Result, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return m.refresh(ctx, api.Name, id, r.Force)
+	})
+}
+
+// load reads a connection and opens its tokens.
+func (m *Manager) load(ctx context.Context, api, id string) (*Result, error) {
+	c, err := m.store.GetConnection(ctx, api, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, protocol.ErrInvalidGrant.WithDescription("no connection for this client_user_identity and provider; authorize first").
+			WithExtra("connection_status", "none")
+	}
+	if err != nil {
+		return nil, err
+	}
+	ts, err := m.openTokens(c)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Conn: c, Tokens: ts}, nil
+}
+
+// usable refuses connections the user must reconnect.
+func usable(c storage.Connection) error {
+	if c.Status == storage.StatusNeedsReauth || c.Status == storage.StatusRevoked {
+		return protocol.ErrInvalidGrant.WithDescription("the user must reconnect this provider").
+			WithExtra("connection_status", c.Status)
+	}
+	return nil
+}
+
+// fresh reports whether a token set can be served without a refresh.
+func (m *Manager) fresh(ts *providers.TokenSet) bool {
+	return ts.Expiry.IsZero() || m.now().Add(m.leeway).Before(ts.Expiry)
+}
+
+// refresh is the one upstream refresh of a connection. It reloads the
+// record first (a refresh that just finished makes it unneeded), and
+// stores the result only if nobody else wrote the record meanwhile.
+func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Result, error) {
+	cur, err := m.load(ctx, api, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(cur.Conn); err != nil {
+		return nil, err
+	}
+	if !force && m.fresh(cur.Tokens) {
+		return cur, nil
+	}
+	p, err := m.store.GetProvider(ctx, api, cur.Conn.Provider)
+	if err != nil {
+		return nil, protocol.ErrInvalidRequest.WithDescription("the connection's provider was removed").WithCause(err)
+	}
+	up, err := m.provider(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := up.Refresh(ctx, cur.Tokens)
+	if err != nil {
+		return m.refreshFailed(ctx, cur, err)
+	}
+	if ts.Scope == "" {
+		ts.Scope = cur.Conn.Scope
+	}
+	sealed, err := m.sealTokens(api, id, ts)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now().UTC()
+	next, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
+		c.SealedTokens, c.Expiry, c.Scope, c.Status = sealed, ts.Expiry, ts.Scope, storage.StatusActive
+		c.RefreshedAt, c.LastError, c.LastErrorAt = now, "", time.Time{}
+		return c
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		// Another replica refreshed first; serve what it stored.
+		return m.load(ctx, api, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Conn: next, Tokens: ts}, nil
+}
+
+// casUpdate applies change to the connection only if its version is still
+// the one read (storage.ErrConflict otherwise).
+func (m *Manager) casUpdate(ctx context.Context, read storage.Connection, change func(storage.Connection) storage.Connection) (storage.Connection, error) {
+	var out storage.Connection
+	err := m.store.UpdateConnection(ctx, read.API, read.ID, func(c storage.Connection) (storage.Connection, error) {
+		if c.Version != read.Version {
+			return c, storage.ErrConflict
+		}
+		out = change(c)
+		return out, nil
+	})
+	out.Version++
+	return out, err
+}
+
+// refreshFailed records a failed refresh. invalid_grant (or a refused
+// client) makes the connection needs_reauth and tombstones its refresh
+// token; a transient failure makes it degraded and keeps the tokens, and
+// the still-valid access token is served if there is one.
+func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (*Result, error) {
+	reauth := providers.NeedsReauth(cause)
+	m.log.Warn("connection refresh failed", "api", cur.Conn.API, "connection", cur.Conn.ID, "provider", cur.Conn.Provider, "needs_reauth", reauth, "err", cause)
+	now := m.now().UTC()
+	var sealed []byte
+	if reauth {
+		dead := *cur.Tokens
+		dead.RefreshToken = "" // never present a refused refresh token again
+		var err error
+		if sealed, err = m.sealTokens(cur.Conn.API, cur.Conn.ID, &dead); err != nil {
+			return nil, err
+		}
+	}
+	_, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
+		c.LastError, c.LastErrorAt = errorClass(cause), now
+		if reauth {
+			c.Status, c.SealedTokens = storage.StatusNeedsReauth, sealed
+		} else {
+			c.Status = storage.StatusDegraded
+		}
+		return c
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		// Someone else refreshed meanwhile (perhaps with a rotated token):
+		// their result stands.
+		return m.load(ctx, cur.Conn.API, cur.Conn.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if reauth {
+		return nil, protocol.ErrInvalidGrant.WithDescription("the provider refused the refresh; the user must reconnect").
+			WithExtra("connection_status", storage.StatusNeedsReauth).WithCause(cause)
+	}
+	if cur.Tokens.Expiry.IsZero() || m.now().Before(cur.Tokens.Expiry) {
+		return cur, nil
+	}
+	return nil, upstreamError(cause)
+}
+
+// errorClass is the short, secret-free kind of an upstream error kept in
+// the record's last_error.
+func errorClass(err error) string {
+	switch {
+	case errors.Is(err, providers.ErrInvalidGrant):
+		return "invalid_grant"
+	case errors.Is(err, providers.ErrInvalidClient):
+		return "invalid_client"
+	case errors.Is(err, providers.ErrUnavailable):
+		return "upstream_unavailable"
+	}
+	return "upstream_error"
+}

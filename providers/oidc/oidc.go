@@ -1,0 +1,121 @@
+package oidc
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/providers/oauth"
+)
+
+// Provider is an OpenID Connect upstream.
+type Provider struct {
+	inner    *oauth.Provider
+	verifier *gooidc.IDTokenVerifier
+}
+
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ providers.Revoker  = (*Provider)(nil)
+)
+
+// discovered holds discovery fields go-oidc does not expose directly.
+type discovered struct {
+	RevocationURL string `json:"revocation_endpoint"`
+	UserinfoURL   string `json:"userinfo_endpoint"`
+}
+
+// New discovers cfg.Issuer (OpenID Connect Discovery 1.0) and returns the
+// provider. Configured endpoints win over discovered ones. The "openid"
+// scope is always requested.
+func New(ctx context.Context, cfg oauth.Config) (*Provider, error) {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: oauth.DefaultTimeout}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx = gooidc.ClientContext(ctx, cfg.HTTPClient)
+	op, err := gooidc.NewProvider(ctx, cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: discovery of %s: %w", cfg.Issuer, errors.Join(providers.ErrUnavailable, err))
+	}
+	var d discovered
+	_ = op.Claims(&d)
+	ep := op.Endpoint()
+	cfg.AuthURL = firstNonEmpty(cfg.AuthURL, ep.AuthURL)
+	cfg.TokenURL = firstNonEmpty(cfg.TokenURL, ep.TokenURL)
+	cfg.RevocationURL = firstNonEmpty(cfg.RevocationURL, d.RevocationURL)
+	cfg.UserinfoURL = firstNonEmpty(cfg.UserinfoURL, d.UserinfoURL)
+	if !slices.Contains(cfg.Scopes, gooidc.ScopeOpenID) {
+		cfg.Scopes = append([]string{gooidc.ScopeOpenID}, cfg.Scopes...)
+	}
+	inner, err := oauth.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{inner: inner, verifier: op.Verifier(&gooidc.Config{ClientID: cfg.ClientID, Now: cfg.Now})}, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// AuthCodeURL implements providers.Provider.
+func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
+	if len(r.Scopes) > 0 && !slices.Contains(r.Scopes, gooidc.ScopeOpenID) {
+		r.Scopes = append([]string{gooidc.ScopeOpenID}, r.Scopes...)
+	}
+	return p.inner.AuthCodeURL(r)
+}
+
+// Exchange implements providers.Provider: it requires an ID token and
+// checks it and its nonce.
+func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRequest) (*providers.TokenSet, error) {
+	ts, err := p.inner.Exchange(ctx, code, r)
+	if err != nil {
+		return nil, err
+	}
+	if ts.IDToken == "" {
+		return nil, fmt.Errorf("oidc: exchange: %w: no id_token in the answer", providers.ErrUpstream)
+	}
+	idt, err := p.verifier.Verify(ctx, ts.IDToken)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: exchange: %w: id_token: %v", providers.ErrUpstream, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(r.Nonce)) != 1 {
+		return nil, fmt.Errorf("oidc: exchange: %w: id_token nonce does not match", providers.ErrUpstream)
+	}
+	return ts, nil
+}
+
+// Refresh implements providers.Provider. A new ID token in the answer is
+// verified (OIDC Core §12.2; it carries no nonce).
+func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*providers.TokenSet, error) {
+	out, err := p.inner.Refresh(ctx, ts)
+	if err != nil {
+		return nil, err
+	}
+	if out.IDToken != "" && out.IDToken != ts.IDToken {
+		if _, err := p.verifier.Verify(ctx, out.IDToken); err != nil {
+			return nil, fmt.Errorf("oidc: refresh: %w: id_token: %v", providers.ErrUpstream, err)
+		}
+	}
+	return out, nil
+}
+
+// Revoke implements providers.Revoker with the discovered or configured
+// revocation endpoint.
+func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
+	return p.inner.Revoke(ctx, ts)
+}

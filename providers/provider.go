@@ -1,0 +1,87 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors of upstream calls. Providers wrap them; callers test with
+// errors.Is. None of them carries the upstream answer body, which can hold
+// tokens.
+var (
+	// ErrInvalidGrant: the upstream refused the grant (RFC 6749 §5.2
+	// invalid_grant): the code or refresh token is dead. The connection
+	// needs the user to reconnect.
+	ErrInvalidGrant = errors.New("providers: upstream refused the grant (invalid_grant)")
+	// ErrInvalidClient: the upstream refused the broker's client
+	// credentials (invalid_client, unauthorized_client). An admin must fix
+	// the provider configuration; the connection needs reauth too.
+	ErrInvalidClient = errors.New("providers: upstream refused the client credentials")
+	// ErrUnavailable: the upstream failed transiently (timeout, network
+	// error, 5xx, 429). Retrying later may work; stored tokens stay.
+	ErrUnavailable = errors.New("providers: upstream unavailable")
+	// ErrUpstream: the upstream answered with another error or an answer
+	// that cannot be used (no access_token, bad ID token).
+	ErrUpstream = errors.New("providers: upstream error")
+	// ErrRevocationUnsupported: the provider offers no way to revoke.
+	ErrRevocationUnsupported = errors.New("providers: provider has no revocation")
+)
+
+// TokenSet is an upstream token answer as the broker keeps it.
+type TokenSet struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	// Expiry is when the access token expires; zero means it does not
+	// (only when the provider documents non-expiring tokens).
+	Expiry time.Time `json:"expiry,omitzero"`
+	Scope  string    `json:"scope,omitempty"`
+	// Extra holds provider fields handed back to the app (instance_url…).
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
+// AuthRequest carries what one authorization-code flow binds together.
+type AuthRequest struct {
+	// State is the one-time state (RFC 6749 §10.12).
+	State string
+	// Verifier is the PKCE code verifier (RFC 7636); the challenge sent is
+	// its S256 hash.
+	Verifier string
+	// Nonce binds the ID token to the request (OIDC); empty for OAuth2.
+	Nonce string
+	// Scopes requested; the provider's configured scopes when empty.
+	Scopes []string
+	// RedirectURL is the broker's callback.
+	RedirectURL string
+}
+
+// Provider is an upstream authorization server.
+//
+// Implementations are safe for concurrent use and make no upstream call
+// that is not bounded by a timeout.
+type Provider interface {
+	// AuthCodeURL returns the URL to send the user to. It always carries
+	// the state and a PKCE S256 challenge, and the nonce when set.
+	AuthCodeURL(r AuthRequest) string
+	// Exchange trades an authorization code for tokens (RFC 6749 §4.1.3),
+	// sending the PKCE verifier. OIDC providers verify the ID token
+	// (signature, issuer, audience, expiry) and its nonce.
+	Exchange(ctx context.Context, code string, r AuthRequest) (*TokenSet, error)
+	// Refresh uses ts.RefreshToken (RFC 6749 §6). The result keeps the old
+	// refresh token when the upstream sends none.
+	Refresh(ctx context.Context, ts *TokenSet) (*TokenSet, error)
+}
+
+// Revoker is a Provider that can revoke tokens at the upstream.
+type Revoker interface {
+	// Revoke revokes the grant behind ts (RFC 7009 or the provider's own
+	// call). It returns ErrRevocationUnsupported when there is no way.
+	Revoke(ctx context.Context, ts *TokenSet) error
+}
+
+// NeedsReauth reports whether err means the user must reconnect.
+func NeedsReauth(err error) bool {
+	return errors.Is(err, ErrInvalidGrant) || errors.Is(err, ErrInvalidClient)
+}
