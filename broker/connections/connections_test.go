@@ -1,0 +1,306 @@
+package connections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/storage"
+	"github.com/oauth2broker/oauth2broker/storage/bbolt"
+)
+
+// fakeProvider is a hand-written upstream: it counts calls and answers as
+// its fields say.
+type fakeProvider struct {
+	mu         sync.Mutex
+	refreshErr error
+	delay      time.Duration
+	lifetime   time.Duration
+	rotate     bool
+	refreshes  atomic.Int32
+	revokes    atomic.Int32
+	revokeErr  error
+	now        func() time.Time
+	lastAuth   providers.AuthRequest
+	lastCode   string
+	lastVerify string
+}
+
+func (f *fakeProvider) AuthCodeURL(r providers.AuthRequest) string {
+	f.mu.Lock()
+	f.lastAuth = r
+	f.mu.Unlock()
+	return "https://up.example/auth?state=" + url.QueryEscape(r.State)
+}
+
+func (f *fakeProvider) Exchange(_ context.Context, code string, r providers.AuthRequest) (*providers.TokenSet, error) {
+	f.mu.Lock()
+	f.lastCode, f.lastVerify = code, r.Verifier
+	f.mu.Unlock()
+	return &providers.TokenSet{AccessToken: "at-0", RefreshToken: "rt-0", TokenType: "Bearer", Expiry: f.now().Add(f.lifetime)}, nil
+}
+
+func (f *fakeProvider) Refresh(_ context.Context, ts *providers.TokenSet) (*providers.TokenSet, error) {
+	n := f.refreshes.Add(1)
+	time.Sleep(f.delay)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refreshErr != nil {
+		return nil, f.refreshErr
+	}
+	out := &providers.TokenSet{AccessToken: fmt.Sprintf("at-%d", n), RefreshToken: ts.RefreshToken, TokenType: "Bearer", Expiry: f.now().Add(f.lifetime)}
+	if f.rotate {
+		out.RefreshToken = fmt.Sprintf("rt-%d", n)
+	}
+	return out, nil
+}
+
+func (f *fakeProvider) Revoke(context.Context, *providers.TokenSet) error {
+	f.revokes.Add(1)
+	return f.revokeErr
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type fixture struct {
+	m     *Manager
+	up    *fakeProvider
+	clk   *clock
+	store storage.Storage
+	api   storage.API
+	cl    storage.Client
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "c.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key, _ := seal.GenerateKey()
+	ring, _ := seal.NewKeyring(key)
+	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	up := &fakeProvider{lifetime: time.Hour, now: clk.now}
+	m, err := New(Config{
+		Store: db, Keyring: ring, Now: clk.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Open:        func(context.Context, providers.Config) (providers.Provider, error) { return up, nil },
+		CallbackURL: func(api string) string { return "https://broker.example/" + api + "/oauth2/provider/callback" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	api := storage.API{Name: "a"}
+	cl := storage.Client{API: "a", ID: "app", ReturnURLs: []string{"https://app.example/back"}}
+	for _, p := range []storage.Provider{{API: "a", Name: "up", Type: providers.TypeOIDC, Scopes: []string{"openid", "email"}}} {
+		if err := db.CreateProvider(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &fixture{m: m, up: up, clk: clk, store: db, api: api, cl: cl}
+}
+
+// connect runs authorize and callback for identity.
+func (f *fixture) connect(t *testing.T, identity string) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: identity, ReturnURL: "https://app.example/back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.m.Callback(ctx, f.api, url.Values{"state": {a.State}, "code": {"code-1"}})
+	if res.Error != "" {
+		t.Fatalf("callback: %s %s", res.Error, res.Description)
+	}
+}
+
+func TestAuthorizeBindsStatePKCEAndNonce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, err := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u1", ReturnURL: "https://app.example/back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.State == "" || !strings.Contains(a.URL, url.QueryEscape(a.State)) || !a.ExpiresAt.Equal(f.clk.now().Add(DefaultStateTTL)) {
+		t.Fatalf("got %+v, want a state in the URL expiring in %v", a, DefaultStateTTL)
+	}
+	got := f.up.lastAuth
+	if len(got.Verifier) != 43 || got.Nonce == "" || got.RedirectURL != "https://broker.example/a/oauth2/provider/callback" || strings.Join(got.Scopes, " ") != "openid email" {
+		t.Errorf("auth request: got %+v, want a 43-char verifier, a nonce, the callback URL and the provider's scopes", got)
+	}
+	for name, r := range map[string]AuthorizeRequest{
+		"foreign return url": {Identity: "u1", ReturnURL: "https://evil.example/"},
+		"no identity":        {},
+		"control chars":      {Identity: "a\x00b"},
+		"huge identity":      {Identity: strings.Repeat("x", 513)},
+		"unknown provider":   {Identity: "u1", Provider: "nope"},
+	} {
+		if _, err := f.m.Authorize(ctx, f.api, f.cl, r); !errors.Is(err, protocol.ErrInvalidRequest) {
+			t.Errorf("%s: got %v, want invalid_request", name, err)
+		}
+	}
+}
+
+func TestCallbackStateIsOneTimeAndExpires(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, _ := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u1", ReturnURL: "https://app.example/back"})
+	res := f.m.Callback(ctx, f.api, url.Values{"state": {a.State}, "code": {"c"}})
+	if res.Error != "" || res.Redirect() != "https://app.example/back?provider=up&status=connected" {
+		t.Fatalf("callback: got %+v → %s", res, res.Redirect())
+	}
+	if f.up.lastVerify != f.up.lastAuth.Verifier {
+		t.Errorf("exchange sent verifier %q, want the one of the authorize step", f.up.lastVerify)
+	}
+	if again := f.m.Callback(ctx, f.api, url.Values{"state": {a.State}, "code": {"c"}}); again.Error != "invalid_request" || again.ReturnURL != "" {
+		t.Errorf("replayed state: got %+v, want invalid_request with no return url", again)
+	}
+	b, _ := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u2", ReturnURL: "https://app.example/back"})
+	f.clk.add(DefaultStateTTL + time.Second)
+	if late := f.m.Callback(ctx, f.api, url.Values{"state": {b.State}, "code": {"c"}}); late.Error != "invalid_request" || !strings.Contains(late.Redirect(), "status=error") {
+		t.Errorf("expired state: got %+v, want an error sent to the return url", late)
+	}
+	c, _ := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u3"})
+	if denied := f.m.Callback(ctx, f.api, url.Values{"state": {c.State}, "error": {"access_denied"}}); denied.Error != "access_denied" || denied.ReturnURL != "" {
+		t.Errorf("provider error: got %+v, want access_denied for the page", denied)
+	}
+}
+
+func TestRefreshExactlyOnceUnderConcurrency(t *testing.T) {
+	f := newFixture(t)
+	f.up.delay, f.up.rotate = 50*time.Millisecond, true
+	f.connect(t, "u1")
+	f.clk.add(time.Hour - 30*time.Second) // within the 60 s leeway
+	var wg sync.WaitGroup
+	got := make([]string, 50)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = res.Tokens.AccessToken
+		}()
+	}
+	wg.Wait()
+	if n := f.up.refreshes.Load(); n != 1 {
+		t.Fatalf("upstream refreshes: got %d, want exactly 1", n)
+	}
+	for i, at := range got {
+		if at != "at-1" {
+			t.Fatalf("caller %d got %q, want the refreshed at-1", i, at)
+		}
+	}
+	res, _ := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
+	ts, _ := f.m.openTokens(res.Conn)
+	if ts.RefreshToken != "rt-1" || res.Conn.RefreshedAt.IsZero() {
+		t.Errorf("stored after refresh: refresh token %q, refreshed_at %v; want rt-1 persisted", ts.RefreshToken, res.Conn.RefreshedAt)
+	}
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1", Force: true}); err != nil || f.up.refreshes.Load() != 2 {
+		t.Errorf("force_refresh: got %v and %d refreshes, want a second refresh", err, f.up.refreshes.Load())
+	}
+}
+
+func TestInvalidGrantMeansNeedsReauth(t *testing.T) {
+	f := newFixture(t)
+	f.connect(t, "u1")
+	f.up.refreshErr = fmt.Errorf("wrapped: %w", providers.ErrInvalidGrant)
+	f.clk.add(2 * time.Hour)
+	_, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
+	var e *protocol.Error
+	if !errors.As(err, &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != storage.StatusNeedsReauth {
+		t.Fatalf("got %v, want invalid_grant with connection_status needs_reauth", err)
+	}
+	c, _ := f.store.GetConnection(context.Background(), "a", ConnectionID("app", "u1", "up"))
+	ts, _ := f.m.openTokens(c)
+	if c.Status != storage.StatusNeedsReauth || ts.RefreshToken != "" || c.LastError != "invalid_grant" {
+		t.Errorf("stored: status %s, refresh token %q, last_error %q; want needs_reauth, tombstoned, invalid_grant", c.Status, ts.RefreshToken, c.LastError)
+	}
+	f.up.refreshErr = nil
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(err, protocol.ErrInvalidGrant) || f.up.refreshes.Load() != 1 {
+		t.Errorf("after needs_reauth: got %v with %d refreshes, want invalid_grant and no new upstream call", err, f.up.refreshes.Load())
+	}
+	f.connect(t, "u1") // the user reconnects
+	if res, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); err != nil || res.Conn.Status != storage.StatusActive {
+		t.Errorf("after reconnect: got %v, want an active connection", err)
+	}
+}
+
+func TestUnavailableKeepsTokens(t *testing.T) {
+	f := newFixture(t)
+	f.connect(t, "u1")
+	f.up.refreshErr = providers.ErrUnavailable
+	f.clk.add(time.Hour - 30*time.Second)
+	res, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
+	if err != nil || res.Tokens.AccessToken != "at-0" {
+		t.Fatalf("refresh failed but the token is still valid: got %v, %v; want at-0 served", res, err)
+	}
+	c, _ := f.store.GetConnection(context.Background(), "a", ConnectionID("app", "u1", "up"))
+	if c.Status != storage.StatusDegraded || c.LastError != "upstream_unavailable" {
+		t.Errorf("status %s last_error %q, want degraded / upstream_unavailable", c.Status, c.LastError)
+	}
+	f.clk.add(time.Minute)
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(err, protocol.ErrTemporarilyUnavailable) {
+		t.Errorf("expired and upstream down: got %v, want temporarily_unavailable", err)
+	}
+	f.up.refreshErr = nil
+	if res, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); err != nil || res.Conn.Status != storage.StatusActive || res.Conn.LastError != "" {
+		t.Errorf("upstream back: got %+v, %v; want active with no last_error", res, err)
+	}
+}
+
+func TestClientsAreIsolated(t *testing.T) {
+	f := newFixture(t)
+	f.connect(t, "u1")
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "other", Identity: "u1"}); !errors.Is(err, protocol.ErrInvalidGrant) {
+		t.Errorf("another client's connection: got %v, want invalid_grant (no connection)", err)
+	}
+	if list, _ := f.m.List(context.Background(), f.api, "other", "u1"); len(list) != 0 {
+		t.Errorf("another client lists %d connections, want 0", len(list))
+	}
+	if res, _ := f.m.Revoke(context.Background(), f.api, "other", "u1", ""); res.Deleted != 0 {
+		t.Errorf("another client revoked %d connections, want 0", res.Deleted)
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	f := newFixture(t)
+	f.connect(t, "u1")
+	res, err := f.m.Revoke(context.Background(), f.api, "app", "u1", "")
+	if err != nil || res.Upstream != RevocationRevoked || res.Deleted != 1 || f.up.revokes.Load() != 1 {
+		t.Fatalf("revoke: got %+v, %v (%d upstream calls), want revoked, 1 deleted", res, err, f.up.revokes.Load())
+	}
+	if res, _ := f.m.Revoke(context.Background(), f.api, "app", "u1", ""); res.Upstream != RevocationNone || res.Deleted != 0 {
+		t.Errorf("again: got %+v, want nothing to do", res)
+	}
+	f.connect(t, "u1")
+	f.up.revokeErr = providers.ErrUnavailable
+	if res, _ := f.m.Revoke(context.Background(), f.api, "app", "u1", ""); res.Upstream != RevocationFailed || res.Deleted != 1 {
+		t.Errorf("upstream failure: got %+v, want failed and the record deleted", res)
+	}
+	if list, _ := f.m.List(context.Background(), f.api, "app", "u1"); len(list) != 0 {
+		t.Errorf("after revoke: %d connections left, want 0", len(list))
+	}
+}
