@@ -108,11 +108,11 @@ func jsonProblem(err error) string {
 func storeError(err error, what string) error {
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return protocol.ErrNotFound.WithDescription(what + " not found")
+		return protocol.ErrNotFound.WithDescription(what + " not found").WithCause(err)
 	case errors.Is(err, storage.ErrAlreadyExists):
-		return protocol.ErrConflict.WithDescription(what + " already exists")
+		return protocol.ErrConflict.WithDescription(what + " already exists").WithCause(err)
 	case errors.Is(err, storage.ErrConflict):
-		return protocol.ErrConflict.WithDescription(what + " was changed concurrently; retry")
+		return protocol.ErrConflict.WithDescription(what + " was changed concurrently; retry").WithCause(err)
 	}
 	return err
 }

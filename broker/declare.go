@@ -51,6 +51,12 @@ func (s *Server) Apply(ctx context.Context, d Declaration) error {
 }
 
 func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
+	for _, ttl := range append([]time.Duration{sp.AccessTokenTTL}, clientTTLs(sp.Clients)...) {
+		d := duration(ttl)
+		if err := checkTTL(&d); err != nil {
+			return err
+		}
+	}
 	a := storage.API{
 		Name: sp.Name, Tenants: sp.Tenants, AccessTokenTTL: sp.AccessTokenTTL, TokenPaths: sp.TokenPaths,
 		SigningAlg: sp.SigningAlg, Audience: sp.Audience, ExposeRefreshToken: sp.ExposeRefreshToken,
@@ -135,4 +141,12 @@ func (s *Server) applyUser(ctx context.Context, api string, sp UserSpec) error {
 		want.CreatedAt = old.CreatedAt
 		return want, nil
 	})
+}
+
+func clientTTLs(cs []DeclaredClient) []time.Duration {
+	out := make([]time.Duration, len(cs))
+	for i, c := range cs {
+		out[i] = c.AccessTokenTTL
+	}
+	return out
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// providerFlags are the settings of "provider put".
+type providerFlags struct {
+	template, typ, issuer, authURL, tokenURL string
+	revocationURL, userinfoURL, authStyle    string
+	clientID                                 string
+	secretFromStdin                          bool
+	scopes                                   stringList
+	authParams                               keyValues
+}
+
+func (f *providerFlags) register(fs *flag.FlagSet) {
+	f.authParams = keyValues{}
+	fs.StringVar(&f.template, "template", "", "a provider of the built-in catalog, such as github")
+	fs.StringVar(&f.typ, "type", "", "oidc (found by --issuer) or oauth2 (explicit endpoints)")
+	fs.StringVar(&f.issuer, "issuer", "", "the OIDC issuer URL")
+	fs.StringVar(&f.authURL, "auth-url", "", "the authorization endpoint (type oauth2)")
+	fs.StringVar(&f.tokenURL, "token-url", "", "the token endpoint (type oauth2)")
+	fs.StringVar(&f.revocationURL, "revocation-url", "", "the RFC 7009 revocation endpoint")
+	fs.StringVar(&f.userinfoURL, "userinfo-url", "", "the userinfo endpoint")
+	fs.StringVar(&f.authStyle, "auth-style", "", "how the broker authenticates upstream: header or body (default: detected)")
+	fs.StringVar(&f.clientID, "client-id", "", "the broker's client_id at the provider (required)")
+	fs.BoolVar(&f.secretFromStdin, "client-secret-stdin", false, "read the broker's client_secret at the provider from the first line of standard input")
+	fs.Var(&f.scopes, "scope", "a scope to request upstream (repeatable)")
+	fs.Var(f.authParams, "auth-param", "an extra authorization request parameter K=V (repeatable)")
+}
+
+func (f *providerFlags) body() map[string]any {
+	return map[string]any{
+		"template": f.template, "type": f.typ, "issuer": f.issuer, "auth_url": f.authURL,
+		"token_url": f.tokenURL, "revocation_url": f.revocationURL, "userinfo_url": f.userinfoURL,
+		"auth_style": f.authStyle, "client_id": f.clientID, "scopes": f.scopes, "auth_params": f.authParams,
+	}
+}
+
+// providerPut creates or replaces a provider. PUT replaces the whole
+// record: a secret not given again is gone.
+func providerPut(a *app, args []string) error {
+	fs := a.flags("provider put")
+	api := apiFlag(fs)
+	var f providerFlags
+	f.register(fs)
+	pos, err := a.parseInAPI(fs, api, args, "NAME")
+	if err != nil {
+		return err
+	}
+	if f.template != "" && f.typ != "" {
+		return usagef("give --template or --type, not both")
+	}
+	body := f.body()
+	if f.secretFromStdin {
+		if body["client_secret"], err = readSecretLine(a.stdin); err != nil {
+			return err
+		}
+	}
+	raw, err := a.call(http.MethodPut, apiPath(*api, "providers", pos[0]), body)
+	if err != nil {
+		return err
+	}
+	return render(a, raw, func(w io.Writer, v providerOut) {
+		fmt.Fprintf(w, "saved provider %s in api %s (client secret set: %t)\n", v.Name, *api, v.ClientSecretSet)
+	})
+}
+
+func providerList(a *app, args []string) error {
+	return listIn(a, "provider list", "providers", args, func(w io.Writer, v providersOut) {
+		rows := make([][]string, len(v.Providers))
+		for i, p := range v.Providers {
+			rows[i] = []string{p.Name, providerKind(p), p.ClientID, strconv.FormatBool(p.ClientSecretSet), list(p.Scopes)}
+		}
+		table(w, "NAME KIND CLIENT_ID SECRET_SET SCOPES", rows)
+	})
+}
+
+func providerGet(a *app, args []string) error {
+	return getIn(a, "provider get", "providers", "NAME", args, printProvider)
+}
+
+func printProvider(w io.Writer, p providerOut) {
+	params := make([]string, 0, len(p.AuthParams))
+	for _, k := range slices.Sorted(maps.Keys(p.AuthParams)) {
+		params = append(params, k+"="+p.AuthParams[k])
+	}
+	fields(w,
+		"name", p.Name, "template", p.Template, "type", p.Type, "issuer", p.Issuer, "auth_url", p.AuthURL,
+		"token_url", p.TokenURL, "revocation_url", p.RevocationURL, "userinfo_url", p.UserinfoURL,
+		"auth_style", p.AuthStyle, "client_id", p.ClientID, "client_secret_set", strconv.FormatBool(p.ClientSecretSet),
+		"scopes", list(p.Scopes), "auth_params", strings.Join(params, " "),
+	)
+}
+
+// providerKind is "template:github", "oidc" or "oauth2".
+func providerKind(p providerOut) string {
+	if p.Template != "" {
+		return "template:" + p.Template
+	}
+	return p.Type
+}
+
+func providerDelete(a *app, args []string) error {
+	return deleteIn(a, "provider delete", "providers", "provider", "NAME", args)
+}

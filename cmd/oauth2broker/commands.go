@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// command is one admin CLI command, such as "client create".
+type command struct {
+	path     string // group and name: "client create"
+	synopsis string // arguments and flags after the path
+	summary  string
+	run      func(a *app, args []string) error
+}
+
+// commands lists every admin command, in the order usage shows them.
+func commands() []command {
+	return []command{
+		{"api create", "NAME [--tenant T]... [--access-token-ttl D] [--token-path P]... [--signing-alg ALG] [--audience A] [--expose-refresh-token]", "create an API", apiCreate},
+		{"api list", "", "list the APIs", apiList},
+		{"api get", "NAME", "show an API", apiGet},
+		{"api set", "NAME [--default-client ID] [--access-token-ttl D] [--expose-refresh-token=true|false] [--tenant T]... [--clear-tenants] [--token-path P]... [--clear-token-paths] [--signing-alg ALG] [--audience A]", "change an API's settings", apiSet},
+		{"client create", "--api A [--client-id ID] [--name N] [--grant G]... [--scope S]... [--access-token-ttl D] [--return-url U]...", "create a client; prints its secret once", clientCreate},
+		{"client list", "--api A", "list an API's clients", clientList},
+		{"client get", "--api A CLIENT_ID", "show a client", clientGet},
+		{"client delete", "--api A CLIENT_ID", "delete a client", clientDelete},
+		{"client rotate-secret", "--api A CLIENT_ID", "replace a client's secret; prints the new one once", clientRotateSecret},
+		{"user create", "--api A --username U [--password P | --password-stdin] [--scope S]...", "create a user of the password grant", userCreate},
+		{"user list", "--api A", "list an API's users", userList},
+		{"user get", "--api A USERNAME", "show a user", userGet},
+		{"user delete", "--api A USERNAME", "delete a user", userDelete},
+		{"provider put", "--api A NAME [--template T | --type oidc|oauth2] [--issuer URL] [--auth-url URL] [--token-url URL] [--revocation-url URL] [--userinfo-url URL] [--auth-style header|body] --client-id ID [--client-secret-stdin] [--scope S]... [--auth-param K=V]...", "create or replace an upstream provider", providerPut},
+		{"provider list", "--api A", "list an API's providers", providerList},
+		{"provider get", "--api A NAME", "show a provider", providerGet},
+		{"provider delete", "--api A NAME", "delete a provider", providerDelete},
+		{"keys rotate", "--api A", "make a new signing key; old keys stay in the JWKS until their tokens expire", keysRotate},
+		{"keys list", "--api A", "list an API's signing keys", keysList},
+		{"connection list", "--api A [--client-user-identity X] [--client-id ID] [--provider P]", "list upstream connections (never their tokens)", connectionList},
+		{"connection delete", "--api A ID", "delete a connection record", connectionDelete},
+	}
+}
+
+// findCommand picks the command named by the first two arguments and
+// returns the arguments after them.
+func findCommand(args []string) (command, []string, error) {
+	if len(args) < 2 {
+		return command{}, nil, fmt.Errorf("unknown command %q", strings.Join(args, " "))
+	}
+	path := args[0] + " " + args[1]
+	for _, c := range commands() {
+		if c.path == path {
+			return c, args[2:], nil
+		}
+	}
+	return command{}, nil, fmt.Errorf("unknown command %q", path)
+}
+
+// printUsage lists every command.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `usage: oauth2broker COMMAND [flags]
+
+Server:
+  oauth2broker serve [--config FILE] [--addr ADDR] [--public-url URL] [--data DIR]
+                     [--encryption-key KEY] [--old-encryption-keys K1,K2] [--admin-token TOKEN]
+      run the broker (settings: defaults < YAML file < environment < flags)
+
+Admin commands (flags: --url URL, --admin-token TOKEN, --json; environment:
+OAUTH2BROKER_URL, OAUTH2BROKER_ADMIN_TOKEN):
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  oauth2broker %s %s\n      %s\n", c.path, c.synopsis, c.summary)
+	}
+	fmt.Fprint(w, `
+  oauth2broker help
+      show this list; "oauth2broker COMMAND -h" shows a command's flags
+`)
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
+	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
+)
+
+// dbFileName is the bbolt file in the data directory.
+const dbFileName = "oauth2broker.db"
+
+// shutdownTimeout bounds the wait for requests in flight at shutdown.
+const shutdownTimeout = 20 * time.Second
+
+// serve runs the broker until ctx is done, then shuts down gracefully:
+// requests in flight finish, background work stops, the store is closed.
+// onListen, when not nil, is called with the bound address once the
+// broker is ready to serve.
+func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(net.Addr)) error {
+	s, fc, err := loadSettings(args, os.LookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	decl, err := fc.declaration()
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	store, kr, err := openData(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore(store, log)
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	publicURL, err := publicURLFor(s.PublicURL, ln.Addr())
+	if err != nil {
+		return err
+	}
+	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := srv.Apply(ctx, decl); err != nil {
+		return fmt.Errorf("applying the configuration file: %w", err)
+	}
+	logStart(log, s, ln.Addr(), publicURL, len(decl.APIs))
+	if onListen != nil {
+		onListen(ln.Addr())
+	}
+	return runHTTP(ctx, ln, srv, log)
+}
+
+// openData creates the data directory, opens the store and loads the
+// encryption key, logging where each is.
+func openData(ctx context.Context, s settings, log *slog.Logger) (*boltstore.DB, *seal.Keyring, error) {
+	if err := os.MkdirAll(s.Data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(s.Data, dbFileName)
+	// The store's file lock also keeps a second broker on the same data
+	// directory from racing to generate the key.
+	store, err := boltstore.Open(boltstore.Config{Path: path})
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("data file opened", "path", absPath(path))
+	kr, src, err := loadKeyring(s)
+	if err != nil {
+		closeStore(store, log)
+		return nil, nil, err
+	}
+	logKey(log, src, kr)
+	if apis, err := store.ListAPIs(ctx); src.Generated && err == nil && len(apis) > 0 {
+		log.Warn("a new encryption key was generated but the data file already holds APIs: secrets sealed with the old key cannot be opened")
+	}
+	return store, kr, nil
+}
+
+func logKey(log *slog.Logger, src keySource, kr *seal.Keyring) {
+	switch {
+	case src.Path == "":
+		log.Info("encryption key from OAUTH2BROKER_ENCRYPTION_KEY or --encryption-key", "key_id", kr.PrimaryID())
+	case src.Generated:
+		log.Info("encryption key generated; back up this file, the stored secrets cannot be read without it", "path", absPath(src.Path), "key_id", kr.PrimaryID())
+	default:
+		log.Info("encryption key read", "path", absPath(src.Path), "key_id", kr.PrimaryID())
+	}
+	if src.LooseMode {
+		log.Warn("the key file is accessible to group or others; restrict it with chmod 600", "path", absPath(src.Path))
+	}
+}
+
+func logStart(log *slog.Logger, s settings, addr net.Addr, publicURL string, declared int) {
+	if s.Config != "" {
+		log.Info("configuration file applied", "path", absPath(s.Config), "apis", declared)
+	}
+	if s.AdminToken == "" {
+		log.Info("admin API is off: set OAUTH2BROKER_ADMIN_TOKEN or --admin-token to enable it")
+	} else {
+		log.Info("admin API is on", "path", "/admin/v1/")
+	}
+	log.Info("listening", "addr", addr.String(), "public_url", publicURL)
+}
+
+func closeStore(store *boltstore.DB, log *slog.Logger) {
+	if err := store.Close(); err != nil {
+		log.Error("closing the data file failed", "err", err)
+	}
+}
+
+// publicURLFor checks the configured public URL, or derives one from the
+// bound address.
+func publicURLFor(configured string, addr net.Addr) (string, error) {
+	if configured != "" {
+		u, err := url.Parse(configured)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return "", usagef("public URL %q must be an absolute http(s) URL without query or fragment", configured)
+		}
+		return strings.TrimRight(configured, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// runHTTP serves h on ln until ctx is done, then shuts down, letting
+// requests in flight finish for up to shutdownTimeout.
+func runHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// absPath is path made absolute for logs, or path itself.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}

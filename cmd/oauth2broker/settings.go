@@ -1,0 +1,92 @@
+package main
+
+import (
+	"io"
+)
+
+// settings are the serve settings once defaults, file, environment and
+// flags are merged.
+type settings struct {
+	Addr              string
+	PublicURL         string // empty: derived from the bound address
+	Data              string
+	Config            string
+	EncryptionKey     string
+	OldEncryptionKeys string // comma-separated base64 keys
+	AdminToken        string
+}
+
+// Defaults of serve.
+const (
+	defaultAddr = "127.0.0.1:8080"
+	defaultData = "./data"
+)
+
+// setting describes where one setting comes from.
+type setting struct {
+	flag, env, usage string
+	field            func(*settings) *string
+	file             func(*fileConfig) string // nil: not settable in the file
+}
+
+func settingTable() []setting {
+	return []setting{
+		{"addr", "OAUTH2BROKER_ADDR", "listen address (default " + defaultAddr + ")",
+			func(s *settings) *string { return &s.Addr }, func(f *fileConfig) string { return f.Addr }},
+		{"public-url", "OAUTH2BROKER_PUBLIC_URL", "external base URL, used for issuers and callbacks (default http:// + the bound address)",
+			func(s *settings) *string { return &s.PublicURL }, func(f *fileConfig) string { return f.PublicURL }},
+		{"data", "OAUTH2BROKER_DATA", "directory of the bbolt file and the generated key (default " + defaultData + ")",
+			func(s *settings) *string { return &s.Data }, func(f *fileConfig) string { return f.Data }},
+		{"config", "OAUTH2BROKER_CONFIG", "YAML configuration file",
+			func(s *settings) *string { return &s.Config }, nil},
+		{"encryption-key", "OAUTH2BROKER_ENCRYPTION_KEY", "base64 32-byte key sealing secrets at rest (default: <data>/encryption.key, generated when missing; prefer the environment)",
+			func(s *settings) *string { return &s.EncryptionKey }, nil},
+		{"old-encryption-keys", "OAUTH2BROKER_OLD_ENCRYPTION_KEYS", "comma-separated base64 keys that still open data sealed before a rotation",
+			func(s *settings) *string { return &s.OldEncryptionKeys }, nil},
+		{"admin-token", "OAUTH2BROKER_ADMIN_TOKEN", "bearer token of the admin API; without one the admin API is off (prefer the environment)",
+			func(s *settings) *string { return &s.AdminToken }, func(f *fileConfig) string { return f.AdminToken }},
+	}
+}
+
+// loadSettings merges, later winning: defaults, the YAML file, the
+// environment and the flags in args. It also returns the file, which is
+// empty when none is configured.
+func loadSettings(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (settings, *fileConfig, error) {
+	table := settingTable()
+	fs := newFlagSet("serve", "[flags]", stderr)
+	given := make([]*string, len(table))
+	for i, st := range table {
+		given[i] = fs.String(st.flag, "", st.usage+" (env "+st.env+")")
+	}
+	if _, err := parseArgs(fs, args); err != nil {
+		return settings{}, nil, err
+	}
+	merge := func(fc *fileConfig) settings {
+		s := settings{Addr: defaultAddr, Data: defaultData}
+		for i, st := range table {
+			dst := st.field(&s)
+			if st.file != nil && st.file(fc) != "" {
+				*dst = st.file(fc)
+			}
+			if v, _ := lookupEnv(st.env); v != "" {
+				*dst = v
+			}
+			if isSet(fs, st.flag) {
+				*dst = *given[i]
+			}
+		}
+		return s
+	}
+	fc := &fileConfig{}
+	if path := merge(fc).Config; path != "" {
+		var err error
+		if fc, err = readFileConfig(path, lookupEnv); err != nil {
+			return settings{}, nil, err
+		}
+	}
+	s := merge(fc)
+	if s.Addr == "" || s.Data == "" {
+		return settings{}, nil, usagef("addr and data must not be empty")
+	}
+	return s, fc, nil
+}

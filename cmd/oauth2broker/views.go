@@ -1,0 +1,94 @@
+package main
+
+import "time"
+
+// The admin API's answers, as the CLI reads them. Unknown members are
+// ignored, so a newer server still works.
+
+type apiOut struct {
+	Name               string    `json:"name"`
+	Issuer             string    `json:"issuer"`
+	Tenants            []string  `json:"tenants"`
+	AccessTokenTTL     string    `json:"access_token_ttl"`
+	TokenPaths         []string  `json:"token_paths"`
+	SigningAlg         string    `json:"signing_alg"`
+	Audience           string    `json:"audience"`
+	DefaultClient      string    `json:"default_client"`
+	ExposeRefreshToken bool      `json:"expose_refresh_token"`
+	CreatedAt          time.Time `json:"created_at"`
+}
+
+type clientOut struct {
+	ClientID       string    `json:"client_id"`
+	ClientSecret   string    `json:"client_secret"`
+	Name           string    `json:"name"`
+	GrantTypes     []string  `json:"grant_types"`
+	Scopes         []string  `json:"scopes"`
+	AccessTokenTTL string    `json:"access_token_ttl"`
+	ReturnURLs     []string  `json:"return_urls"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+type userOut struct {
+	Username  string    `json:"username"`
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type providerOut struct {
+	Name            string            `json:"name"`
+	Template        string            `json:"template"`
+	Type            string            `json:"type"`
+	Issuer          string            `json:"issuer"`
+	AuthURL         string            `json:"auth_url"`
+	TokenURL        string            `json:"token_url"`
+	RevocationURL   string            `json:"revocation_url"`
+	UserinfoURL     string            `json:"userinfo_url"`
+	AuthStyle       string            `json:"auth_style"`
+	ClientID        string            `json:"client_id"`
+	ClientSecretSet bool              `json:"client_secret_set"`
+	Scopes          []string          `json:"scopes"`
+	AuthParams      map[string]string `json:"auth_params"`
+}
+
+type keyOut struct {
+	ID        string     `json:"kid"`
+	Alg       string     `json:"alg"`
+	CreatedAt time.Time  `json:"created_at"`
+	RetiredAt *time.Time `json:"retired_at"`
+	RemoveAt  *time.Time `json:"remove_at"`
+}
+
+type connectionOut struct {
+	ID          string     `json:"id"`
+	ClientID    string     `json:"client_id"`
+	Identity    string     `json:"client_user_identity"`
+	Provider    string     `json:"provider"`
+	Status      string     `json:"status"`
+	Scope       string     `json:"scope"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RefreshedAt *time.Time `json:"refreshed_at"`
+	LastError   string     `json:"last_error"`
+}
+
+// The admin API answers collections as {"<key>": [...]}.
+type (
+	apisOut struct {
+		APIs []apiOut `json:"apis"`
+	}
+	clientsOut struct {
+		Clients []clientOut `json:"clients"`
+	}
+	usersOut struct {
+		Users []userOut `json:"users"`
+	}
+	providersOut struct {
+		Providers []providerOut `json:"providers"`
+	}
+	keysOut struct {
+		Keys []keyOut `json:"keys"`
+	}
+	connectionsOut struct {
+		Connections []connectionOut `json:"connections"`
+	}
+)
