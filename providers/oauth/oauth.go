@@ -143,12 +143,15 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 
 // tokenSet converts an x/oauth2 token, applying the default lifetime.
 func (p *Provider) tokenSet(tok *oauth2.Token) *providers.TokenSet {
-	ts := &providers.TokenSet{
-		AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
-	}
+	ts := &providers.TokenSet{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken}
 	ts.IDToken, _ = tok.Extra("id_token").(string)
 	ts.Scope, _ = tok.Extra("scope").(string)
-	if ts.Expiry.IsZero() && p.lifetime > 0 {
+	switch {
+	case tok.ExpiresIn > 0:
+		ts.Expiry = p.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	case !tok.Expiry.IsZero():
+		ts.Expiry = tok.Expiry
+	case p.lifetime > 0:
 		ts.Expiry = p.now().Add(p.lifetime)
 	}
 	if ts.TokenType == "" || strings.EqualFold(ts.TokenType, "bearer") {
