@@ -31,7 +31,8 @@ type Config struct {
 	AdminToken string
 	// Logger receives the access log and errors; slog.Default when nil.
 	Logger *slog.Logger
-	// OpenProvider builds upstream providers; DefaultOpener(nil) when nil.
+	// OpenProvider builds upstream providers; DefaultOpener(nil, Now) when
+	// nil.
 	OpenProvider connections.Opener
 	// StateTTL is the lifetime of an upstream authorization state;
 	// connections.DefaultStateTTL when zero.
@@ -83,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.tokens = iss
 	open := cfg.OpenProvider
 	if open == nil {
-		open = DefaultOpener(nil)
+		open = DefaultOpener(nil, s.now)
 	}
 	s.conns, err = connections.New(connections.Config{
 		Store: cfg.Store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,

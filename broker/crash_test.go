@@ -20,6 +20,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers/providertest"
 	"github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
@@ -174,4 +175,51 @@ func jsonField(body, field string) string {
 	_ = jsonUnmarshal(body, &m)
 	s, _ := m[field].(string)
 	return s
+}
+
+// TestKill9AfterRefreshKeepsRotatedToken: the upstream rotates refresh
+// tokens; the broker is killed right after answering a refreshed token.
+// The rotated refresh token must have been persisted before that answer,
+// or the next refresh would present a dead token.
+func TestKill9AfterRefreshKeepsRotatedToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dbPath := filepath.Join(t.TempDir(), "broker.db")
+	key := seal.EncodeKey(mustKey(t))
+	child, base := startChild(t, dbPath, key)
+	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{base + "/crash/oauth2/provider/callback"}})
+	adminCall(t, base, "POST", "/apis", `{"name":"crash"}`, 201)
+	cl := adminCall(t, base, "POST", "/apis/crash/clients", `{"client_id":"app","grant_types":["connection"]}`, 201)
+	sec := jsonField(cl, "client_secret")
+	adminCall(t, base, "PUT", "/apis/crash/providers/corp", `{"type":"oidc","issuer":"`+op.Issuer+`","client_id":"`+op.ClientID+`","client_secret":"`+op.ClientSecret+`","scopes":["openid","offline_access"]}`, 200)
+
+	form := func(v url.Values) string { v.Set("client_id", "app"); v.Set("client_secret", sec); return v.Encode() }
+	_, auth := rawCall(base, "POST", "/crash/oauth2/provider/authorize", form(url.Values{"client_user_identity": {"u1"}}), "", "application/x-www-form-urlencoded")
+	cb := op.Login(t, jsonField(auth, "authorization_url"))
+	if status, body := rawCall(cb.Scheme+"://"+cb.Host, "GET", cb.RequestURI(), "", "", ""); status != 200 {
+		t.Fatalf("callback: got %d %s, want 200 (the page)", status, body)
+	}
+	refresh := form(url.Values{"client_user_identity": {"u1"}, "force_refresh": {"true"}})
+	status, body := rawCall(base, "POST", "/crash/oauth2/token", refresh, "", "application/x-www-form-urlencoded")
+	if status != 200 || op.RefreshCount() != 1 {
+		t.Fatalf("forced refresh: got %d %s with %d upstream refreshes, want 200 and 1", status, body, op.RefreshCount())
+	}
+	_ = child.Process.Signal(syscall.SIGKILL)
+	_ = child.Wait()
+
+	_, base2 := startChild(t, dbPath, key)
+	status, body = rawCall(base2, "POST", "/crash/oauth2/token", refresh, "", "application/x-www-form-urlencoded")
+	if status != 200 || op.RefreshCount() != 2 {
+		t.Fatalf("refresh after SIGKILL: got %d %s with %d upstream refreshes, want 200 and 2 (the rotated refresh token was kept)", status, body, op.RefreshCount())
+	}
+}
+
+func mustKey(t *testing.T) []byte {
+	t.Helper()
+	k, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
@@ -55,6 +56,13 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t *testing.T, admin string) *env {
 	t.Helper()
+	return newEnvOpts(t, admin, nil)
+}
+
+// newEnvOpts starts a broker with the given admin token and clock (the
+// real one when nil).
+func newEnvOpts(t *testing.T, admin string, now func() time.Time) *env {
+	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +73,7 @@ func newEnvWith(t *testing.T, admin string) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
 	srv, err := broker.New(context.Background(), broker.Config{
-		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: admin,
+		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: admin, Now: now,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/providers"
@@ -13,10 +14,10 @@ import (
 
 // DefaultOpener opens "oidc" providers by discovery and "oauth2" providers
 // by their explicit endpoints, making upstream calls with client (one with
-// a timeout when nil).
-func DefaultOpener(client *http.Client) connections.Opener {
+// a timeout when nil) and reading the time from now (time.Now when nil).
+func DefaultOpener(client *http.Client, now func() time.Time) connections.Opener {
 	return func(ctx context.Context, cfg providers.Config) (providers.Provider, error) {
-		oc := oauth.Config{Config: cfg, HTTPClient: client}
+		oc := oauth.Config{Config: cfg, HTTPClient: client, Now: now}
 		switch cfg.Type {
 		case providers.TypeOIDC:
 			return oidc.New(ctx, oc)
