@@ -1,0 +1,234 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Entry describes one provider. The YAML file of an entry uses the field
+// names in the tags; see entries/github.yaml for a commented example.
+type Entry struct {
+	// Name is the template name users give ({"template":"github"}); it is
+	// also the file name.
+	Name        string `yaml:"name"`
+	DisplayName string `yaml:"display_name"`
+	// Docs are the documentation pages the entry was written from.
+	Docs []string `yaml:"docs"`
+	// Type is "oauth2" (explicit endpoints) or "oidc" (discovery from
+	// Issuer; endpoints given here win over discovered ones).
+	Type        string `yaml:"type"`
+	Issuer      string `yaml:"issuer"`
+	AuthURL     string `yaml:"auth_url"`
+	TokenURL    string `yaml:"token_url"`
+	UserinfoURL string `yaml:"userinfo_url"`
+	// AuthStyle is how the client authenticates at the token endpoint:
+	// "header" (HTTP Basic) or "body" (client_id and client_secret in the
+	// form).
+	AuthStyle string `yaml:"auth_style"`
+	// ScopeSeparator joins scopes in the authorization URL: "space"
+	// (RFC 6749, the default), "comma" or "plus".
+	ScopeSeparator string `yaml:"scope_separator"`
+	// ScopeParam is the authorize parameter carrying the scopes: "scope"
+	// (the default) or another name (Slack's user_scope).
+	ScopeParam string `yaml:"scope_param"`
+	// DefaultScopes are requested when the provider config lists none.
+	DefaultScopes []string `yaml:"default_scopes"`
+	// AuthParams are added to the authorization URL
+	// (access_type=offline, prompt=consent, audience=…).
+	AuthParams map[string]string `yaml:"auth_params"`
+	// PKCE is "required", "supported" (the default) or "unsupported"
+	// (the challenge is then not sent).
+	PKCE string `yaml:"pkce"`
+	// Vars are the per-provider settings the URLs need ({tenant},
+	// {subdomain}, {shop}, {realm}, {domain}, {region}…). {client_id} is
+	// always available and needs no declaration.
+	Vars  []Var `yaml:"vars"`
+	Token Token `yaml:"token"`
+	// CallbackKeep lists callback query parameters kept with the
+	// connection and handed back to the app (Intuit's realmId).
+	CallbackKeep []string   `yaml:"callback_keep"`
+	Revocation   Revocation `yaml:"revocation"`
+	// ClientSecret is "static" (the default) or "apple_jwt": the secret is
+	// an ES256 JWT signed with the private key the user configures.
+	ClientSecret string `yaml:"client_secret"`
+	// Notes are shown by `oauth2broker providers show`.
+	Notes string `yaml:"notes"`
+}
+
+// Var is a setting an entry's URLs are filled from.
+type Var struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Example     string `yaml:"example"`
+	// Default makes the variable optional.
+	Default string `yaml:"default"`
+}
+
+// Token describes the token endpoint's answers.
+type Token struct {
+	// Format is "json" (the default: parsed as JSON whatever the
+	// Content-Type says, with a form fallback) or "form"
+	// (application/x-www-form-urlencoded, as GitHub answers without an
+	// Accept header).
+	Format string `yaml:"format"`
+	// AccessTokenPath, RefreshTokenPath, ExpiresInPath, ScopePath and
+	// TokenTypePath are dot paths of nested fields (Slack's
+	// authed_user.access_token); empty means the RFC 6749 field.
+	AccessTokenPath  string `yaml:"access_token_path"`
+	RefreshTokenPath string `yaml:"refresh_token_path"`
+	ExpiresInPath    string `yaml:"expires_in_path"`
+	ScopePath        string `yaml:"scope_path"`
+	TokenTypePath    string `yaml:"token_type_path"`
+	// ErrorsWith200: the provider may answer an error with status 200
+	// ({"ok":false,"error":"invalid_grant"} or {"error":"…"}).
+	ErrorsWith200 bool `yaml:"errors_with_200"`
+	// Keep lists dot paths copied from the answer into the token set's
+	// extra fields handed to the app (instance_url, team.id).
+	Keep []string `yaml:"keep"`
+	// Lifetime applies when the answer has no expires_in: a Go duration
+	// (the documented lifetime) or "never" (documented non-expiring
+	// tokens). Empty means one hour.
+	Lifetime string `yaml:"lifetime"`
+	// Refresh is "reusable" (the default), "rotating" (each refresh may
+	// return a new refresh token; the old one keeps working for a while),
+	// "single_use" (the old one dies at once: the new one must be stored
+	// before anything else) or "none" (no refresh tokens).
+	Refresh string `yaml:"refresh"`
+}
+
+// Revocation describes how to revoke a grant at the provider.
+type Revocation struct {
+	// Kind is "rfc7009" (POST token=… with client authentication),
+	// "github_grant" (DELETE {url} with HTTP Basic client credentials and
+	// the access token in a JSON body), "bearer" (Method {url} with the
+	// access token as a Bearer credential) or "none".
+	Kind   string `yaml:"kind"`
+	URL    string `yaml:"url"`
+	Method string `yaml:"method"`
+	// Token is which token to revoke with rfc7009: "refresh_token" (the
+	// default when there is one) or "access_token".
+	Token string `yaml:"token"`
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	varRE    = regexp.MustCompile(`\{([a-z_]+)\}`)
+	pathRE   = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$`)
+	lowerRE  = regexp.MustCompile(`^[a-z_]+$`)
+	kinds    = []string{"rfc7009", "github_grant", "bearer", "none"}
+	refreshs = []string{"", "reusable", "rotating", "single_use", "none"}
+)
+
+// Validate checks an entry: names, URLs, templates and their variables,
+// and every choice among the quirk classes.
+func (e *Entry) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !nameRE.MatchString(e.Name) || e.DisplayName == "" {
+		add("name %q must match %s and display_name is required", e.Name, nameRE)
+	}
+	if len(e.Docs) == 0 {
+		add("docs: cite at least one documentation page")
+	}
+	for _, d := range e.Docs {
+		if u, err := url.Parse(d); err != nil || u.Scheme != "https" || u.Host == "" {
+			add("docs: %q is not an https URL", d)
+		}
+	}
+	declared := map[string]bool{}
+	for _, v := range e.Vars {
+		if !lowerRE.MatchString(v.Name) || v.Description == "" || declared[v.Name] {
+			add("vars: %q needs a lowercase unique name and a description", v.Name)
+		}
+		declared[v.Name] = true
+	}
+	used := map[string]bool{}
+	switch e.Type {
+	case "oauth2":
+		e.checkURL(add, declared, used, "auth_url", e.AuthURL, true)
+		e.checkURL(add, declared, used, "token_url", e.TokenURL, true)
+	case "oidc":
+		e.checkURL(add, declared, used, "issuer", e.Issuer, true)
+		e.checkURL(add, declared, used, "auth_url", e.AuthURL, false)
+		e.checkURL(add, declared, used, "token_url", e.TokenURL, false)
+	default:
+		add("type must be oauth2 or oidc")
+	}
+	e.checkURL(add, declared, used, "userinfo_url", e.UserinfoURL, false)
+	e.checkURL(add, declared, used, "revocation.url", e.Revocation.URL, e.Revocation.Kind != "none" && e.Revocation.Kind != "" && e.Type == "oauth2")
+	for name := range declared {
+		if !used[name] && !usedElsewhere(e, name) {
+			add("vars: %q is declared but no URL uses it", name)
+		}
+	}
+	e.checkChoices(add)
+	return errors.Join(errs...)
+}
+
+// usedElsewhere reports whether a variable appears in auth params.
+func usedElsewhere(e *Entry, name string) bool {
+	for _, v := range e.AuthParams {
+		if strings.Contains(v, "{"+name+"}") {
+			return true
+		}
+	}
+	return e.ClientSecret == "apple_jwt"
+}
+
+func (e *Entry) checkURL(add func(string, ...any), declared, used map[string]bool, field, raw string, required bool) {
+	if raw == "" {
+		if required {
+			add("%s is required", field)
+		}
+		return
+	}
+	for _, m := range varRE.FindAllStringSubmatch(raw, -1) {
+		used[m[1]] = true
+		if !declared[m[1]] && m[1] != "client_id" {
+			add("%s uses {%s}, which vars does not declare", field, m[1])
+		}
+	}
+	u, err := url.Parse(varRE.ReplaceAllString(raw, "x"))
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		add("%s %q is not an absolute https URL", field, raw)
+	}
+}
+
+func (e *Entry) checkChoices(add func(string, ...any)) {
+	choice := func(field, value string, allowed ...string) {
+		if !slices.Contains(allowed, value) {
+			add("%s %q: want one of %q", field, value, allowed)
+		}
+	}
+	choice("auth_style", e.AuthStyle, "", "header", "body")
+	choice("scope_separator", e.ScopeSeparator, "", "space", "comma", "plus")
+	choice("pkce", e.PKCE, "", "required", "supported", "unsupported")
+	choice("client_secret", e.ClientSecret, "", "static", "apple_jwt")
+	choice("token.format", e.Token.Format, "", "json", "form")
+	choice("token.refresh", e.Token.Refresh, refreshs...)
+	choice("revocation.kind", e.Revocation.Kind, append([]string{""}, kinds...)...)
+	choice("revocation.token", e.Revocation.Token, "", "refresh_token", "access_token")
+	if e.Revocation.Kind == "bearer" {
+		choice("revocation.method", e.Revocation.Method, "POST", "DELETE", "GET")
+	}
+	for _, p := range []string{e.Token.AccessTokenPath, e.Token.RefreshTokenPath, e.Token.ExpiresInPath, e.Token.ScopePath, e.Token.TokenTypePath} {
+		if p != "" && !pathRE.MatchString(p) {
+			add("token path %q is not a dot path", p)
+		}
+	}
+	for _, p := range e.Token.Keep {
+		if !pathRE.MatchString(p) {
+			add("token.keep %q is not a dot path", p)
+		}
+	}
+	if l := e.Token.Lifetime; l != "" && l != "never" {
+		if d, err := time.ParseDuration(l); err != nil || d <= 0 {
+			add("token.lifetime %q: want a positive Go duration or never", l)
+		}
+	}
+}
