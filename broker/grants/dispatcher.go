@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -42,7 +43,7 @@ func New(cfg Config) *Dispatcher {
 	}
 	d := &Dispatcher{store: cfg.Store, now: now, grants: map[string]Grant{
 		protocol.GrantClientCredentials: &clientCredentials{tokens: cfg.Tokens},
-		protocol.GrantPassword:          &password{store: cfg.Store, tokens: cfg.Tokens, throttle: newThrottle(now)},
+		protocol.GrantPassword:          &password{store: cfg.Store, tokens: cfg.Tokens, throttle: newThrottle(now), hashing: make(chan struct{}, runtime.NumCPU())},
 		protocol.GrantRefreshToken:      &refreshToken{store: cfg.Store, tokens: cfg.Tokens},
 	}}
 	if cfg.Connections != nil {

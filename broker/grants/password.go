@@ -20,6 +20,9 @@ type password struct {
 	store    storage.Storage
 	tokens   *tokens.Issuer
 	throttle *throttle
+	// hashing bounds concurrent password checks to the CPUs: each takes
+	// 19 MiB, and more at once only queue for the cores.
+	hashing chan struct{}
 }
 
 var _ Grant = (*password)(nil)
@@ -59,6 +62,12 @@ func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) 
 }
 
 func (g *password) checkLogin(ctx context.Context, api, username, pw string) (storage.User, error) {
+	select {
+	case g.hashing <- struct{}{}:
+		defer func() { <-g.hashing }()
+	case <-ctx.Done():
+		return storage.User{}, protocol.ErrTemporarilyUnavailable.WithDescription("request cancelled").WithCause(ctx.Err())
+	}
 	user, err := g.store.GetUser(ctx, api, username)
 	if errors.Is(err, storage.ErrNotFound) {
 		_, _ = secret.CheckPassword(dummyHash(), pw)

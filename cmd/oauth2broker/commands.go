@@ -64,6 +64,8 @@ Server:
   oauth2broker serve [--config FILE] [--addr ADDR] [--public-url URL] [--data DIR]
                      [--encryption-key KEY] [--old-encryption-keys K1,K2] [--admin-token TOKEN]
       run the broker (settings: defaults < YAML file < environment < flags)
+  oauth2broker bench [--duration 10s] [--concurrency 32] [--workloads a,b] [--json]
+      measure the token endpoint's workloads against a bare-route ceiling, in-process on loopback
 
 Admin commands (flags: --url URL, --admin-token TOKEN, --json; environment:
 OAUTH2BROKER_URL, OAUTH2BROKER_ADMIN_TOKEN):

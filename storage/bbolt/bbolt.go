@@ -71,6 +71,9 @@ func Open(cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bbolt: open: %w", err)
 	}
+	// A lone write waits at most this long for others to share its
+	// transaction and fsync.
+	bdb.MaxBatchDelay = time.Millisecond
 	d := &DB{db: bdb}
 	if err := d.write(initSchema); err != nil {
 		if cerr := bdb.Close(); cerr != nil {
@@ -122,9 +125,12 @@ func (d *DB) Close() error {
 	return nil
 }
 
-// write runs fn in one write transaction (see guard).
+// write runs fn in one write transaction (see guard). Concurrent writes
+// share a transaction and its fsync (bbolt's Batch): each still returns
+// only once its write is durable, and fn may run more than once, which the
+// storage contract allows.
 func (d *DB) write(fn func(*bolt.Tx) error) error {
-	return guard("write", d.db.Update, fn)
+	return guard("write", d.db.Batch, fn)
 }
 
 // read runs fn in one read-only transaction (see guard).

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// benchReport is the --json output of `oauth2broker bench`.
+type benchReport struct {
+	CeilingRPS     float64               `json:"ceiling_rps"`
+	SignCeilingRPS float64               `json:"sign_ceiling_rps"`
+	Workloads      map[string]loadResult `json:"workloads"`
+	Concurrency    int                   `json:"concurrency"`
+	DurationS      float64               `json:"duration_s"`
+	CPUs           int                   `json:"cpus"`
+	CPUModel       string                `json:"cpu_model"`
+	MaxRSSMB       float64               `json:"max_rss_mb"`
+}
+
+// workload is one measured request shape.
+type workload struct {
+	name string
+	// signs: the workload issues a fresh JWT per request.
+	signs bool
+	next  func(b *benchEnv) newRequest
+}
+
+// benchWorkloads are measured in this order, after the two ceilings.
+var benchWorkloads = []workload{
+	{"client_credentials", true, func(b *benchEnv) newRequest {
+		return b.form("/bench/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
+	}},
+	{"password", true, func(b *benchEnv) newRequest {
+		return b.form("/bench/oauth2/token", func(int) url.Values {
+			return url.Values{"grant_type": {"password"}, "username": {"user"}, "password": {"bench-password"}}
+		})
+	}},
+	{"introspect", false, func(b *benchEnv) newRequest {
+		return b.form("/bench/oauth2/introspect", func(int) url.Values { return url.Values{"token": {b.accessToken}} })
+	}},
+	{"connection_token", false, func(b *benchEnv) newRequest {
+		return b.form("/bench/oauth2/token", func(int) url.Values { return url.Values{"client_user_identity": {"user-shared"}} })
+	}},
+	{"connection_refresh", false, func(b *benchEnv) newRequest {
+		return b.form("/bench/oauth2/token", func(w int) url.Values {
+			return url.Values{"client_user_identity": {fmt.Sprintf("user-%d", w)}, "force_refresh": {"true"}}
+		})
+	}},
+	{"authorize", false, func(b *benchEnv) newRequest {
+		return b.form("/bench/oauth2/provider/authorize", func(w int) url.Values {
+			return url.Values{"client_user_identity": {fmt.Sprintf("user-%d", w)}}
+		})
+	}},
+}
+
+// form returns a request builder for a client-authenticated form POST.
+func (b *benchEnv) form(path string, params func(worker int) url.Values) newRequest {
+	u := b.broker + path
+	return func(w int) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(params(w).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(b.clientID, b.secret)
+		return req
+	}
+}
+
+func (b *benchEnv) ceilingRequest(base string) newRequest {
+	return func(int) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, base+"/ceiling", strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}
+}
+
+// benchCmd is `oauth2broker bench`.
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 10*time.Second, "how long each workload runs")
+	concurrency := fs.Int("concurrency", 32, "concurrent workers (keep-alive connections)")
+	only := fs.String("workloads", "", "comma-separated workloads to run (default all)")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *concurrency < 1 || *duration <= 0 {
+		return usagef("--concurrency and --duration must be positive")
+	}
+	dir, err := os.MkdirTemp("", "oauth2broker-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b, err := startBench(ctx, dir, *concurrency)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	rep := runBench(ctx, b, *concurrency, *duration, *only)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printBench(stdout, rep)
+	return nil
+}
+
+func runBench(ctx context.Context, b *benchEnv, concurrency int, d time.Duration, only string) *benchReport {
+	rep := &benchReport{Workloads: map[string]loadResult{}, Concurrency: concurrency, DurationS: d.Seconds(), CPUs: runtime.NumCPU(), CPUModel: cpuModel()}
+	rep.CeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.ceiling)).RPS
+	rep.SignCeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.signCeiling)).RPS
+	for _, w := range benchWorkloads {
+		if only != "" && !slices.Contains(strings.Split(only, ","), w.name) {
+			continue
+		}
+		r := drive(ctx, b.client, concurrency, d, w.next(b))
+		if rep.CeilingRPS > 0 {
+			r.Ratio = round3(r.RPS / rep.CeilingRPS)
+		}
+		if w.signs && rep.SignCeilingRPS > 0 {
+			r.SignRatio = round3(r.RPS / rep.SignCeilingRPS)
+		}
+		rep.Workloads[w.name] = r
+	}
+	rep.MaxRSSMB = maxRSSMB()
+	return rep
+}
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+func printBench(w io.Writer, rep *benchReport) {
+	fmt.Fprintf(w, "oauth2broker bench: %d CPUs (%s), concurrency %d, %.0fs per workload\n\n", rep.CPUs, rep.CPUModel, rep.Concurrency, rep.DurationS)
+	fmt.Fprintf(w, "%-20s %10s %8s %8s %7s %7s %7s\n", "workload", "req/s", "p50 ms", "p99 ms", "ratio", "sign", "errors")
+	fmt.Fprintf(w, "%-20s %10.0f\n%-20s %10.0f\n", "ceiling", rep.CeilingRPS, "sign_ceiling", rep.SignCeilingRPS)
+	for _, wl := range benchWorkloads {
+		r, ok := rep.Workloads[wl.name]
+		if !ok {
+			continue
+		}
+		sign := "-"
+		if r.SignRatio > 0 {
+			sign = fmt.Sprintf("%.3f", r.SignRatio)
+		}
+		fmt.Fprintf(w, "%-20s %10.0f %8.2f %8.2f %7.3f %7s %7d\n", wl.name, r.RPS, r.P50ms, r.P99ms, r.Ratio, sign, r.Errors)
+	}
+	fmt.Fprintf(w, "\nmax RSS %.0f MB\n", rep.MaxRSSMB)
+}
+
+// cpuModel reads the CPU model from /proc/cpuinfo (Linux).
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// maxRSSMB is the process's peak resident set (VmHWM), in MB.
+func maxRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
+	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
+)
+
+// benchEnv is everything a bench run drives: the broker on a bbolt file,
+// the two ceilings and the instant upstream, each on its own loopback
+// listener, and the provisioned credentials.
+type benchEnv struct {
+	client      *http.Client
+	broker      string
+	ceiling     string
+	signCeiling string
+	upstream    string
+	clientID    string
+	secret      string
+	accessToken string
+	closers     []func()
+}
+
+const benchAdminToken = "bench-admin-token"
+
+func (b *benchEnv) close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+}
+
+// listen serves h on a loopback port and returns its base URL.
+func (b *benchEnv) listen(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	b.closers = append(b.closers, func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String(), nil
+}
+
+// startBench starts the servers on a fresh bbolt file in dir.
+func startBench(ctx context.Context, dir string, concurrency int) (*benchEnv, error) {
+	b := &benchEnv{client: &http.Client{Transport: &http.Transport{
+		MaxIdleConns: 4 * concurrency, MaxIdleConnsPerHost: 2 * concurrency, DisableCompression: true,
+	}}}
+	store, err := boltstore.Open(boltstore.Config{Path: filepath.Join(dir, dbFileName)})
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, func() { _ = store.Close() })
+	key, _ := seal.GenerateKey()
+	ring, _ := seal.NewKeyring(key)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.broker = "http://" + ln.Addr().String()
+	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: ring, PublicURL: b.broker, AdminToken: benchAdminToken,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	hs := &http.Server{Handler: srv}
+	go func() { _ = hs.Serve(ln) }()
+	b.closers = append(b.closers, func() { _ = hs.Close(); srv.Close() })
+	for _, h := range []struct {
+		dst  *string
+		sign bool
+	}{{&b.ceiling, false}, {&b.signCeiling, true}} {
+		c, err := broker.NewCeiling(h.sign)
+		if err == nil {
+			*h.dst, err = b.listen(c)
+		}
+		if err != nil {
+			b.close()
+			return nil, err
+		}
+	}
+	if b.upstream, err = b.listen(&instantUpstream{}); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, b.provision(concurrency)
+}
+
+// call sends a JSON (admin) or form request and decodes the JSON answer.
+func (b *benchEnv) call(method, u string, body any, form url.Values, basic bool) (map[string]any, error) {
+	var rd io.Reader
+	ctype := "application/x-www-form-urlencoded"
+	if body != nil {
+		j, _ := json.Marshal(body)
+		rd, ctype = bytes.NewReader(j), "application/json"
+	} else {
+		rd = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u, rd)
+	req.Header.Set("Content-Type", ctype)
+	if strings.Contains(u, "/admin/v1/") {
+		req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+	} else if basic {
+		req.SetBasicAuth(b.clientID, b.secret)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode >= 300 {
+		return out, fmt.Errorf("bench set-up: %s %s: %d %v", method, u, resp.StatusCode, out["error_description"])
+	}
+	return out, nil
+}
+
+// provision creates the API, client, user and provider, one connection
+// per worker plus a shared one, and an access token to introspect.
+func (b *benchEnv) provision(concurrency int) error {
+	admin := b.broker + "/admin/v1/apis"
+	steps := []struct {
+		method, url string
+		body        any
+	}{
+		{"POST", admin, map[string]any{"name": "bench"}},
+		{"POST", admin + "/bench/users", map[string]any{"username": "user", "password": "bench-password"}},
+		{"PUT", admin + "/bench/providers/up", map[string]any{"type": "oauth2", "auth_url": b.upstream + "/auth", "token_url": b.upstream + "/token", "client_id": "bench", "client_secret": "bench-secret", "scopes": []string{"read"}}},
+	}
+	for i, s := range steps {
+		if _, err := b.call(s.method, s.url, s.body, nil, false); err != nil {
+			return err
+		}
+		if i == 0 {
+			c, err := b.call("POST", admin+"/bench/clients", map[string]any{"grant_types": []string{"client_credentials", "password", "connection"}, "scopes": []string{"read"}}, nil, false)
+			if err != nil {
+				return err
+			}
+			b.clientID, b.secret = c["client_id"].(string), c["client_secret"].(string)
+		}
+	}
+	for w := 0; w < concurrency; w++ {
+		if err := b.connect(fmt.Sprintf("user-%d", w)); err != nil {
+			return err
+		}
+	}
+	if err := b.connect("user-shared"); err != nil {
+		return err
+	}
+	tok, err := b.call("POST", b.broker+"/bench/oauth2/token", nil, url.Values{"grant_type": {"client_credentials"}}, true)
+	if err != nil {
+		return err
+	}
+	b.accessToken, _ = tok["access_token"].(string)
+	return nil
+}
+
+// connect runs the authorization-code flow for one identity: the instant
+// upstream redirects back to the broker's callback at once.
+func (b *benchEnv) connect(identity string) error {
+	a, err := b.call("POST", b.broker+"/bench/oauth2/provider/authorize", nil, url.Values{"client_user_identity": {identity}}, true)
+	if err != nil {
+		return err
+	}
+	resp, err := b.client.Get(a["authorization_url"].(string))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench set-up: callback for %s answered %d", identity, resp.StatusCode)
+	}
+	return nil
+}
