@@ -42,12 +42,14 @@ func (s *syncBuffer) String() string {
 
 // env is a running broker on a real bbolt file, behind a real HTTP server.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	Srv   *broker.Server
 	Store *bbolt.DB
 	Logs  *syncBuffer
 }
+
+func newEnvTB(t testing.TB) *env { return newEnvOpts(t, adminToken, nil) }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -61,7 +63,7 @@ func newEnvWith(t *testing.T, admin string) *env {
 
 // newEnvOpts starts a broker with the given admin token and clock (the
 // real one when nil).
-func newEnvOpts(t *testing.T, admin string, now func() time.Time) *env {
+func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {

@@ -21,7 +21,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func newIssuer(t *testing.T) (*Issuer, *clock, storage.Storage) {
+func newIssuer(t testing.TB) (*Issuer, *clock, storage.Storage) {
 	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "t.db")})
 	if err != nil {
