@@ -85,3 +85,9 @@ type Revoker interface {
 func NeedsReauth(err error) bool {
 	return errors.Is(err, ErrInvalidGrant) || errors.Is(err, ErrInvalidClient)
 }
+
+// CallbackKeeper is a Provider whose callback carries parameters the app
+// needs (Intuit's realmId): the broker keeps them with the connection.
+type CallbackKeeper interface {
+	CallbackKeep() []string
+}

@@ -82,11 +82,10 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 		}
 		return fail(upstreamErr, "the provider answered "+upstreamErr)
 	}
-	code := q.Get("code")
-	if code == "" {
+	if q.Get("code") == "" {
 		return fail("invalid_request", "the provider sent no code")
 	}
-	if err := m.connect(ctx, api, st, code); err != nil {
+	if err := m.connect(ctx, api, st, q); err != nil {
 		m.log.Warn("callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err)
 		e := protocol.AsError(err)
 		return fail(e.Code, e.Description)
@@ -95,7 +94,8 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 }
 
 // connect exchanges the code and stores the connection.
-func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State, code string) error {
+func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State, q url.Values) error {
+	code := q.Get("code")
 	p, err := m.store.GetProvider(ctx, api.Name, st.Provider)
 	if err != nil {
 		return protocol.ErrInvalidRequest.WithDescription("the provider was removed").WithCause(err)
@@ -117,6 +117,7 @@ func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State
 	if ts.Scope == "" {
 		ts.Scope = st.Scope
 	}
+	keepCallbackParams(up, ts, q)
 	return m.saveConnection(ctx, api.Name, st, ts)
 }
 
@@ -155,4 +156,21 @@ func upstreamError(err error) error {
 		return protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later").WithCause(err)
 	}
 	return protocol.ErrUpstreamError.WithDescription("the provider's answer could not be used").WithCause(err)
+}
+
+// keepCallbackParams copies the callback parameters a provider asks to
+// keep into the token set's extra fields.
+func keepCallbackParams(up providers.Provider, ts *providers.TokenSet, q url.Values) {
+	k, ok := up.(providers.CallbackKeeper)
+	if !ok {
+		return
+	}
+	for _, name := range k.CallbackKeep() {
+		if v := q.Get(name); v != "" {
+			if ts.Extra == nil {
+				ts.Extra = map[string]any{}
+			}
+			ts.Extra[name] = v
+		}
+	}
 }

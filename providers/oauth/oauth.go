@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ const DefaultLifetime = time.Hour
 // Config configures a generic OAuth 2.0 upstream.
 type Config struct {
 	providers.Config
+	// Quirks are the provider's departures from RFC 6749.
+	Quirks Quirks
+	// ClientSecretFunc, when set, makes the client secret for each token
+	// request (Apple's signed JWT); it wins over ClientSecret.
+	ClientSecretFunc func() (string, error)
 	// HTTPClient makes the upstream calls; one with DefaultTimeout when
 	// nil.
 	HTTPClient *http.Client
@@ -37,13 +43,10 @@ type Config struct {
 
 // Provider is a generic OAuth 2.0 upstream.
 type Provider struct {
-	conf          oauth2.Config
-	client        *http.Client
-	authParams    map[string]string
-	revocationURL string
-	authStyle     oauth2.AuthStyle
-	lifetime      time.Duration
-	now           func() time.Time
+	cfg      Config
+	client   *http.Client
+	lifetime time.Duration
+	now      func() time.Time
 }
 
 var (
@@ -56,10 +59,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.AuthURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" {
 		return nil, errors.New("oauth: auth_url, token_url and client_id are required")
 	}
-	p := &Provider{
-		client: cfg.HTTPClient, authParams: cfg.AuthParams, revocationURL: cfg.RevocationURL,
-		lifetime: cfg.DefaultLifetime, now: cfg.Now,
-	}
+	p := &Provider{cfg: cfg, client: cfg.HTTPClient, lifetime: cfg.DefaultLifetime, now: cfg.Now}
 	if p.client == nil {
 		p.client = &http.Client{Timeout: DefaultTimeout}
 	}
@@ -69,66 +69,59 @@ func New(cfg Config) (*Provider, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	switch cfg.AuthStyle {
-	case providers.AuthStyleHeader:
-		p.authStyle = oauth2.AuthStyleInHeader
-	case providers.AuthStyleBody:
-		p.authStyle = oauth2.AuthStyleInParams
-	default:
-		p.authStyle = oauth2.AuthStyleAutoDetect
-	}
-	p.conf = oauth2.Config{
-		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: cfg.Scopes,
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: p.authStyle},
-	}
 	return p, nil
-}
-
-// config returns the oauth2.Config of one request.
-func (p *Provider) config(r providers.AuthRequest) *oauth2.Config {
-	c := p.conf
-	c.RedirectURL = r.RedirectURL
-	if len(r.Scopes) > 0 {
-		c.Scopes = r.Scopes
-	}
-	return &c
 }
 
 // AuthCodeURL implements providers.Provider.
 func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(r.Verifier)}
-	for k, v := range p.authParams {
+	q := p.cfg.Quirks
+	conf := oauth2.Config{ClientID: p.cfg.ClientID, RedirectURL: r.RedirectURL, Endpoint: oauth2.Endpoint{AuthURL: p.cfg.AuthURL}}
+	var opts []oauth2.AuthCodeOption
+	if !q.NoPKCE {
+		opts = append(opts, oauth2.S256ChallengeOption(r.Verifier))
+	}
+	scopes := r.Scopes
+	if len(scopes) == 0 {
+		scopes = p.cfg.Scopes
+	}
+	if len(scopes) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam(orDefault(q.ScopeParam, "scope"), strings.Join(scopes, orDefault(q.ScopeSeparator, " "))))
+	}
+	for k, v := range p.cfg.AuthParams {
 		opts = append(opts, oauth2.SetAuthURLParam(k, v))
 	}
 	if r.Nonce != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", r.Nonce))
 	}
-	return p.config(r).AuthCodeURL(r.State, opts...)
+	return conf.AuthCodeURL(r.State, opts...)
 }
 
-func (p *Provider) ctx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, p.client)
-}
-
-// Exchange implements providers.Provider.
-func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRequest) (*providers.TokenSet, error) {
-	tok, err := p.config(r).Exchange(p.ctx(ctx), code, oauth2.VerifierOption(r.Verifier))
-	if err != nil {
-		return nil, Classify("exchange", err)
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
 	}
-	return p.tokenSet(tok), nil
+	return s
 }
 
-// Refresh implements providers.Provider.
+// Exchange implements providers.Provider (RFC 6749 §4.1.3 with the PKCE
+// code_verifier of RFC 7636 §4.5).
+func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRequest) (*providers.TokenSet, error) {
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.RedirectURL}}
+	if !p.cfg.Quirks.NoPKCE {
+		form.Set("code_verifier", r.Verifier)
+	}
+	return p.retrieve(ctx, "exchange", form)
+}
+
+// Refresh implements providers.Provider (RFC 6749 §6).
 func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*providers.TokenSet, error) {
 	if ts.RefreshToken == "" {
 		return nil, fmt.Errorf("oauth: refresh: %w: no refresh token", providers.ErrInvalidGrant)
 	}
-	tok, err := p.conf.TokenSource(p.ctx(ctx), &oauth2.Token{RefreshToken: ts.RefreshToken}).Token()
+	out, err := p.retrieve(ctx, "refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}})
 	if err != nil {
-		return nil, Classify("refresh", err)
+		return nil, err
 	}
-	out := p.tokenSet(tok)
 	if out.RefreshToken == "" {
 		out.RefreshToken = ts.RefreshToken
 	}
@@ -138,24 +131,16 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	if out.Scope == "" {
 		out.Scope = ts.Scope
 	}
+	for k, v := range ts.Extra {
+		if _, ok := out.Extra[k]; !ok {
+			if out.Extra == nil {
+				out.Extra = map[string]any{}
+			}
+			out.Extra[k] = v
+		}
+	}
 	return out, nil
 }
 
-// tokenSet converts an x/oauth2 token, applying the default lifetime.
-func (p *Provider) tokenSet(tok *oauth2.Token) *providers.TokenSet {
-	ts := &providers.TokenSet{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken}
-	ts.IDToken, _ = tok.Extra("id_token").(string)
-	ts.Scope, _ = tok.Extra("scope").(string)
-	switch {
-	case tok.ExpiresIn > 0:
-		ts.Expiry = p.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
-	case !tok.Expiry.IsZero():
-		ts.Expiry = tok.Expiry
-	case p.lifetime > 0:
-		ts.Expiry = p.now().Add(p.lifetime)
-	}
-	if ts.TokenType == "" || strings.EqualFold(ts.TokenType, "bearer") {
-		ts.TokenType = "Bearer"
-	}
-	return ts
-}
+// CallbackKeep implements providers.CallbackKeeper.
+func (p *Provider) CallbackKeep() []string { return p.cfg.Quirks.CallbackKeep }

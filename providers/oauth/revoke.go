@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,47 +10,85 @@ import (
 	"net/url"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/oauth2broker/oauth2broker/providers"
 )
 
-// Revoke implements providers.Revoker with RFC 7009: it revokes the
-// refresh token (which ends the grant) or, without one, the access token.
+// Revoke implements providers.Revoker by the provider's revocation kind:
+// RFC 7009 (the refresh token, which ends the grant, unless the provider
+// wants the access token), GitHub's grant deletion, or a call carrying the
+// access token as a Bearer credential.
 func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
-	if p.revocationURL == "" {
+	rv := p.cfg.Quirks.Revocation
+	u := orDefault(rv.URL, p.cfg.RevocationURL)
+	if rv.Kind == RevokeNone || u == "" {
 		return providers.ErrRevocationUnsupported
 	}
-	token, hint := ts.RefreshToken, "refresh_token"
-	if token == "" {
-		token, hint = ts.AccessToken, "access_token"
+	u = strings.ReplaceAll(u, "{client_id}", url.PathEscape(p.cfg.ClientID))
+	var req *http.Request
+	var err error
+	switch rv.Kind {
+	case RevokeGitHubGrant:
+		body, _ := json.Marshal(map[string]string{"access_token": ts.AccessToken})
+		if req, err = http.NewRequestWithContext(ctx, http.MethodDelete, u, bytes.NewReader(body)); err == nil {
+			req.SetBasicAuth(p.cfg.ClientID, p.cfg.ClientSecret)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/vnd.github+json")
+		}
+	case RevokeBearer:
+		if req, err = http.NewRequestWithContext(ctx, orDefault(rv.Method, http.MethodPost), u, nil); err == nil {
+			req.Header.Set("Authorization", "Bearer "+ts.AccessToken)
+		}
+	default:
+		req, err = p.rfc7009Request(ctx, u, ts, rv.Token)
 	}
-	form := url.Values{"token": {token}, "token_type_hint": {hint}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.revocationURL, nil)
 	if err != nil {
 		return fmt.Errorf("oauth: revoke: %w", err)
 	}
-	if p.authStyle == oauth2.AuthStyleInParams {
-		form.Set("client_id", p.conf.ClientID)
-		form.Set("client_secret", p.conf.ClientSecret)
-	} else {
-		req.SetBasicAuth(url.QueryEscape(p.conf.ClientID), url.QueryEscape(p.conf.ClientSecret))
+	return p.revokeCall(req)
+}
+
+func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.TokenSet, which string) (*http.Request, error) {
+	token, hint := ts.RefreshToken, "refresh_token"
+	if token == "" || which == "access_token" {
+		token, hint = ts.AccessToken, "access_token"
 	}
-	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
-	req.ContentLength = int64(len(form.Encode()))
+	form := url.Values{"token": {token}, "token_type_hint": {hint}}
+	secret := p.cfg.ClientSecret
+	if p.cfg.ClientSecretFunc != nil {
+		s, err := p.cfg.ClientSecretFunc()
+		if err != nil {
+			return nil, err
+		}
+		secret = s
+	}
+	if p.cfg.AuthStyle == providers.AuthStyleBody {
+		form.Set("client_id", p.cfg.ClientID)
+		form.Set("client_secret", secret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if p.cfg.AuthStyle != providers.AuthStyleBody {
+		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
+	}
+	return req, nil
+}
+
+// revokeCall sends a revocation and classifies the answer: any 2xx is
+// success (GitHub answers 204); Slack-style {"ok":false} is not.
+func (p *Provider) revokeCall(req *http.Request) error {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return Classify("revoke", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode == http.StatusOK {
+	a := parseAnswer(resp.Header.Get("Content-Type"), body)
+	code, _ := a["error"].(string)
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && a["ok"] != false {
 		return nil
 	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	_ = json.Unmarshal(body, &e)
-	return fmt.Errorf("oauth: revoke: %w (status %d, error %q)", classifyAnswer(resp.StatusCode, e.Error), resp.StatusCode, e.Error)
+	return fmt.Errorf("oauth: revoke: %w (status %d, error %q)", classifyAnswer(resp.StatusCode, code), resp.StatusCode, code)
 }

@@ -1,0 +1,53 @@
+package oauth
+
+// Quirks are the ways a provider departs from RFC 6749. The zero value is
+// plain RFC behaviour; providers/catalog fills them from its entries. Each
+// quirk class is handled once, here, for every provider that needs it.
+type Quirks struct {
+	// ScopeSeparator joins scopes in the authorization URL; " " when
+	// empty (RFC 6749 §3.3). Some providers want "," or "+".
+	ScopeSeparator string
+	// ScopeParam is the authorize parameter carrying the scopes; "scope"
+	// when empty (Slack's user tokens use "user_scope").
+	ScopeParam string
+	// NoPKCE leaves the PKCE challenge out, for providers that refuse it.
+	NoPKCE bool
+	// Dot paths of the token answer's fields when they are nested
+	// (Slack's "authed_user.access_token"); RFC 6749 names when empty.
+	AccessTokenPath  string
+	RefreshTokenPath string
+	ExpiresInPath    string
+	ScopePath        string
+	TokenTypePath    string
+	// Keep lists dot paths of answer fields handed back to the app in the
+	// token set's Extra (Salesforce's instance_url, Slack's team.id).
+	Keep []string
+	// CallbackKeep lists callback query parameters kept the same way
+	// (Intuit's realmId).
+	CallbackKeep []string
+	// Revocation says how to revoke; RFC 7009 at Config.RevocationURL
+	// when its Kind is empty.
+	Revocation Revocation
+}
+
+// Revocation kinds.
+const (
+	RevokeRFC7009     = "rfc7009"
+	RevokeGitHubGrant = "github_grant"
+	RevokeBearer      = "bearer"
+	RevokeNone        = "none"
+)
+
+// Revocation describes a provider's revocation call.
+type Revocation struct {
+	// Kind is RevokeRFC7009, RevokeGitHubGrant, RevokeBearer or
+	// RevokeNone.
+	Kind string
+	// URL overrides Config.RevocationURL.
+	URL string
+	// Method of a RevokeBearer call; POST when empty.
+	Method string
+	// Token is the token RFC 7009 revocation sends: "refresh_token" (the
+	// default when there is one) or "access_token".
+	Token string
+}
