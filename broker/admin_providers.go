@@ -29,6 +29,7 @@ type ProviderSpec struct {
 	ClientSecret  string            `json:"client_secret" yaml:"client_secret"`
 	Scopes        []string          `json:"scopes" yaml:"scopes"`
 	AuthParams    map[string]string `json:"auth_params" yaml:"auth_params"`
+	Vars          map[string]string `json:"vars" yaml:"vars"`
 }
 
 // providerView is a provider in admin answers: never the secret.
@@ -46,6 +47,7 @@ type providerView struct {
 	ClientSecretSet bool              `json:"client_secret_set"`
 	Scopes          []string          `json:"scopes"`
 	AuthParams      map[string]string `json:"auth_params,omitempty"`
+	Vars            map[string]string `json:"vars,omitempty"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
 }
@@ -54,7 +56,7 @@ func viewProvider(p storage.Provider) providerView {
 	return providerView{
 		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
 		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
-		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), AuthParams: p.AuthParams,
+		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), AuthParams: p.AuthParams, Vars: p.Vars,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
@@ -65,10 +67,17 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 	cfg := providers.Config{
 		Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL, TokenURL: sp.TokenURL,
 		RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle, ClientID: sp.ClientID,
-		ClientSecret: sp.ClientSecret, Scopes: sp.Scopes, AuthParams: sp.AuthParams,
+		ClientSecret: sp.ClientSecret, Scopes: sp.Scopes, AuthParams: sp.AuthParams, Vars: sp.Vars,
 	}
 	if err := cfg.Validate(); err != nil {
 		return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())
+	}
+	if sp.Template != "" {
+		if err := s.catalog.Check(cfg); err != nil {
+			return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())
+		}
+		e, _ := s.catalog.Get(sp.Template)
+		sp.Type = e.Type
 	}
 	if err := validScopes(sp.Scopes); err != nil {
 		return storage.Provider{}, false, err
@@ -77,7 +86,7 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 	p := storage.Provider{
 		API: api, Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL,
 		TokenURL: sp.TokenURL, RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle,
-		ClientID: sp.ClientID, Scopes: sp.Scopes, AuthParams: sp.AuthParams, CreatedAt: now, UpdatedAt: now,
+		ClientID: sp.ClientID, Scopes: sp.Scopes, AuthParams: sp.AuthParams, Vars: sp.Vars, CreatedAt: now, UpdatedAt: now,
 	}
 	if sp.ClientSecret != "" {
 		sealed, err := s.keyring.Seal([]byte(sp.ClientSecret), connections.ProviderSecretAD(api, name))

@@ -15,6 +15,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -31,8 +32,10 @@ type Config struct {
 	AdminToken string
 	// Logger receives the access log and errors; slog.Default when nil.
 	Logger *slog.Logger
-	// OpenProvider builds upstream providers; DefaultOpener(nil, Now) when
-	// nil.
+	// Catalog resolves provider templates; the built-in catalog when nil.
+	Catalog *catalog.Catalog
+	// OpenProvider builds upstream providers; DefaultOpener(Catalog, nil,
+	// Now) when nil.
 	OpenProvider connections.Opener
 	// StateTTL is the lifetime of an upstream authorization state;
 	// connections.DefaultStateTTL when zero.
@@ -51,6 +54,7 @@ type Server struct {
 	tokens     *tokens.Issuer
 	grants     *grants.Dispatcher
 	conns      *connections.Manager
+	catalog    *catalog.Catalog
 	adminToken string
 	log        *slog.Logger
 	now        func() time.Time
@@ -82,9 +86,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.tokens = iss
+	s.catalog = cfg.Catalog
+	if s.catalog == nil {
+		if s.catalog, err = catalog.Load(); err != nil {
+			return nil, err
+		}
+	}
 	open := cfg.OpenProvider
 	if open == nil {
-		open = DefaultOpener(nil, s.now)
+		open = DefaultOpener(s.catalog, nil, s.now)
 	}
 	s.conns, err = connections.New(connections.Config{
 		Store: cfg.Store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,

@@ -37,6 +37,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/oauth2/provider/authorize", s.authorize)
 	api.POST("/oauth2/provider/authorize", s.authorize)
 	api.GET("/oauth2/provider/callback", s.callback)
+	api.POST("/oauth2/provider/callback", s.callback) // response_mode=form_post (Apple)
 	api.GET("/oauth2/connections", s.clientConnections)
 
 	s.adminRoutes(e.Group("/admin/v1", s.adminAuth))

@@ -63,7 +63,17 @@ h1{font-size:1.4rem}.err{color:#a00}code{background:#f3f3f3;padding:0 .2rem}</st
 // callback is the upstream redirect target. It never shows a token: the
 // browser goes to the client's return URL with a status, or sees a page.
 func (s *Server) callback(c *gin.Context) {
-	res := s.conns.Callback(c, currentAPI(c), c.Request.URL.Query())
+	q := c.Request.URL.Query()
+	if c.Request.Method == http.MethodPost {
+		if err := c.Request.ParseForm(); err != nil {
+			fail(c, protocol.ErrInvalidRequest.WithDescription("malformed callback form"))
+			return
+		}
+		for k, v := range c.Request.PostForm {
+			q[k] = v
+		}
+	}
+	res := s.conns.Callback(c, currentAPI(c), q)
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -38,6 +38,8 @@ type Config struct {
 	ClientSecret  string
 	Scopes        []string
 	AuthParams    map[string]string
+	// Vars fill a template's URL variables ({tenant}, {shop}, …).
+	Vars map[string]string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -45,9 +47,9 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // ErrUnknownTemplate is returned for a template the catalog lacks.
 var ErrUnknownTemplate = errors.New("providers: unknown template")
 
-// Validate checks a configuration without contacting the provider.
-// Templates are resolved by the catalog; Validate refuses them until one
-// is given (see providers/catalog).
+// Validate checks a configuration without contacting the provider. A
+// template's own fields are checked by the catalog that resolves it
+// (providers/catalog), not here.
 func (c Config) Validate() error {
 	if !nameRE.MatchString(c.Name) {
 		return fmt.Errorf("providers: name %q must match %s", c.Name, nameRE)
@@ -66,7 +68,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Template != "" {
-		return fmt.Errorf("%w %q", ErrUnknownTemplate, c.Template)
+		return nil
 	}
 	switch c.Type {
 	case TypeOIDC:

@@ -133,7 +133,7 @@ func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, e
 	cfg := providers.Config{
 		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
 		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
-		Scopes: p.Scopes, AuthParams: p.AuthParams,
+		Scopes: p.Scopes, AuthParams: p.AuthParams, Vars: p.Vars,
 	}
 	if len(p.SealedClientSecret) > 0 {
 		secret, err := ring.Open(p.SealedClientSecret, ProviderSecretAD(p.API, p.Name))

@@ -19,10 +19,11 @@ type providerFlags struct {
 	secretFromStdin                          bool
 	scopes                                   stringList
 	authParams                               keyValues
+	vars                                     keyValues
 }
 
 func (f *providerFlags) register(fs *flag.FlagSet) {
-	f.authParams = keyValues{}
+	f.authParams, f.vars = keyValues{}, keyValues{}
 	fs.StringVar(&f.template, "template", "", "a provider of the built-in catalog, such as github")
 	fs.StringVar(&f.typ, "type", "", "oidc (found by --issuer) or oauth2 (explicit endpoints)")
 	fs.StringVar(&f.issuer, "issuer", "", "the OIDC issuer URL")
@@ -35,6 +36,7 @@ func (f *providerFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.secretFromStdin, "client-secret-stdin", false, "read the broker's client_secret at the provider from the first line of standard input")
 	fs.Var(&f.scopes, "scope", "a scope to request upstream (repeatable)")
 	fs.Var(f.authParams, "auth-param", "an extra authorization request parameter K=V (repeatable)")
+	fs.Var(f.vars, "var", "a template variable K=V, such as tenant=contoso (repeatable; see oauth2broker providers show NAME)")
 }
 
 func (f *providerFlags) body() map[string]any {
@@ -42,6 +44,7 @@ func (f *providerFlags) body() map[string]any {
 		"template": f.template, "type": f.typ, "issuer": f.issuer, "auth_url": f.authURL,
 		"token_url": f.tokenURL, "revocation_url": f.revocationURL, "userinfo_url": f.userinfoURL,
 		"auth_style": f.authStyle, "client_id": f.clientID, "scopes": f.scopes, "auth_params": f.authParams,
+		"vars": f.vars,
 	}
 }
 

@@ -1,0 +1,142 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/providers/oauth"
+	"github.com/oauth2broker/oauth2broker/providers/oidc"
+)
+
+// ErrMissingVar is returned when a template variable has no value.
+var ErrMissingVar = errors.New("catalog: missing template variable")
+
+// Check validates a provider configuration that names a template: the
+// template exists and every variable without a default has a value.
+func (c *Catalog) Check(cfg providers.Config) error {
+	e, ok := c.Get(cfg.Template)
+	if !ok {
+		return fmt.Errorf("%w %q (see `oauth2broker providers`)", providers.ErrUnknownTemplate, cfg.Template)
+	}
+	_, err := e.vars(cfg)
+	return err
+}
+
+// vars returns the variable values of cfg, with defaults and client_id.
+func (e *Entry) vars(cfg providers.Config) (map[string]string, error) {
+	out := map[string]string{"client_id": cfg.ClientID}
+	for _, v := range e.Vars {
+		val := cfg.Vars[v.Name]
+		if val == "" {
+			val = v.Default
+		}
+		if val == "" {
+			return nil, fmt.Errorf("%w: template %s needs vars.%s (%s, e.g. %q)", ErrMissingVar, e.Name, v.Name, v.Description, v.Example)
+		}
+		if strings.ContainsAny(val, "/?#@:") && !strings.HasPrefix(val, "https://") {
+			return nil, fmt.Errorf("catalog: vars.%s must be a bare name, not %q", v.Name, val)
+		}
+		out[v.Name] = val
+	}
+	for k := range cfg.Vars {
+		if _, ok := out[k]; !ok {
+			return nil, fmt.Errorf("catalog: template %s has no variable %q", e.Name, k)
+		}
+	}
+	return out, nil
+}
+
+// fill replaces {var} in a URL template, escaping values for a host or
+// path segment.
+func fill(tmpl string, vars map[string]string) string {
+	return varRE.ReplaceAllStringFunc(tmpl, func(m string) string {
+		return url.PathEscape(vars[m[1:len(m)-1]])
+	})
+}
+
+// Open builds the provider for cfg from its template.
+func (c *Catalog) Open(ctx context.Context, cfg providers.Config, client *http.Client, now func() time.Time) (providers.Provider, error) {
+	e, ok := c.Get(cfg.Template)
+	if !ok {
+		return nil, fmt.Errorf("%w %q", providers.ErrUnknownTemplate, cfg.Template)
+	}
+	oc, err := e.config(cfg)
+	if err != nil {
+		return nil, err
+	}
+	oc.HTTPClient, oc.Now = client, now
+	if e.ClientSecret == "apple_jwt" {
+		if oc.ClientSecretFunc, err = appleSecret(cfg, now); err != nil {
+			return nil, err
+		}
+	}
+	if e.Type == "oidc" {
+		return oidc.New(ctx, oc)
+	}
+	return oauth.New(oc)
+}
+
+// config resolves the template into a generic provider configuration:
+// the entry's values, overridden by what the user configured.
+func (e *Entry) config(cfg providers.Config) (oauth.Config, error) {
+	vars, err := e.vars(cfg)
+	if err != nil {
+		return oauth.Config{}, err
+	}
+	out := cfg
+	out.Type = e.Type
+	out.Issuer = firstNonEmpty(cfg.Issuer, fill(e.Issuer, vars))
+	out.AuthURL = firstNonEmpty(cfg.AuthURL, fill(e.AuthURL, vars))
+	out.TokenURL = firstNonEmpty(cfg.TokenURL, fill(e.TokenURL, vars))
+	out.UserinfoURL = firstNonEmpty(cfg.UserinfoURL, fill(e.UserinfoURL, vars))
+	out.RevocationURL = firstNonEmpty(cfg.RevocationURL, fill(e.Revocation.URL, vars))
+	out.AuthStyle = firstNonEmpty(cfg.AuthStyle, e.AuthStyle)
+	if len(out.Scopes) == 0 {
+		out.Scopes = e.DefaultScopes
+	}
+	out.AuthParams = map[string]string{}
+	for k, v := range e.AuthParams {
+		out.AuthParams[k] = fill(v, vars)
+	}
+	for k, v := range cfg.AuthParams {
+		out.AuthParams[k] = v
+	}
+	return oauth.Config{Config: out, Quirks: e.quirks(), DefaultLifetime: e.lifetime()}, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+var separators = map[string]string{"": " ", "space": " ", "comma": ",", "plus": "+"}
+
+func (e *Entry) quirks() oauth.Quirks {
+	t := e.Token
+	return oauth.Quirks{
+		ScopeSeparator: separators[e.ScopeSeparator], ScopeParam: e.ScopeParam, NoPKCE: e.PKCE == "unsupported",
+		AccessTokenPath: t.AccessTokenPath, RefreshTokenPath: t.RefreshTokenPath, ExpiresInPath: t.ExpiresInPath,
+		ScopePath: t.ScopePath, TokenTypePath: t.TokenTypePath, Keep: t.Keep, CallbackKeep: e.CallbackKeep,
+		Revocation: oauth.Revocation{Kind: e.Revocation.Kind, Method: e.Revocation.Method, Token: e.Revocation.Token},
+	}
+}
+
+// lifetime maps token.lifetime to oauth.Config.DefaultLifetime.
+func (e *Entry) lifetime() time.Duration {
+	switch e.Token.Lifetime {
+	case "":
+		return 0
+	case "never":
+		return -1
+	}
+	d, _ := time.ParseDuration(e.Token.Lifetime)
+	return d
+}
