@@ -66,6 +66,8 @@ Server:
       run the broker (settings: defaults < YAML file < environment < flags)
   oauth2broker bench [--duration 10s] [--concurrency 32] [--workloads a,b] [--json]
       measure the token endpoint's workloads against a bare-route ceiling, in-process on loopback
+  oauth2broker providers [show NAME] [--json]
+      list the built-in provider catalog, or show what a template needs
 
 Admin commands (flags: --url URL, --admin-token TOKEN, --json; environment:
 OAUTH2BROKER_URL, OAUTH2BROKER_ADMIN_TOKEN):

@@ -47,6 +47,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, "bench", benchCmd(ctx, args[1:], stdout, stderr))
 	}
 	a := newApp(stdout, stderr, os.Stdin)
+	if args[0] == "providers" {
+		return exitCode(stderr, "providers", providersCmd(a, args[1:]))
+	}
 	cmd, rest, err := findCommand(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "oauth2broker: %v\n\n", err)
