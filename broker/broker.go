@@ -55,6 +55,7 @@ type Server struct {
 	grants     *grants.Dispatcher
 	conns      *connections.Manager
 	catalog    *catalog.Catalog
+	metrics    *metrics
 	adminToken string
 	log        *slog.Logger
 	now        func() time.Time
@@ -81,6 +82,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.metrics = newMetrics()
 	iss, err := tokens.New(tokens.Config{Store: cfg.Store, Keyring: cfg.Keyring, PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Now: s.now})
 	if err != nil {
 		return nil, err
@@ -98,6 +100,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.conns, err = connections.New(connections.Config{
 		Store: cfg.Store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
+		OnRefresh:   s.metrics.onRefresh,
 		CallbackURL: func(api string) string { return iss.IssuerURL(api) + "/oauth2/provider/callback" },
 	})
 	if err != nil {

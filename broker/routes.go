@@ -18,12 +18,13 @@ func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	e.Use(requestID, s.accessLog, s.recoverPanic, s.renderErrors, limitBody)
+	e.Use(requestID, s.accessLog, s.metrics.observe, s.recoverPanic, s.renderErrors, limitBody)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) { fail(c, protocol.ErrMethodNotAllowed) })
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics.handler())
 	e.GET("/.well-known/oauth-authorization-server/:api", s.loadAPI, s.metadata)
 
 	api := e.Group("/:api", s.loadAPI)

@@ -23,6 +23,7 @@ func (s *Server) token(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.metrics.issued.WithLabelValues(currentAPI(c).Name, grantLabel(p.Get("grant_type"))).Inc()
 	writeJSON(c, http.StatusOK, resp)
 }
 
@@ -99,4 +100,17 @@ func (s *Server) jwks(c *gin.Context) {
 		return
 	}
 	writeJSON(c, http.StatusOK, set)
+}
+
+// grantLabel bounds the grant_type label to the grants the broker serves.
+func grantLabel(g string) string {
+	switch g {
+	case "":
+		return protocol.GrantConnectionShort
+	case protocol.GrantConnection:
+		return protocol.GrantConnectionShort
+	case protocol.GrantTokenExchange:
+		return "token_exchange"
+	}
+	return g
 }

@@ -45,21 +45,26 @@ type Config struct {
 	Leeway time.Duration
 	Logger *slog.Logger
 	Now    func() time.Time
+	// OnRefresh, when set, is told of every upstream refresh: its
+	// outcome ("ok", "invalid_grant", "upstream_unavailable", …) and
+	// duration.
+	OnRefresh func(api, provider, outcome string, d time.Duration)
 }
 
 // Manager runs connections. It is safe for concurrent use.
 type Manager struct {
-	store    storage.Storage
-	keyring  *seal.Keyring
-	open     Opener
-	callback func(string) string
-	stateTTL time.Duration
-	leeway   time.Duration
-	log      *slog.Logger
-	now      func() time.Time
-	flight   flight
-	cacheMu  sync.Mutex
-	cache    map[string]openedProvider
+	store     storage.Storage
+	keyring   *seal.Keyring
+	open      Opener
+	callback  func(string) string
+	stateTTL  time.Duration
+	leeway    time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+	onRefresh func(api, provider, outcome string, d time.Duration)
+	flight    flight
+	cacheMu   sync.Mutex
+	cache     map[string]openedProvider
 }
 
 type openedProvider struct {
@@ -74,7 +79,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		store: cfg.Store, keyring: cfg.Keyring, open: cfg.Open, callback: cfg.CallbackURL,
-		stateTTL: cfg.StateTTL, leeway: cfg.Leeway, log: cfg.Logger, now: cfg.Now,
+		stateTTL: cfg.StateTTL, leeway: cfg.Leeway, log: cfg.Logger, now: cfg.Now, onRefresh: cfg.OnRefresh,
 		flight: flight{calls: map[string]*call{}}, cache: map[string]openedProvider{},
 	}
 	if m.stateTTL <= 0 {
@@ -88,6 +93,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.onRefresh == nil {
+		m.onRefresh = func(string, string, string, time.Duration) {}
 	}
 	return m, nil
 }

@@ -108,7 +108,13 @@ func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Res
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	ts, err := up.Refresh(ctx, cur.Tokens)
+	outcome := "ok"
+	if err != nil {
+		outcome = errorClass(err)
+	}
+	m.onRefresh(api, cur.Conn.Provider, outcome, time.Since(start))
 	if err != nil {
 		return m.refreshFailed(ctx, cur, err)
 	}
