@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -135,7 +136,17 @@ func (i *Issuer) Issue(ctx context.Context, api storage.API, req AccessRequest) 
 		Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(now), ID: jti,
 		ClientID: req.ClientID, Scope: req.Scope, Tenant: req.Tenant, Username: req.Username, Family: req.Family,
 	}
-	token, err := jwt.Signed(ks.signer).Claims(claims).Serialize()
+	// Marshal the claims once with encoding/json and sign the bytes:
+	// jwt.Signed().Claims() round-trips them through a map first.
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: claims: %w", err)
+	}
+	jws, err := ks.signer.Sign(payload)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: sign: %w", err)
+	}
+	token, err := jws.CompactSerialize()
 	if err != nil {
 		return nil, fmt.Errorf("tokens: sign: %w", err)
 	}
