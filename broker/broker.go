@@ -15,6 +15,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -151,4 +152,15 @@ func (s *Server) startGC(ctx context.Context, every time.Duration) {
 			}
 		}
 	}()
+}
+
+// ImportConnection stores a token set obtained elsewhere as the active
+// connection of (clientID, identity, provider) in api (see
+// connections.Manager.Import).
+func (s *Server) ImportConnection(ctx context.Context, api, clientID, identity, provider string, ts *providers.TokenSet) error {
+	a, err := s.store.GetAPI(ctx, api)
+	if err != nil {
+		return err
+	}
+	return s.conns.Import(ctx, a, clientID, identity, provider, ts)
 }

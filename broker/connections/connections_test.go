@@ -304,3 +304,19 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("after revoke: %d connections left, want 0", len(list))
 	}
 }
+
+func TestImport(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ts := &providers.TokenSet{AccessToken: "imported", RefreshToken: "r", Expiry: f.clk.now().Add(time.Hour)}
+	if err := f.m.Import(ctx, f.api, "app", "u9", "up", ts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u9"})
+	if err != nil || res.Tokens.AccessToken != "imported" {
+		t.Fatalf("token of an imported connection: got %v, %v; want the imported token", res, err)
+	}
+	if err := f.m.Import(ctx, f.api, "app", "u9", "up", ts); !errors.Is(err, storage.ErrAlreadyExists) {
+		t.Errorf("second import: got %v, want ErrAlreadyExists", err)
+	}
+}

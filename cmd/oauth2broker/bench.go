@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +27,11 @@ type benchReport struct {
 	CPUs           int                   `json:"cpus"`
 	CPUModel       string                `json:"cpu_model"`
 	MaxRSSMB       float64               `json:"max_rss_mb"`
+	// With --connections: how many were seeded, how long that took, and
+	// how long the grown store then took to open.
+	SeededConnections int     `json:"seeded_connections,omitempty"`
+	SeedSeconds       float64 `json:"seed_s,omitempty"`
+	StoreOpenMS       float64 `json:"store_open_ms,omitempty"`
 }
 
 // workload is one measured request shape.
@@ -50,7 +56,12 @@ var benchWorkloads = []workload{
 		return b.form("/bench/oauth2/introspect", func(int) url.Values { return url.Values{"token": {b.accessToken}} })
 	}},
 	{"connection_token", false, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/token", func(int) url.Values { return url.Values{"client_user_identity": {"user-shared"}} })
+		return b.form("/bench/oauth2/token", func(int) url.Values {
+			if b.seeded > 0 {
+				return url.Values{"client_user_identity": {fmt.Sprintf("seed-%d", rand.IntN(b.seeded))}}
+			}
+			return url.Values{"client_user_identity": {"user-shared"}}
+		})
 	}},
 	{"connection_refresh", false, func(b *benchEnv) newRequest {
 		return b.form("/bench/oauth2/token", func(w int) url.Values {
@@ -91,6 +102,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	concurrency := fs.Int("concurrency", 32, "concurrent workers (keep-alive connections)")
 	only := fs.String("workloads", "", "comma-separated workloads to run (default all)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	seed := fs.Int("connections", 0, "seed this many connections first; connection_token then reads random ones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,7 +119,19 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer b.close()
+	var seeding time.Duration
+	if *seed > 0 {
+		fmt.Fprintf(stderr, "seeding %d connections…\n", *seed)
+		if seeding, err = b.seed(ctx, *seed, 256); err != nil {
+			return err
+		}
+		b.seeded = *seed
+	}
 	rep := runBench(ctx, b, *concurrency, *duration, *only)
+	if *seed > 0 {
+		rep.SeededConnections, rep.SeedSeconds = *seed, seeding.Seconds()
+		rep.StoreOpenMS = float64(b.storeOpen.Microseconds()) / 1000
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -156,6 +180,9 @@ func printBench(w io.Writer, rep *benchReport) {
 		fmt.Fprintf(w, "%-20s %10.0f %8.2f %8.2f %7.3f %7s %7d\n", wl.name, r.RPS, r.P50ms, r.P99ms, r.Ratio, sign, r.Errors)
 	}
 	fmt.Fprintf(w, "\nmax RSS %.0f MB\n", rep.MaxRSSMB)
+	if rep.SeededConnections > 0 {
+		fmt.Fprintf(w, "seeded %d connections in %.1f s; the store then opened in %.1f ms\n", rep.SeededConnections, rep.SeedSeconds, rep.StoreOpenMS)
+	}
 }
 
 // cpuModel reads the CPU model from /proc/cpuinfo (Linux).

@@ -12,9 +12,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
@@ -31,14 +34,62 @@ type benchEnv struct {
 	secret      string
 	accessToken string
 	closers     []func()
+	storeOpen   time.Duration
+	seeded      int
+
+	dir   string
+	ring  *seal.Keyring
+	addr  string // the broker's listen address, kept across restarts
+	store *boltstore.DB
+	srv   *broker.Server
+	hs    *http.Server
 }
 
 const benchAdminToken = "bench-admin-token"
 
 func (b *benchEnv) close() {
+	b.stopBroker()
 	for i := len(b.closers) - 1; i >= 0; i-- {
 		b.closers[i]()
 	}
+}
+
+// startBroker opens the bbolt file and serves the broker on b.addr. It
+// returns how long opening the store took.
+func (b *benchEnv) startBroker(ctx context.Context) error {
+	t0 := time.Now()
+	store, err := boltstore.Open(boltstore.Config{Path: filepath.Join(b.dir, dbFileName)})
+	if err != nil {
+		return err
+	}
+	b.storeOpen = time.Since(t0)
+	ln, err := net.Listen("tcp", b.addr)
+	if err != nil {
+		_ = store.Close()
+		return err
+	}
+	b.addr = ln.Addr().String()
+	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: b.ring, PublicURL: "http://" + b.addr, AdminToken: benchAdminToken,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		_ = ln.Close()
+		_ = store.Close()
+		return err
+	}
+	b.store, b.srv, b.hs = store, srv, &http.Server{Handler: srv}
+	go func() { _ = b.hs.Serve(ln) }()
+	return nil
+}
+
+func (b *benchEnv) stopBroker() {
+	if b.hs == nil {
+		return
+	}
+	_ = b.hs.Close()
+	b.srv.Close()
+	_ = b.store.Close()
+	b.hs = nil
+	b.client.CloseIdleConnections()
 }
 
 // listen serves h on a loopback port and returns its base URL.
@@ -55,31 +106,17 @@ func (b *benchEnv) listen(h http.Handler) (string, error) {
 
 // startBench starts the servers on a fresh bbolt file in dir.
 func startBench(ctx context.Context, dir string, concurrency int) (*benchEnv, error) {
-	b := &benchEnv{client: &http.Client{Transport: &http.Transport{
+	b := &benchEnv{dir: dir, client: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: 4 * concurrency, MaxIdleConnsPerHost: 2 * concurrency, DisableCompression: true,
 	}}}
-	store, err := boltstore.Open(boltstore.Config{Path: filepath.Join(dir, dbFileName)})
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, func() { _ = store.Close() })
 	key, _ := seal.GenerateKey()
-	ring, _ := seal.NewKeyring(key)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.close()
+	b.ring, _ = seal.NewKeyring(key)
+	b.addr = "127.0.0.1:0"
+	if err := b.startBroker(ctx); err != nil {
 		return nil, err
 	}
-	b.broker = "http://" + ln.Addr().String()
-	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: ring, PublicURL: b.broker, AdminToken: benchAdminToken,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.close()
-		return nil, err
-	}
-	hs := &http.Server{Handler: srv}
-	go func() { _ = hs.Serve(ln) }()
-	b.closers = append(b.closers, func() { _ = hs.Close(); srv.Close() })
+	b.broker = "http://" + b.addr
+	var err error
 	for _, h := range []struct {
 		dst  *string
 		sign bool
@@ -186,4 +223,38 @@ func (b *benchEnv) connect(identity string) error {
 		return fmt.Errorf("bench set-up: callback for %s answered %d", identity, resp.StatusCode)
 	}
 	return nil
+}
+
+// seed imports n connections (identities seed-0 … seed-n-1) straight
+// into the store through the broker, concurrently, then restarts the
+// broker to measure how long opening the grown store takes.
+func (b *benchEnv) seed(ctx context.Context, n, workers int) (time.Duration, error) {
+	t0 := time.Now()
+	var next atomic.Int64
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					errs <- nil
+					return
+				}
+				ts := &providers.TokenSet{AccessToken: fmt.Sprintf("seed-at-%d", i), RefreshToken: "seed-rt", TokenType: "Bearer",
+					Expiry: time.Now().Add(24 * time.Hour), Scope: "read"}
+				if err := b.srv.ImportConnection(ctx, "bench", b.clientID, fmt.Sprintf("seed-%d", i), "up", ts); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			return 0, err
+		}
+	}
+	seeding := time.Since(t0)
+	b.stopBroker()
+	return seeding, b.startBroker(ctx)
 }
