@@ -320,3 +320,22 @@ func TestImport(t *testing.T) {
 		t.Errorf("second import: got %v, want ErrAlreadyExists", err)
 	}
 }
+
+// keepingProvider keeps Intuit's realmId from the callback.
+type keepingProvider struct{ *fakeProvider }
+
+func (keepingProvider) CallbackKeep() []string { return []string{"realmId"} }
+
+func TestCallbackKeepsProviderParams(t *testing.T) {
+	f := newFixture(t)
+	f.m.open = func(context.Context, providers.Config) (providers.Provider, error) { return keepingProvider{f.up}, nil }
+	ctx := context.Background()
+	a, _ := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u1"})
+	if res := f.m.Callback(ctx, f.api, url.Values{"state": {a.State}, "code": {"c"}, "realmId": {"9130"}, "junk": {"x"}}); res.Error != "" {
+		t.Fatal(res.Description)
+	}
+	res, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"})
+	if err != nil || res.Tokens.Extra["realmId"] != "9130" || res.Tokens.Extra["junk"] != nil {
+		t.Fatalf("got %+v, %v; want realmId kept and nothing else", res.Tokens.Extra, err)
+	}
+}
