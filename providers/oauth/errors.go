@@ -34,3 +34,18 @@ func classifyAnswer(status int, code string) error {
 	}
 	return providers.ErrUpstream
 }
+
+// safeCode returns an upstream error code fit for logs: RFC 6749 §5.2
+// codes are short printable ASCII; anything else (which could carry a
+// token) is replaced.
+func safeCode(code string) string {
+	if len(code) > 64 {
+		return "(malformed)"
+	}
+	for _, r := range code {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return "(malformed)"
+		}
+	}
+	return code
+}

@@ -87,6 +87,7 @@ func (p *Provider) revokeCall(req *http.Request) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	a := parseAnswer(resp.Header.Get("Content-Type"), body)
 	code, _ := a["error"].(string)
+	code = safeCode(code)
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && a["ok"] != false {
 		return nil
 	}

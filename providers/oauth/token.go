@@ -40,6 +40,7 @@ func (p *Provider) retrieve(ctx context.Context, op string, form url.Values) (*p
 	ts := p.tokenSet(answer)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 || ts.AccessToken == "" {
 		code, _ := answer["error"].(string)
+		code = safeCode(code)
 		status := resp.StatusCode
 		if status >= 200 && status <= 299 && code != "" {
 			status = http.StatusBadRequest // an error sent with 200
