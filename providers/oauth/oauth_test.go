@@ -1,6 +1,10 @@
 package oauth_test
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"testing"
@@ -338,5 +342,21 @@ func TestRefreshWithoutRefreshToken(t *testing.T) {
 	checkSentinel(t, err, providers.ErrInvalidGrant)
 	if n := len(f.Requests()); n != 0 {
 		t.Errorf("got %d upstream requests, want 0", n)
+	}
+}
+
+func TestScopeAsJSONArray(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"at","scope":["chat:read","chat:edit"],"expires_in":60}`)
+	}))
+	defer srv.Close()
+	p, err := oauth.New(oauth.Config{Config: providers.Config{ClientID: "c", AuthURL: srv.URL, TokenURL: srv.URL}, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := p.Exchange(context.Background(), "code", providers.AuthRequest{Verifier: "v"})
+	if err != nil || ts.Scope != "chat:read chat:edit" {
+		t.Fatalf("got %+v, %v; want the array joined with spaces", ts, err)
 	}
 }

@@ -124,6 +124,14 @@ func str(m map[string]any, path string) string {
 		return v
 	case json.Number:
 		return v.String()
+	case []any: // a scope sent as a JSON array (Twitch)
+		parts := make([]string, 0, len(v))
+		for _, p := range v {
+			if s, ok := p.(string); ok {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, " ")
 	}
 	return ""
 }
