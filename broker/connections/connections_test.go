@@ -89,7 +89,9 @@ type fixture struct {
 	cl    storage.Client
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "c.db")})
 	if err != nil {
@@ -120,7 +122,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // connect runs authorize and callback for identity.
-func (f *fixture) connect(t *testing.T, identity string) {
+func (f *fixture) connect(t testing.TB, identity string) {
 	t.Helper()
 	ctx := context.Background()
 	a, err := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: identity, ReturnURL: "https://app.example/back"})
