@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -211,5 +212,33 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logs, "path=/app/oauth2/token") {
 		t.Errorf("access log lacks the request line; got:\n%s", logs)
+	}
+}
+
+// Wrong guesses sent all at once still reach the password check at most
+// five times.
+func TestPasswordThrottleUnderConcurrentGuesses(t *testing.T) {
+	e := newEnv(t)
+	id, sec := passwordSetup(e)
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"guess"}}, id, sec)
+			mu.Lock()
+			statuses[a.Status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[400] > 5 || statuses[400]+statuses[429] != 40 {
+		t.Fatalf("40 concurrent wrong guesses: got %v, want at most 5 checked (400) and the rest 429", statuses)
+	}
+	long := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"password"}, "username": {strings.Repeat("u", 300)}, "password": {"p"}}, id, sec)
+	if long.Status != 400 || long.str("error") != "invalid_grant" {
+		t.Errorf("300-byte username: got %d %s, want 400 invalid_grant", long.Status, long.Raw)
 	}
 }

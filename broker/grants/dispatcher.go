@@ -43,8 +43,11 @@ func New(cfg Config) *Dispatcher {
 	}
 	d := &Dispatcher{store: cfg.Store, now: now, grants: map[string]Grant{
 		protocol.GrantClientCredentials: &clientCredentials{tokens: cfg.Tokens},
-		protocol.GrantPassword:          &password{store: cfg.Store, tokens: cfg.Tokens, throttle: newThrottle(now), hashing: make(chan struct{}, runtime.NumCPU())},
-		protocol.GrantRefreshToken:      &refreshToken{store: cfg.Store, tokens: cfg.Tokens},
+		protocol.GrantPassword: &password{
+			store: cfg.Store, tokens: cfg.Tokens, hashing: make(chan struct{}, runtime.NumCPU()),
+			byAddress: newThrottle(now, maxDelay), byUser: newThrottle(now, userMaxDelay),
+		},
+		protocol.GrantRefreshToken: &refreshToken{store: cfg.Store, tokens: cfg.Tokens},
 	}}
 	if cfg.Connections != nil {
 		d.grants[protocol.GrantConnection] = &connection{conns: cfg.Connections}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
@@ -17,9 +18,11 @@ import (
 // password is the resource owner password credentials grant (RFC 6749
 // §4.3): a user of the API logs in with username and password.
 type password struct {
-	store    storage.Storage
-	tokens   *tokens.Issuer
-	throttle *throttle
+	store  storage.Storage
+	tokens *tokens.Issuer
+	// byAddress locks (username, client address) pairs; byUser slows a
+	// username down whatever the address (see throttle.go).
+	byAddress, byUser *throttle
 	// hashing bounds concurrent password checks to the CPUs: each takes
 	// 19 MiB, and more at once only queue for the cores.
 	hashing chan struct{}
@@ -36,24 +39,38 @@ var dummyHash = sync.OnceValue(func() string {
 
 var errBadLogin = protocol.ErrInvalidGrant.WithDescription("invalid username or password")
 
+// maxUsernameBytes bounds usernames (the admin API allows 256).
+const maxUsernameBytes = 256
+
+func tooMany(wait time.Duration) error {
+	return protocol.ErrInvalidGrant.WithStatus(http.StatusTooManyRequests).
+		WithDescription(fmt.Sprintf("too many failed logins for this username; retry in %d s", int(wait.Seconds())+1))
+}
+
 func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) {
 	username, pw := req.Params.Get("username"), req.Params.Get("password")
 	if username == "" || pw == "" {
 		return nil, protocol.ErrInvalidRequest.WithDescription("username and password are required")
 	}
-	key := req.API.Name + "\x00" + username
-	if wait := g.throttle.wait(key); wait > 0 {
-		return nil, protocol.ErrInvalidGrant.WithStatus(http.StatusTooManyRequests).
-			WithDescription(fmt.Sprintf("too many failed logins for this username; retry in %d s", int(wait.Seconds())+1))
+	if len(username) > maxUsernameBytes || len(pw) > 1024 {
+		return nil, errBadLogin
+	}
+	addrKey := throttleKey(req.API.Name, username, req.Params.RemoteAddr)
+	userKey := throttleKey(req.API.Name, username)
+	if wait := g.byAddress.begin(addrKey); wait > 0 {
+		return nil, tooMany(wait)
+	}
+	if wait := g.byUser.begin(userKey); wait > 0 {
+		g.byAddress.end(addrKey, false)
+		return nil, tooMany(wait)
 	}
 	user, err := g.checkLogin(ctx, req.API.Name, username, pw)
+	failed := errors.Is(err, errBadLogin)
+	g.byAddress.end(addrKey, failed)
+	g.byUser.end(userKey, failed)
 	if err != nil {
-		if errors.Is(err, errBadLogin) {
-			g.throttle.fail(key)
-		}
 		return nil, err
 	}
-	g.throttle.succeed(key)
 	scope, err := userScope(req, user)
 	if err != nil {
 		return nil, err

@@ -1,85 +1,123 @@
 package grants
 
 import (
+	"crypto/sha256"
 	"sync"
 	"time"
 )
 
-// Login throttling: after freeFailures consecutive failures for one
-// username, further attempts wait a delay that doubles with each failure up
-// to maxDelay. The wait always ends by itself, so an attacker can slow a
-// user's logins but never lock the user out for good, and brute force is
-// bounded to a few attempts per maxDelay.
+// Login throttling has two layers, so that brute force is bounded and no
+// one can lock a user out for good:
+//
+//   - per (API, username, client address): after freeFailures consecutive
+//     failures, attempts wait a delay that doubles with each failure up to
+//     maxDelay (15 minutes). An attacker's own address gets locked.
+//   - per (API, username), whatever the address: the same, capped at
+//     userMaxDelay (30 seconds). A distributed attacker gets at most one
+//     guess per 30 s per username, and the real user, from another
+//     address, waits at most that long.
+//
+// At most freeFailures-failures attempts of one key run at a time, so
+// guesses sent in parallel cannot slip past the count.
 const (
 	freeFailures  = 5
 	baseDelay     = time.Second
 	maxDelay      = 15 * time.Minute
+	userMaxDelay  = 30 * time.Second
 	forgetAfter   = time.Hour
 	maxTrackedKey = 100_000
 )
 
 type attempts struct {
 	failures int
+	pending  int
 	until    time.Time // no attempt before this
 	last     time.Time
 }
 
-// throttle tracks failed logins per key in memory.
+// throttle tracks failed logins per key in memory. Keys are hashed, so
+// memory per key is bounded whatever the username.
 type throttle struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	keys map[string]*attempts
+	mu       sync.Mutex
+	now      func() time.Time
+	maxDelay time.Duration
+	keys     map[[32]byte]*attempts
 }
 
-func newThrottle(now func() time.Time) *throttle {
-	return &throttle{now: now, keys: map[string]*attempts{}}
+func newThrottle(now func() time.Time, maxDelay time.Duration) *throttle {
+	return &throttle{now: now, maxDelay: maxDelay, keys: map[[32]byte]*attempts{}}
 }
 
-// wait returns how long the key must still wait, zero when it may try.
-func (t *throttle) wait(key string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, ok := t.keys[key]
-	if !ok {
-		return 0
+func throttleKey(parts ...string) [32]byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
 	}
-	return max(a.until.Sub(t.now()), 0)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }
 
-func (t *throttle) fail(key string) {
+// begin reserves an attempt for key. It returns how long to wait instead
+// when the key is locked or has as many attempts in flight as it has
+// failures left; end must follow every reservation.
+func (t *throttle) begin(key [32]byte) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	a, ok := t.keys[key]
-	if !ok || now.Sub(a.last) > forgetAfter {
+	if !ok || now.Sub(a.last) > forgetAfter && a.pending == 0 {
 		if len(t.keys) >= maxTrackedKey {
 			t.sweep(now)
 		}
 		a = &attempts{}
 		t.keys[key] = a
 	}
-	a.failures++
+	if wait := a.until.Sub(now); wait > 0 {
+		return wait
+	}
+	if a.pending >= max(freeFailures-a.failures, 1) {
+		return baseDelay
+	}
+	a.pending++
 	a.last = now
-	if over := a.failures - freeFailures; over >= 0 {
-		delay := maxDelay
-		if over < 20 {
-			delay = min(baseDelay<<over, maxDelay)
+	return 0
+}
+
+// end records the outcome of a reserved attempt.
+func (t *throttle) end(key [32]byte, failed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, ok := t.keys[key]
+	if !ok {
+		return
+	}
+	a.pending--
+	if !failed {
+		if a.pending == 0 {
+			delete(t.keys, key)
+		} else {
+			a.failures, a.until = 0, time.Time{}
 		}
-		a.until = now.Add(delay)
+		return
+	}
+	a.failures++
+	if over := a.failures - freeFailures; over >= 0 {
+		delay := t.maxDelay
+		if over < 20 {
+			delay = min(baseDelay<<over, t.maxDelay)
+		}
+		a.until = t.now().Add(delay)
 	}
 }
 
-func (t *throttle) succeed(key string) {
-	t.mu.Lock()
-	delete(t.keys, key)
-	t.mu.Unlock()
-}
-
 // sweep forgets keys idle for forgetAfter; when none are, it forgets all
-// but locked keys, so memory stays bounded under a spray of usernames.
+// but locked or busy keys, so memory stays bounded under a spray of
+// usernames.
 func (t *throttle) sweep(now time.Time) {
 	for k, a := range t.keys {
-		if now.Sub(a.last) > forgetAfter {
+		if now.Sub(a.last) > forgetAfter && a.pending == 0 {
 			delete(t.keys, k)
 		}
 	}
@@ -87,7 +125,7 @@ func (t *throttle) sweep(now time.Time) {
 		return
 	}
 	for k, a := range t.keys {
-		if !now.Before(a.until) {
+		if !now.Before(a.until) && a.pending == 0 {
 			delete(t.keys, k)
 		}
 	}

@@ -7,34 +7,57 @@ import (
 
 func TestThrottle(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	th := newThrottle(func() time.Time { return now })
-	for i := 0; i < freeFailures-1; i++ {
-		th.fail("u")
-		if w := th.wait("u"); w != 0 {
-			t.Fatalf("after %d failures: got wait %v, want 0", i+1, w)
+	th := newThrottle(func() time.Time { return now }, maxDelay)
+	u, v := throttleKey("api", "u"), throttleKey("api", "v")
+	fail := func(k [32]byte) {
+		t.Helper()
+		if w := th.begin(k); w != 0 {
+			t.Fatalf("begin: got wait %v, want 0", w)
 		}
+		th.end(k, true)
 	}
-	th.fail("u")
-	if w := th.wait("u"); w != baseDelay {
+	for i := 0; i < freeFailures; i++ {
+		fail(u)
+	}
+	if w := th.begin(u); w != baseDelay {
 		t.Fatalf("after %d failures: got wait %v, want %v", freeFailures, w, baseDelay)
 	}
-	if w := th.wait("v"); w != 0 {
+	if w := th.begin(v); w != 0 {
 		t.Fatalf("another username: got wait %v, want 0", w)
 	}
+	th.end(v, false)
 	for i := 0; i < 40; i++ {
-		th.fail("u")
+		now = now.Add(maxDelay)
+		fail(u)
 	}
-	if w := th.wait("u"); w != maxDelay {
+	if w := th.begin(u); w != maxDelay {
 		t.Fatalf("after many failures: got wait %v, want the cap %v", w, maxDelay)
 	}
 	now = now.Add(maxDelay)
-	if w := th.wait("u"); w != 0 {
+	if w := th.begin(u); w != 0 {
 		t.Fatalf("after the cap elapsed: got wait %v, want 0 (no permanent lockout)", w)
 	}
-	th.succeed("u")
-	th.fail("u")
-	if w := th.wait("u"); w != 0 {
+	th.end(u, false)
+	fail(u)
+	if w := th.begin(u); w != 0 {
 		t.Fatalf("one failure after a success: got wait %v, want 0", w)
+	}
+	th.end(u, false)
+}
+
+// Guesses sent in parallel cannot exceed the failures left.
+func TestThrottleCountsAttemptsInFlight(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	th := newThrottle(func() time.Time { return now }, maxDelay)
+	k := throttleKey("api", "u")
+	admitted := 0
+	for i := 0; i < 40; i++ {
+		if th.begin(k) == 0 {
+			admitted++
+		}
+	}
+	if admitted != freeFailures {
+		t.Fatalf("40 parallel attempts: %d admitted, want %d", admitted, freeFailures)
 	}
 }
 

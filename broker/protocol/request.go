@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,6 +36,9 @@ type Request struct {
 	// AuthMethod tells where the credentials came from: AuthMethodBasic,
 	// AuthMethodPost, or AuthMethodNone when no secret was presented.
 	AuthMethod string
+	// RemoteAddr is the client's network address (IP, no port), for
+	// throttling.
+	RemoteAddr string
 }
 
 // Get returns a parameter, or "" when it is absent.
@@ -65,7 +69,7 @@ func ParseRequest(r *http.Request) (*Request, error) {
 			params[k] = v
 		}
 	}
-	req := &Request{Params: params, AuthMethod: AuthMethodNone}
+	req := &Request{Params: params, AuthMethod: AuthMethodNone, RemoteAddr: remoteIP(r.RemoteAddr)}
 	if err := req.clientCredentials(r.Header.Get("Authorization")); err != nil {
 		return nil, err
 	}
@@ -268,4 +272,12 @@ func parseBasic(authorization string) (id, secret string, err error) {
 		return "", "", err
 	}
 	return id, secret, nil
+}
+
+// remoteIP strips the port of a RemoteAddr.
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }

@@ -1,13 +1,17 @@
 package bbolt
 
 import (
-	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // ErrInvalidKey is returned when an API name or record ID contains a NUL
-// byte, the separator of the key layout.
-var ErrInvalidKey = errors.New("bbolt: key contains a NUL byte")
+// byte, the separator of the key layout. No such record can exist, so it
+// matches storage.ErrNotFound too: a lookup with a hostile name is a
+// "not found" (a 4xx), never a server error.
+var ErrInvalidKey = fmt.Errorf("bbolt: key contains a NUL byte: %w", storage.ErrNotFound)
 
 // sep separates the API name from the record ID in a key. Because neither
 // may contain it, the prefix api+sep of API "a" never matches the records

@@ -1,0 +1,371 @@
+package etcd
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+
+	"github.com/oauth2broker/oauth2broker/storage"
+	"github.com/oauth2broker/oauth2broker/storage/storagetest"
+)
+
+// endpoint is the client URL of the one-member etcd that TestMain starts
+// for the whole package; each test works under its own prefix.
+var endpoint string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	// The client logs retries at info level by default.
+	if err := os.Setenv("ETCD_CLIENT_DEBUG", "error"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "etcd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	e, ep, err := startEtcd(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer e.Close()
+	endpoint = ep
+	return m.Run()
+}
+
+// startEtcd starts a one-member etcd with its data under dir, listening on
+// free ports of 127.0.0.1, and waits until it serves. It returns the
+// client URL.
+func startEtcd(dir string) (*embed.Etcd, string, error) {
+	var errs []error
+	for attempt := range 5 { // a free port may be taken before etcd binds it
+		e, ep, err := tryStartEtcd(filepath.Join(dir, fmt.Sprint(attempt)))
+		if err == nil {
+			return e, ep, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, "", fmt.Errorf("starting etcd: %w", errors.Join(errs...))
+}
+
+func tryStartEtcd(dir string) (*embed.Etcd, string, error) {
+	client, peer := freeURL(), freeURL()
+	if client == nil || peer == nil {
+		return nil, "", errors.New("no free port on 127.0.0.1")
+	}
+	cfg := embed.NewConfig()
+	cfg.Name = "test"
+	cfg.Dir = dir
+	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+		return e, client.String(), nil
+	case err := <-e.Err():
+		e.Close()
+		return nil, "", err
+	case <-time.After(time.Minute):
+		e.Close()
+		return nil, "", errors.New("etcd not ready after a minute")
+	}
+}
+
+// freeURL returns an http URL on a port of 127.0.0.1 that was free a
+// moment ago, or nil.
+func freeURL() *url.URL {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil
+	}
+	defer l.Close()
+	return &url.URL{Scheme: "http", Host: l.Addr().String()}
+}
+
+var prefixes atomic.Int64
+
+// freshPrefix returns a key prefix no other test uses.
+func freshPrefix() string {
+	return fmt.Sprintf("/oauth2broker-test/%d/", prefixes.Add(1))
+}
+
+func mustOpen(t *testing.T, cfg Config) *DB {
+	t.Helper()
+	if cfg.Endpoints == nil {
+		cfg.Endpoints = []string{endpoint}
+	}
+	db, err := Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Open(%+v): got error %v, want nil", cfg, err)
+	}
+	return db
+}
+
+func newStorage(t *testing.T) storage.Storage {
+	t.Helper()
+	return mustOpen(t, Config{Prefix: freshPrefix()})
+}
+
+func TestConformance(t *testing.T) { storagetest.RunTests(t, newStorage) }
+func TestConcurrency(t *testing.T) { storagetest.RunConcurrencyTests(t, newStorage) }
+
+// newClient returns a client of the shared etcd, closed when t ends.
+func newClient(t *testing.T) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatalf("clientv3.New: got error %v, want nil", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func mustGetValue(t *testing.T, c *clientv3.Client, key string) string {
+	t.Helper()
+	resp, err := c.Get(t.Context(), key)
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("Get(%q): got %v, error %v, want one key", key, resp, err)
+	}
+	return string(resp.Kvs[0].Value)
+}
+
+func TestSchemaVersion(t *testing.T) {
+	prefix := freshPrefix()
+	c := newClient(t)
+	db := mustOpen(t, Config{Prefix: prefix})
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: got error %v, want nil", err)
+	}
+	if got := mustGetValue(t, c, prefix+keySchemaVersion); got != "1" {
+		t.Errorf("schema version after Open: got %q, want %q", got, "1")
+	}
+
+	if _, err := c.Put(t.Context(), prefix+keySchemaVersion, fmt.Sprint(SchemaVersion+1)); err != nil {
+		t.Fatalf("Put: got error %v, want nil", err)
+	}
+	if db, err := Open(t.Context(), Config{Endpoints: []string{endpoint}, Prefix: prefix}); !errors.Is(err, ErrNewerSchema) {
+		t.Errorf("Open of a newer prefix: got %v, error %v, want error %v", db, err, ErrNewerSchema)
+	}
+	if db, err := New(c, prefix); !errors.Is(err, ErrNewerSchema) {
+		t.Errorf("New on a newer prefix: got %v, error %v, want error %v", db, err, ErrNewerSchema)
+	}
+	if got, want := mustGetValue(t, c, prefix+keySchemaVersion), fmt.Sprint(SchemaVersion+1); got != want {
+		t.Errorf("schema version after a refused Open: got %q, want %q", got, want)
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	c := newClient(t)
+	base := strings.TrimSuffix(freshPrefix(), "/")
+	db, err := New(c, base) // without the trailing slash
+	if err != nil {
+		t.Fatalf("New(%q): got error %v, want nil", base, err)
+	}
+	if err := db.CreateAPI(t.Context(), storage.API{Name: "a"}); err != nil {
+		t.Fatalf("CreateAPI: got error %v, want nil", err)
+	}
+	if got := mustGetValue(t, c, base+"/apis/a"); !strings.Contains(got, `"name":"a"`) {
+		t.Errorf("stored API record: got %q, want JSON with name a", got)
+	}
+	// A prefix that extends base's is another storage.
+	other, err := New(c, base+"0")
+	if err != nil {
+		t.Fatalf("New(%q): got error %v, want nil", base+"0", err)
+	}
+	if apis, err := other.ListAPIs(t.Context()); err != nil || len(apis) != 0 {
+		t.Errorf("ListAPIs under %q: got %+v, error %v, want none", base+"0", apis, err)
+	}
+	// Close of a DB from New leaves the caller's client open.
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: got error %v, want nil", err)
+	}
+	if _, err := c.Get(t.Context(), base); err != nil {
+		t.Errorf("client Get after Close of a DB from New: got error %v, want nil", err)
+	}
+}
+
+func TestInvalidKey(t *testing.T) {
+	db := mustOpen(t, Config{Prefix: freshPrefix()})
+	defer db.Close()
+	ctx := t.Context()
+	errs := map[string]error{
+		"CreateAPI":    db.CreateAPI(ctx, storage.API{Name: "a\x00b"}),
+		"CreateClient": db.CreateClient(ctx, storage.Client{API: "a", ID: "c\x00"}),
+		"DeleteUser":   db.DeleteUser(ctx, "a\x00", "u"),
+	}
+	_, errs["GetProvider"] = db.GetProvider(ctx, "a", "\x00")
+	_, errs["ListClients"] = db.ListClients(ctx, "a\x00")
+	for call, err := range errs {
+		if !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("%s with a NUL byte in the key: got error %v, want %v", call, err, ErrInvalidKey)
+		}
+	}
+}
+
+// TestUpdateLostCompare has a second writer change the record while the
+// Update function runs: the function runs again on the new record, and
+// after maxUpdateAttempts lost compares Update answers ErrConflict.
+func TestUpdateLostCompare(t *testing.T) {
+	prefix := freshPrefix()
+	db, other := mustOpen(t, Config{Prefix: prefix}), mustOpen(t, Config{Prefix: prefix})
+	defer db.Close()
+	defer other.Close()
+	ctx := t.Context()
+	if err := db.CreateConnection(ctx, storage.Connection{API: "a", ID: "c", Scope: "x"}); err != nil {
+		t.Fatalf("CreateConnection: got error %v, want nil", err)
+	}
+	interfere := func() {
+		err := other.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+			c.Scope += "+other"
+			return c, nil
+		})
+		if err != nil {
+			t.Fatalf("UpdateConnection by the other writer: got error %v, want nil", err)
+		}
+	}
+	var seen []string
+	err := db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+		seen = append(seen, c.Scope)
+		if len(seen) == 1 {
+			interfere()
+		}
+		c.Status = storage.StatusDegraded
+		return c, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateConnection: got error %v, want nil", err)
+	}
+	if want := []string{"x", "x+other"}; strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("Scope seen by the Update function: got %q, want %q", seen, want)
+	}
+	got, err := db.GetConnection(ctx, "a", "c")
+	if err != nil || got.Scope != "x+other" || got.Status != storage.StatusDegraded || got.Version != 3 {
+		t.Errorf("GetConnection: got %+v, error %v, want Scope x+other, Status %s, Version 3", got, err, storage.StatusDegraded)
+	}
+
+	calls := 0
+	err = db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+		calls++
+		interfere()
+		return c, nil
+	})
+	if !errors.Is(err, storage.ErrConflict) || calls != maxUpdateAttempts {
+		t.Errorf("UpdateConnection always losing: got error %v after %d calls, want %v after %d", err, calls, storage.ErrConflict, maxUpdateAttempts)
+	}
+
+	// A record deleted between read and write is not found.
+	err = db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+		if err := other.DeleteConnection(ctx, "a", "c"); err != nil {
+			t.Fatalf("DeleteConnection by the other writer: got error %v, want nil", err)
+		}
+		return c, nil
+	})
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("UpdateConnection of a record deleted meanwhile: got error %v, want %v", err, storage.ErrNotFound)
+	}
+}
+
+// TestGarbageCollectPages collects more expired records than one page of
+// scan and one transaction of deletes hold.
+func TestGarbageCollectPages(t *testing.T) {
+	db := mustOpen(t, Config{Prefix: freshPrefix()})
+	defer db.Close()
+	ctx := t.Context()
+	now := time.Unix(2e9, 0)
+	const n = pageSize + gcBatch + 1
+	for i := range n {
+		tok := storage.IssuedToken{API: "a", ID: fmt.Sprintf("t%04d", i), ExpiresAt: now.Add(-time.Second)}
+		if i%2 == 1 {
+			tok.ExpiresAt = now.Add(time.Second)
+		}
+		if err := db.CreateIssuedToken(ctx, tok); err != nil {
+			t.Fatalf("CreateIssuedToken: got error %v, want nil", err)
+		}
+	}
+	got, err := db.GarbageCollect(ctx, now)
+	if want := (storage.GCResult{IssuedTokens: (n + 1) / 2}); err != nil || got != want {
+		t.Errorf("GarbageCollect: got %+v, error %v, want %+v", got, err, want)
+	}
+	if _, err := db.GetIssuedToken(ctx, "a", "t0001"); err != nil {
+		t.Errorf("GetIssuedToken of a live token after GC: got error %v, want nil", err)
+	}
+}
+
+// TestServerStopped checks that every call fails with an error, within
+// the request timeout, once the cluster is gone.
+func TestServerStopped(t *testing.T) {
+	e, ep, err := startEtcd(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	const timeout = 300 * time.Millisecond
+	db := mustOpen(t, Config{Endpoints: []string{ep}, RequestTimeout: timeout})
+	defer db.Close()
+	ctx := t.Context()
+	if err := db.CreateState(ctx, storage.State{API: "a", ID: "s"}); err != nil {
+		t.Fatalf("CreateState: got error %v, want nil", err)
+	}
+	e.Close()
+
+	calls := map[string]func() error{
+		"GetAPI":       func() error { _, err := db.GetAPI(ctx, "a"); return err },
+		"ListClients":  func() error { _, err := db.ListClients(ctx, "a"); return err },
+		"CreateClient": func() error { return db.CreateClient(ctx, storage.Client{API: "a", ID: "c"}) },
+		"UpdateUser": func() error {
+			return db.UpdateUser(ctx, "a", "u", func(u storage.User) (storage.User, error) { return u, nil })
+		},
+		"DeleteProvider": func() error { return db.DeleteProvider(ctx, "a", "p") },
+		"ConsumeState":   func() error { _, err := db.ConsumeState(ctx, "a", "s"); return err },
+		"GarbageCollect": func() error { _, err := db.GarbageCollect(ctx, time.Now()); return err },
+	}
+	for name, call := range calls {
+		start := time.Now()
+		err := call()
+		elapsed := time.Since(start)
+		if err == nil || !strings.HasPrefix(err.Error(), "etcd: ") {
+			t.Errorf("%s with the server stopped: got error %v, want an etcd: error", name, err)
+		}
+		for _, sentinel := range []error{storage.ErrNotFound, storage.ErrAlreadyExists, storage.ErrConflict} {
+			if errors.Is(err, sentinel) {
+				t.Errorf("%s with the server stopped: got error %v, want not %v", name, err, sentinel)
+			}
+		}
+		if elapsed > timeout+2*time.Second {
+			t.Errorf("%s with the server stopped: returned after %v, want about %v", name, elapsed, timeout)
+		}
+	}
+
+	start := time.Now()
+	cfg := Config{Endpoints: []string{ep}, DialTimeout: timeout}
+	if db, err := Open(ctx, cfg); err == nil {
+		db.Close()
+		t.Errorf("Open with the server stopped: got nil error, want an error")
+	}
+	if elapsed := time.Since(start); elapsed > timeout+2*time.Second {
+		t.Errorf("Open with the server stopped: returned after %v, want about %v", elapsed, timeout)
+	}
+}

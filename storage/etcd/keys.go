@@ -1,0 +1,70 @@
+package etcd
+
+import (
+	"errors"
+	"strings"
+)
+
+// ErrInvalidKey is returned when an API name or record ID contains a NUL
+// byte, the separator of the key layout.
+var ErrInvalidKey = errors.New("etcd: key contains a NUL byte")
+
+// Record types: each is one key prefix under the DB's prefix.
+const (
+	typeMeta         = "meta"
+	typeAPIs         = "apis"
+	typeClients      = "clients"
+	typeUsers        = "users"
+	typeProviders    = "providers"
+	typeConnections  = "connections"
+	typeIssuedTokens = "issued_tokens"
+	typeSigningKeys  = "signing_keys"
+	typeStates       = "states"
+)
+
+// keySchemaVersion holds SchemaVersion under typeMeta, in decimal.
+const keySchemaVersion = typeMeta + "/schema_version"
+
+// sep separates the API name from the record ID in a key. Because neither
+// may contain it, the prefix api+sep of API "a" never matches the records
+// of API "ab".
+const sep = "\x00"
+
+// loc addresses a record (or, for list, a key prefix) of one record type.
+// err is set when the key could not be built; every operation checks it
+// first.
+type loc struct {
+	kind string
+	key  string
+	err  error
+}
+
+// at addresses record id of API api of the record type kind.
+func (d *DB) at(kind, api, id string) loc {
+	if strings.Contains(api, sep) || strings.Contains(id, sep) {
+		return loc{kind: kind, err: ErrInvalidKey}
+	}
+	return loc{kind: kind, key: d.prefix + kind + "/" + api + sep + id}
+}
+
+// in addresses every record of API api of the record type kind, by key
+// prefix.
+func (d *DB) in(kind, api string) loc {
+	if strings.Contains(api, sep) {
+		return loc{kind: kind, err: ErrInvalidKey}
+	}
+	return loc{kind: kind, key: d.prefix + kind + "/" + api + sep}
+}
+
+// all addresses every record of the record type kind, by key prefix.
+func (d *DB) all(kind string) loc {
+	return loc{kind: kind, key: d.prefix + kind + "/"}
+}
+
+// atAPI addresses the API record name; APIs are keyed by name alone.
+func (d *DB) atAPI(name string) loc {
+	if strings.Contains(name, sep) {
+		return loc{kind: typeAPIs, err: ErrInvalidKey}
+	}
+	return loc{kind: typeAPIs, key: d.prefix + typeAPIs + "/" + name}
+}

@@ -1,0 +1,245 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// The generic operations below serve every record type; the methods of DB
+// only choose the record type, the key and what Update may not change.
+// Records are decoded from the response into fresh values, so every
+// returned record is the caller's own copy.
+
+// maxUpdateAttempts bounds how often update runs its function when other
+// writers keep changing the record between its read and its write.
+const maxUpdateAttempts = 10
+
+// pageSize is how many keys one range request of scan returns.
+const pageSize = 500
+
+// ready reports the key error of l, or else the context's error.
+func (l loc) ready(ctx context.Context) error {
+	if l.err != nil {
+		return l.err
+	}
+	return ctx.Err()
+}
+
+// fail wraps an error of etcd itself for operation op on l.
+func (l loc) fail(op string, err error) error {
+	return fmt.Errorf("etcd: %s %s record: %w", op, l.kind, err)
+}
+
+// create stores rec at l if the key has never been created (or was
+// deleted since), or returns storage.ErrAlreadyExists.
+func create[T any](ctx context.Context, d *DB, l loc, rec T) error {
+	if err := l.ready(ctx); err != nil {
+		return err
+	}
+	val, err := encode(l, rec)
+	if err != nil {
+		return err
+	}
+	resp, err := d.txn(ctx,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(l.key), "=", 0)},
+		[]clientv3.Op{clientv3.OpPut(l.key, val)}, nil)
+	if err != nil {
+		return l.fail("create", err)
+	}
+	if !resp.Succeeded {
+		return storage.ErrAlreadyExists
+	}
+	return nil
+}
+
+// get returns the record at l, or storage.ErrNotFound.
+func get[T any](ctx context.Context, d *DB, l loc) (T, error) {
+	var rec T
+	if err := l.ready(ctx); err != nil {
+		return rec, err
+	}
+	resp, err := d.get(ctx, l.key)
+	if err != nil {
+		return rec, l.fail("get", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return rec, storage.ErrNotFound
+	}
+	if err := decode(l, resp.Kvs[0].Value, &rec); err != nil {
+		var zero T
+		return zero, err
+	}
+	return rec, nil
+}
+
+// list returns, sorted by key, the records whose key starts with l.key and
+// that keep accepts (a nil keep accepts all), as of one revision.
+func list[T any](ctx context.Context, d *DB, l loc, keep func(T) bool) ([]T, error) {
+	if err := l.ready(ctx); err != nil {
+		return nil, err
+	}
+	var recs []T
+	err := scan(ctx, d, l, "list", func(kvs []*mvccpb.KeyValue) error {
+		for _, kv := range kvs {
+			var rec T
+			if err := decode(l, kv.Value, &rec); err != nil {
+				return err
+			}
+			if keep == nil || keep(rec) {
+				recs = append(recs, rec)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// scan passes the keys under the prefix l.key to fn a page at a time, in
+// key order, every page read at the revision of the first. An error from
+// fn ends the scan and is returned as is.
+func scan(ctx context.Context, d *DB, l loc, op string, fn func([]*mvccpb.KeyValue) error) error {
+	end := clientv3.GetPrefixRangeEnd(l.key)
+	from, rev := l.key, int64(0)
+	for {
+		opts := []clientv3.OpOption{
+			clientv3.WithRange(end), clientv3.WithLimit(pageSize),
+			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend),
+		}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		resp, err := d.get(ctx, from, opts...)
+		if err != nil {
+			return l.fail(op, err)
+		}
+		rev = resp.Header.Revision
+		if err := fn(resp.Kvs); err != nil {
+			return err
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// update runs fn on the record at l and stores its result only if the
+// record was not changed since it was read. When another writer got there
+// first, fn runs again on the new record, at most maxUpdateAttempts times
+// in all, and then update returns storage.ErrConflict. An error from fn is
+// returned as is and nothing is stored. fix then restores what fn may not
+// change (the key fields, the version), given the stored record.
+func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix func(old T, rec *T)) error {
+	if err := l.ready(ctx); err != nil {
+		return err
+	}
+	resp, err := d.get(ctx, l.key)
+	if err != nil {
+		return l.fail("update", err)
+	}
+	kvs := resp.Kvs
+	for range maxUpdateAttempts {
+		if len(kvs) == 0 {
+			return storage.ErrNotFound
+		}
+		var done bool
+		if done, kvs, err = swap(ctx, d, l, kvs[0], fn, fix); done || err != nil {
+			return err
+		}
+	}
+	return storage.ErrConflict
+}
+
+// swap is one attempt of update on the record cur: done reports that fn's
+// result was stored; otherwise now holds the record as it is now (none
+// when it was deleted meanwhile).
+func swap[T any](ctx context.Context, d *DB, l loc, cur *mvccpb.KeyValue, fn func(T) (T, error), fix func(old T, rec *T)) (done bool, now []*mvccpb.KeyValue, err error) {
+	var old T
+	if err := decode(l, cur.Value, &old); err != nil {
+		return false, nil, err
+	}
+	rec, err := fn(old)
+	if err != nil {
+		return false, nil, err
+	}
+	fix(old, &rec)
+	val, err := encode(l, rec)
+	if err != nil {
+		return false, nil, err
+	}
+	resp, err := d.txn(ctx,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(l.key), "=", cur.ModRevision)},
+		[]clientv3.Op{clientv3.OpPut(l.key, val)},
+		[]clientv3.Op{clientv3.OpGet(l.key)})
+	if err != nil {
+		return false, nil, l.fail("update", err)
+	}
+	if resp.Succeeded {
+		return true, nil, nil
+	}
+	return false, resp.Responses[0].GetResponseRange().GetKvs(), nil
+}
+
+// remove deletes the record at l if it exists, or returns
+// storage.ErrNotFound.
+func remove(ctx context.Context, d *DB, l loc) error {
+	if err := l.ready(ctx); err != nil {
+		return err
+	}
+	resp, err := d.txn(ctx,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(l.key), "!=", 0)},
+		[]clientv3.Op{clientv3.OpDelete(l.key)}, nil)
+	if err != nil {
+		return l.fail("delete", err)
+	}
+	if !resp.Succeeded {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// take deletes the record at l and returns what it deleted, in one
+// request, or returns storage.ErrNotFound. Of concurrent callers only one
+// deletes the key, so only one gets the record.
+func take[T any](ctx context.Context, d *DB, l loc) (T, error) {
+	var rec T
+	if err := l.ready(ctx); err != nil {
+		return rec, err
+	}
+	resp, err := d.del(ctx, l.key, clientv3.WithPrevKV())
+	if err != nil {
+		return rec, l.fail("consume", err)
+	}
+	if resp.Deleted == 0 || len(resp.PrevKvs) == 0 {
+		return rec, storage.ErrNotFound
+	}
+	if err := decode(l, resp.PrevKvs[0].Value, &rec); err != nil {
+		var zero T
+		return zero, err
+	}
+	return rec, nil
+}
+
+func encode(l loc, rec any) (string, error) {
+	val, err := json.Marshal(rec)
+	if err != nil {
+		return "", fmt.Errorf("etcd: encode %s record: %w", l.kind, err)
+	}
+	return string(val), nil
+}
+
+func decode(l loc, val []byte, rec any) error {
+	if err := json.Unmarshal(val, rec); err != nil {
+		return fmt.Errorf("etcd: decode %s record: %w", l.kind, err)
+	}
+	return nil
+}
