@@ -117,12 +117,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
 
-// Close stops background work. It does not close the store.
+// Close stops background work and waits for upstream refreshes in flight
+// to store their results. It does not close the store.
 func (s *Server) Close() {
 	if s.stopGC != nil {
 		s.stopGC()
 		<-s.gcDone
 	}
+	s.conns.Close()
 }
 
 func (s *Server) startGC(ctx context.Context, every time.Duration) {

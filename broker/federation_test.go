@@ -247,26 +247,31 @@ func TestFederationNeedsReauthAndUnavailable(t *testing.T) {
 
 func TestTokenExchangeForUpstreamToken(t *testing.T) {
 	e := newEnv(t)
-	id, sec := fedSetup(e, nil)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "fed"})
+	id, sec := e.client("fed", map[string]any{"grant_types": []string{"connection", "password", "token_exchange"}, "return_urls": []string{returnURL}})
 	e.mustAdmin(201, "POST", "/apis/fed/users", map[string]any{"username": "alice", "password": "wonderland"})
 	f := providertest.NewFake(t)
 	e.fakeProvider(f)
 	e.connect(id, sec, "alice", "fake", func(u string) *url.URL { return f.Authorize(t, u) })
 	login := e.form("POST", "/fed/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}, id, sec)
-	rs, rsSec := e.client("fed", map[string]any{"grant_types": []string{"token_exchange"}})
-	x := e.form("POST", "/fed/oauth2/token", url.Values{
-		"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {login.str("access_token")},
-		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "resource": {"fake"},
-	}, rs, rsSec)
+	exchange := func(subject, clientID, clientSecret string) answer {
+		return e.form("POST", "/fed/oauth2/token", url.Values{
+			"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {subject},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "resource": {"fake"},
+		}, clientID, clientSecret)
+	}
+	x := exchange(login.str("access_token"), id, sec)
 	if x.Status != 200 || !strings.HasPrefix(x.str("access_token"), "at-") || x.str("issued_token_type") != "urn:ietf:params:oauth:token-type:access_token" || x.Body["refresh_token"] != nil {
 		t.Fatalf("token exchange: got %d %s, want the upstream access token", x.Status, x.Raw)
 	}
-	bad := e.form("POST", "/fed/oauth2/token", url.Values{
-		"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {"forged"},
-		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "resource": {"fake"},
-	}, rs, rsSec)
-	if bad.Status != 400 || bad.str("error") != "invalid_grant" {
+	if bad := exchange("forged", id, sec); bad.Status != 400 || bad.str("error") != "invalid_grant" {
 		t.Errorf("forged subject token: got %d %s, want 400 invalid_grant", bad.Status, bad.Raw)
+	}
+	// Another client holding the user's token never reaches this client's
+	// connections.
+	other, otherSec := e.client("fed", map[string]any{"grant_types": []string{"token_exchange"}})
+	if cross := exchange(login.str("access_token"), other, otherSec); cross.Status != 400 || cross.str("error") != "invalid_grant" {
+		t.Errorf("exchange by another client: got %d %s, want 400 invalid_grant", cross.Status, cross.Raw)
 	}
 }
 

@@ -76,12 +76,9 @@ func (s *Server) revoke(c *gin.Context) {
 		fail(c, protocol.ErrInvalidRequest.WithDescription("missing token (or client_user_identity)"))
 		return
 	}
-	switch hint := p.Get("token_type_hint"); hint {
-	case "", protocol.TokenTypeHintAccessToken, protocol.TokenTypeHintRefreshToken:
-		err = s.tokens.Revoke(c, a, client.ID, token, hint)
-	default:
-		err = protocol.ErrUnsupportedTokenType.WithDescription("token_type_hint must be access_token or refresh_token")
-	}
+	// The hint only orders the lookups; an unknown one is ignored
+	// (RFC 7009 §2.1: the server extends its search to all types).
+	err = s.tokens.Revoke(c, a, client.ID, token, p.Get("token_type_hint"))
 	if errors.Is(err, tokens.ErrWrongClient) {
 		err = protocol.ErrUnauthorizedClient.WithDescription("the token was not issued to this client")
 	}

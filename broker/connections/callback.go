@@ -86,8 +86,8 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 		return fail("invalid_request", "the provider sent no code")
 	}
 	if err := m.connect(ctx, api, st, q); err != nil {
-		m.log.Warn("callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err)
 		e := protocol.AsError(err)
+		m.log.Warn("callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err, "cause", errors.Unwrap(e))
 		return fail(e.Code, e.Description)
 	}
 	return res

@@ -341,3 +341,44 @@ func TestCallbackKeepsProviderParams(t *testing.T) {
 		t.Fatalf("got %+v, %v; want realmId kept and nothing else", res.Tokens.Extra, err)
 	}
 }
+
+func TestForceRefreshWithoutRefreshToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ts := &providers.TokenSet{AccessToken: "gho_x", Expiry: f.clk.now().Add(time.Hour)}
+	if err := f.m.Import(ctx, f.api, "app", "u1", "up", ts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1", Force: true})
+	if err != nil || res.Tokens.AccessToken != "gho_x" || res.Conn.Status != storage.StatusActive || f.up.refreshes.Load() != 0 {
+		t.Fatalf("force_refresh without a refresh token: got %+v, %v (%d refreshes); want the valid token, no upstream call", res, err, f.up.refreshes.Load())
+	}
+	f.clk.add(2 * time.Hour)
+	if _, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(err, protocol.ErrInvalidGrant) {
+		t.Errorf("expired without a refresh token: got %v, want invalid_grant (reconnect)", err)
+	}
+}
+
+func TestRevokeDuringRefresh(t *testing.T) {
+	f := newFixture(t)
+	f.up.delay = 100 * time.Millisecond
+	f.connect(t, "u1")
+	f.clk.add(2 * time.Hour)
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if _, err := f.m.Revoke(context.Background(), f.api, "app", "u1", ""); err != nil {
+		t.Fatal(err)
+	}
+	err := <-done
+	var e *protocol.Error
+	if !errors.As(err, &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != "none" {
+		t.Fatalf("token during a revoke: got %v, want invalid_grant with connection_status none (not a server error)", err)
+	}
+	if list, _ := f.m.List(context.Background(), f.api, "app", "u1"); len(list) != 0 {
+		t.Errorf("the refresh brought the revoked connection back: %d connections", len(list))
+	}
+}

@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -12,6 +13,7 @@ import (
 type flight struct {
 	mu    sync.Mutex
 	calls map[string]*call
+	wg    sync.WaitGroup // calls running, for Close
 }
 
 type call struct {
@@ -27,8 +29,10 @@ func (f *flight) do(ctx context.Context, key string, fn func() (*Result, error))
 	if !ok {
 		c = &call{done: make(chan struct{})}
 		f.calls[key] = c
+		f.wg.Add(1)
 		go func() {
-			c.res, c.err = fn()
+			defer f.wg.Done()
+			c.res, c.err = run(fn)
 			f.mu.Lock()
 			delete(f.calls, key)
 			f.mu.Unlock()
@@ -43,3 +47,17 @@ func (f *flight) do(ctx context.Context, key string, fn func() (*Result, error))
 		return nil, ctx.Err()
 	}
 }
+
+// run calls fn, turning a panic into an error: the call runs outside any
+// request, where nothing else would recover it.
+func run(fn func() (*Result, error)) (res *Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("connections: refresh panicked: %v", r)
+		}
+	}()
+	return fn()
+}
+
+// wait blocks until every call has finished.
+func (f *flight) wait() { f.wg.Wait() }

@@ -213,3 +213,7 @@ func randomString(n int) (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
+
+// Close waits for refreshes in flight to finish (and store their
+// results); call it before closing the store.
+func (m *Manager) Close() { m.flight.wait() }

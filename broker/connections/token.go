@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
@@ -100,6 +101,9 @@ func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Res
 	if !force && m.fresh(cur.Tokens) {
 		return cur, nil
 	}
+	if cur.Tokens.RefreshToken == "" {
+		return m.noRefreshToken(ctx, cur)
+	}
 	p, err := m.store.GetProvider(ctx, api, cur.Conn.Provider)
 	if err != nil {
 		return nil, protocol.ErrInvalidRequest.WithDescription("the connection's provider was removed").WithCause(err)
@@ -131,14 +135,26 @@ func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Res
 		c.RefreshedAt, c.LastError, c.LastErrorAt = now, "", time.Time{}
 		return c
 	})
-	if errors.Is(err, storage.ErrConflict) {
-		// Another replica refreshed first; serve what it stored.
+	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+		// Another replica refreshed first (serve what it stored), or the
+		// connection was revoked meanwhile (load answers "none").
 		return m.load(ctx, api, id)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Conn: next, Tokens: ts}, nil
+}
+
+// noRefreshToken answers a refresh the connection cannot make: its
+// still-valid token, or, once expired, needs_reauth (the user must
+// reconnect). Providers without refresh tokens (GitHub OAuth apps) land
+// here on force_refresh.
+func (m *Manager) noRefreshToken(ctx context.Context, cur *Result) (*Result, error) {
+	if cur.Tokens.Expiry.IsZero() || m.now().Before(cur.Tokens.Expiry) {
+		return cur, nil
+	}
+	return m.refreshFailed(ctx, cur, fmt.Errorf("connections: %w: expired and no refresh token", providers.ErrInvalidGrant))
 }
 
 // casUpdate applies change to the connection only if its version is still
@@ -182,9 +198,9 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 		}
 		return c
 	})
-	if errors.Is(err, storage.ErrConflict) {
-		// Someone else refreshed meanwhile (perhaps with a rotated token):
-		// their result stands.
+	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+		// Someone else refreshed meanwhile (perhaps with a rotated token),
+		// or revoked: their result stands.
 		return m.load(ctx, cur.Conn.API, cur.Conn.ID)
 	}
 	if err != nil {

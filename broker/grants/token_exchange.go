@@ -16,8 +16,9 @@ const tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
 // access token issued to an end user (password grant, sub = the user) and
 // names a provider as the resource; it gets that user's upstream access
 // token, so a resource-side service never handles identities or refresh
-// tokens. The connection is the one the subject token's client holds for
-// the user.
+// tokens. Only the client the subject token was issued to may exchange it,
+// for a connection it made itself: a client never reaches another
+// client's connections.
 type tokenExchange struct {
 	conns  *connections.Manager
 	tokens *tokens.Issuer
@@ -49,6 +50,10 @@ func (g *tokenExchange) Handle(ctx context.Context, req *Request) (*Response, er
 	}
 	if claims.Username == "" {
 		return nil, protocol.ErrInvalidGrant.WithDescription("subject_token was not issued to an end user")
+	}
+	if claims.ClientID != req.Client.ID {
+		// A client may only reach the connections it made itself.
+		return nil, protocol.ErrInvalidGrant.WithDescription("subject_token was issued to another client")
 	}
 	res, err := g.conns.Token(ctx, req.API, connections.TokenRequest{ClientID: claims.ClientID, Identity: claims.Username, Provider: provider})
 	if errors.Is(err, protocol.ErrInvalidRequest) {
