@@ -200,6 +200,16 @@ func (s *Server) deleteClient(c *gin.Context) {
 		fail(c, protocol.ErrConflict.WithDescription("the client is the API's default_client; unset it first"))
 		return
 	}
+	if _, err := s.store.GetClient(c, a.Name, c.Param("id")); err != nil {
+		fail(c, storeError(err, "client"))
+		return
+	}
+	// Its connections go with it, revoked upstream: a later client with
+	// the same id must not inherit them.
+	if _, err := s.conns.RevokeAll(c, a, storage.ConnectionFilter{ClientID: c.Param("id")}); err != nil {
+		fail(c, err)
+		return
+	}
 	if err := s.store.DeleteClient(c, a.Name, c.Param("id")); err != nil {
 		fail(c, storeError(err, "client"))
 		return

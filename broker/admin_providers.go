@@ -140,7 +140,17 @@ func (s *Server) getProvider(c *gin.Context) {
 }
 
 func (s *Server) deleteProvider(c *gin.Context) {
-	if err := s.store.DeleteProvider(c, currentAPI(c).Name, c.Param("id")); err != nil {
+	a := currentAPI(c)
+	if _, err := s.store.GetProvider(c, a.Name, c.Param("id")); err != nil {
+		fail(c, storeError(err, "provider"))
+		return
+	}
+	// Revoke its connections while the provider can still be called.
+	if _, err := s.conns.RevokeAll(c, a, storage.ConnectionFilter{Provider: c.Param("id")}); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.store.DeleteProvider(c, a.Name, c.Param("id")); err != nil {
 		fail(c, storeError(err, "provider"))
 		return
 	}

@@ -200,6 +200,11 @@ func TestFederationCallbackSecurity(t *testing.T) {
 	if a := e.form("POST", "/fed/oauth2/provider/authorize", url.Values{"client_user_identity": {"u1"}, "return_url": {"https://evil.example/"}}, id, sec); a.Status != 400 {
 		t.Errorf("unregistered return_url: got %d, want 400", a.Status)
 	}
+	for name, identity := range map[string]string{"nul": "a\x00b", "huge": strings.Repeat("x", 5000), "control": "a\nb"} {
+		if a := e.connToken(id, sec, url.Values{"client_user_identity": {identity}}); a.Status != 400 || a.str("error") != "invalid_request" {
+			t.Errorf("%s identity: got %d %s, want 400 invalid_request", name, a.Status, a.Raw)
+		}
+	}
 	other, otherSec := e.client("fed", map[string]any{"grant_types": []string{"client_credentials"}})
 	if a := e.form("POST", "/fed/oauth2/provider/authorize", url.Values{"client_user_identity": {"u1"}}, other, otherSec); a.Status != 400 || a.str("error") != "unauthorized_client" {
 		t.Errorf("client without the connection grant: got %d %s, want 400 unauthorized_client", a.Status, a.Raw)
@@ -282,4 +287,37 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// Deleting a client revokes and deletes its connections, so a new client
+// with the same id inherits nothing.
+func TestDeletingAClientRevokesItsConnections(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "fed"})
+	id, sec := e.client("fed", map[string]any{"client_id": "app", "grant_types": []string{"connection"}})
+	f := providertest.NewFake(t)
+	e.fakeProvider(f)
+	e.connect2(id, sec, "u1", f)
+	e.mustAdmin(204, "DELETE", "/apis/fed/clients/app", nil)
+	if f.RevokeCount() != 1 {
+		t.Errorf("upstream revocations: got %d, want 1", f.RevokeCount())
+	}
+	id2, sec2 := e.client("fed", map[string]any{"client_id": "app", "grant_types": []string{"connection"}})
+	if a := e.connToken(id2, sec2, url.Values{"client_user_identity": {"u1"}}); a.Status != 400 || a.str("connection_status") != "none" {
+		t.Errorf("new client with the old id: got %d %s, want no connection", a.Status, a.Raw)
+	}
+}
+
+// connect2 connects without a return url (the page is shown).
+func (e *env) connect2(id, sec, identity string, f *providertest.Fake) {
+	e.t.Helper()
+	a := e.form("POST", "/fed/oauth2/provider/authorize", url.Values{"client_user_identity": {identity}}, id, sec)
+	resp, err := noRedirect.Get(f.Authorize(e.t, a.str("authorization_url")).String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("callback: got %d, want 200", resp.StatusCode)
+	}
 }

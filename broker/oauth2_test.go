@@ -150,6 +150,8 @@ func TestBadInput(t *testing.T) {
 		{"secret in query", "POST", tok + "?client_secret=" + sec, "", "", false, 400, "invalid_request"},
 		{"unknown api", "POST", "/nope/oauth2/token", "application/x-www-form-urlencoded", "grant_type=client_credentials", true, 404, "not_found"},
 		{"unknown route", "GET", "/nope", "", "", false, 404, "not_found"},
+		{"nul in api name", "GET", "/%00/oauth2/jwks", "", "", false, 404, "not_found"},
+		{"nul in client id", "POST", tok, "application/json", `{"grant_type":"client_credentials","client_id":"a\u0000","client_secret":"x"}`, false, 401, "invalid_client"},
 		{"wrong method", "DELETE", tok, "", "", false, 405, "invalid_request"},
 		{"introspect without token", "POST", "/b/oauth2/introspect", "application/x-www-form-urlencoded", "", true, 400, "invalid_request"},
 		{"introspect unauthenticated", "POST", "/b/oauth2/introspect", "application/x-www-form-urlencoded", "token=x", false, 401, "invalid_client"},
@@ -238,5 +240,23 @@ func TestPasswordThrottleUnderConcurrentGuesses(t *testing.T) {
 	long := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"password"}, "username": {strings.Repeat("u", 300)}, "password": {"p"}}, id, sec)
 	if long.Status != 400 || long.str("error") != "invalid_grant" {
 		t.Errorf("300-byte username: got %d %s, want 400 invalid_grant", long.Status, long.Raw)
+	}
+}
+
+// A refresh carries only the scopes the client and user still have.
+func TestRefreshNarrowsToCurrentScopes(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "app"})
+	id, sec := e.client("app", map[string]any{"grant_types": []string{"password", "refresh_token"}, "scopes": []string{"read", "write"}})
+	e.mustAdmin(201, "POST", "/apis/app/users", map[string]any{"username": "bob", "password": "builder1", "scopes": []string{"read", "write"}})
+	login := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"builder1"}}, id, sec)
+	if login.str("scope") != "read write" {
+		t.Fatalf("login scope: got %q, want \"read write\"", login.str("scope"))
+	}
+	e.mustAdmin(204, "DELETE", "/apis/app/users/bob", nil)
+	e.mustAdmin(201, "POST", "/apis/app/users", map[string]any{"username": "bob", "password": "builder1", "scopes": []string{"read"}})
+	next := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {login.str("refresh_token")}}, id, sec)
+	if next.Status != 200 || next.str("scope") != "read" {
+		t.Errorf("refresh after the user lost write: got %d %s, want scope read", next.Status, next.Raw)
 	}
 }

@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -38,19 +39,10 @@ func (m *Manager) Revoke(ctx context.Context, api storage.API, clientID, identit
 	if err != nil {
 		return nil, err
 	}
-	res := &RevokeResult{Upstream: RevocationNone}
-	for _, c := range conns {
-		if provider != "" && c.Provider != provider {
-			continue
-		}
-		outcome := m.revokeUpstream(ctx, c)
-		if err := m.store.DeleteConnection(ctx, api.Name, c.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, err
-		}
-		res.Deleted++
-		res.Upstream = combine(res.Upstream, outcome)
+	if provider != "" {
+		conns = slices.DeleteFunc(conns, func(c storage.Connection) bool { return c.Provider != provider })
 	}
-	return res, nil
+	return m.revokeEach(ctx, api, conns), nil
 }
 
 func combine(a, b string) string {
@@ -91,10 +83,53 @@ func (m *Manager) revokeUpstream(ctx context.Context, c storage.Connection) stri
 	return RevocationFailed
 }
 
-// List returns clientID's connections of one identity.
+// List returns clientID's connections of one identity. Connection ids
+// derive from (client, identity, provider), so it reads one record per
+// provider of the API instead of scanning the connections.
 func (m *Manager) List(ctx context.Context, api storage.API, clientID, identity string) ([]storage.Connection, error) {
 	if err := CheckIdentity(identity); err != nil {
 		return nil, err
 	}
-	return m.store.ListConnections(ctx, api.Name, storage.ConnectionFilter{ClientID: clientID, Identity: identity})
+	provs, err := m.store.ListProviders(ctx, api.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.Connection
+	for _, p := range provs {
+		c, err := m.store.GetConnection(ctx, api.Name, ConnectionID(clientID, identity, p.Name))
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// RevokeAll revokes at their providers and deletes every connection the
+// filter selects (all of a deleted client's, or of a deleted provider's).
+// It scans the API's connections: an administrative operation.
+func (m *Manager) RevokeAll(ctx context.Context, api storage.API, f storage.ConnectionFilter) (*RevokeResult, error) {
+	conns, err := m.store.ListConnections(ctx, api.Name, f)
+	if err != nil {
+		return nil, err
+	}
+	return m.revokeEach(ctx, api, conns), nil
+}
+
+func (m *Manager) revokeEach(ctx context.Context, api storage.API, conns []storage.Connection) *RevokeResult {
+	res := &RevokeResult{Upstream: RevocationNone}
+	for _, c := range conns {
+		outcome := m.revokeUpstream(ctx, c)
+		if err := m.store.DeleteConnection(ctx, api.Name, c.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			m.log.Error("revoke: delete connection", "api", api.Name, "connection", c.ID, "err", err)
+			res.Upstream = combine(res.Upstream, RevocationFailed)
+			continue
+		}
+		res.Deleted++
+		res.Upstream = combine(res.Upstream, outcome)
+	}
+	return res
 }

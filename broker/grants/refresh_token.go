@@ -33,6 +33,10 @@ func (g *refreshToken) Handle(ctx context.Context, req *Request) (*Response, err
 	case err != nil:
 		return nil, err
 	}
+	if rec.IssuedAt.Before(req.Client.CreatedAt) {
+		// Issued to an earlier, deleted client with the same id.
+		return nil, protocol.ErrInvalidGrant.WithDescription("refresh token is invalid, expired or revoked")
+	}
 	original := parseScope(rec.Scope)
 	scope := original
 	if req.Scope != nil {
@@ -41,14 +45,15 @@ func (g *refreshToken) Handle(ctx context.Context, req *Request) (*Response, err
 		}
 		scope = req.Scope
 	}
-	if rec.Subject != "" {
-		// The user may have been deleted since the login.
-		if _, err := g.store.GetUser(ctx, req.API.Name, rec.Subject); errors.Is(err, storage.ErrNotFound) {
-			return nil, protocol.ErrInvalidGrant.WithDescription("the user no longer exists")
-		} else if err != nil {
-			return nil, err
-		}
+	// The user may have been deleted, and scopes taken away, since the
+	// login: the new tokens carry only what both still have.
+	user, err := g.store.GetUser(ctx, req.API.Name, rec.Subject)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, protocol.ErrInvalidGrant.WithDescription("the user no longer exists")
+	} else if err != nil {
+		return nil, err
 	}
+	scope = intersect(intersect(scope, req.Client.Scopes), user.Scopes)
 	req.Tenant = rec.Tenant
 	return issueUserTokens(ctx, g.tokens, req, rec.Subject, scope, rec.FamilyID)
 }

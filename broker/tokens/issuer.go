@@ -60,7 +60,7 @@ func New(cfg Config) (*Issuer, error) {
 	return &Issuer{
 		store: cfg.Store, keyring: cfg.Keyring, now: now,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		cache:     keyCache{sets: map[string]*keySet{}},
+		cache:     keyCache{sets: map[string]*keySet{}, forced: map[string]time.Time{}},
 	}, nil
 }
 
@@ -187,8 +187,10 @@ func (i *Issuer) verifySignature(ctx context.Context, api storage.API, token str
 	}
 	key, ok := ks.publicKey(h.KeyID)
 	if !ok {
-		// Perhaps another replica rotated: reload once.
-		i.invalidate(api.Name)
+		// Perhaps another replica rotated: reload, at most once a second.
+		if !i.mayReload(api.Name) {
+			return nil, ErrInvalidToken
+		}
 		if ks, err = i.keys(ctx, api); err != nil {
 			return nil, err
 		}

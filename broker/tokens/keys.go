@@ -56,6 +56,26 @@ func (ks *keySet) publicKey(kid string) (jose.JSONWebKey, bool) {
 type keyCache struct {
 	mu   sync.Mutex
 	sets map[string]*keySet
+	// forced records the last reload forced by an unknown kid per API.
+	forced map[string]time.Time
+}
+
+// reloadPause bounds reloads forced by tokens with unknown key ids: a
+// stream of forged tokens cannot make every request reload the keys.
+const reloadPause = time.Second
+
+// mayReload reports whether an unknown kid may force a reload of api's
+// keys now, and records it.
+func (i *Issuer) mayReload(api string) bool {
+	i.cache.mu.Lock()
+	defer i.cache.mu.Unlock()
+	now := i.now()
+	if last, ok := i.cache.forced[api]; ok && now.Sub(last) < reloadPause && !now.Before(last) {
+		return false
+	}
+	i.cache.forced[api] = now
+	delete(i.cache.sets, api)
+	return true
 }
 
 func generateKey(alg string) (crypto.Signer, error) {

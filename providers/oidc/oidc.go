@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -45,7 +46,9 @@ func New(ctx context.Context, cfg oauth.Config) (*Provider, error) {
 	ctx = gooidc.ClientContext(ctx, cfg.HTTPClient)
 	op, err := gooidc.NewProvider(ctx, cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: discovery of %s: %w", cfg.Issuer, errors.Join(providers.ErrUnavailable, err))
+		// go-oidc's error can quote the discovery answer; keep only its
+		// kind.
+		return nil, fmt.Errorf("oidc: discovery of %s failed: %w", cfg.Issuer, discoveryError(err))
 	}
 	var d discovered
 	_ = op.Claims(&d)
@@ -108,7 +111,10 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	}
 	if out.IDToken != "" && out.IDToken != ts.IDToken {
 		if _, err := p.verifier.Verify(ctx, out.IDToken); err != nil {
-			return nil, fmt.Errorf("oidc: refresh: %w: id_token: %v", providers.ErrUpstream, err)
+			// The provider has already rotated the refresh token: losing
+			// the answer would strand the connection. Keep the tokens,
+			// drop the ID token that does not verify.
+			out.IDToken = ""
 		}
 	}
 	return out, nil
@@ -118,4 +124,15 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 // revocation endpoint.
 func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 	return p.inner.Revoke(ctx, ts)
+}
+
+// discoveryError classifies a discovery failure without its text: network
+// trouble is ErrUnavailable, anything else (404, issuer mismatch, bad JSON)
+// a configuration problem, ErrUpstream.
+func discoveryError(err error) error {
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return providers.ErrUnavailable
+	}
+	return providers.ErrUpstream
 }
