@@ -101,8 +101,10 @@ func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
 }
 
 func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient) error {
-	if dc.ID == "" || len(dc.Secret) < 16 {
-		return errors.New("a declared client needs an id and a secret of at least 16 characters")
+	if dc.ID == "" || len(dc.Secret) < 32 {
+		// The stored hash is fast (see broker/secret): only a long random
+		// secret makes a stolen database useless.
+		return errors.New("a declared client needs an id and a random secret of at least 32 characters")
 	}
 	_, _, err := s.newClient(ctx, api, dc.ClientSpec, dc.Secret)
 	if !errors.Is(err, storage.ErrAlreadyExists) {

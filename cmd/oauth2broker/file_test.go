@@ -102,12 +102,12 @@ func TestReadFileConfigEmpty(t *testing.T) {
 func exampleEnv(t *testing.T) map[string]string {
 	vars := map[string]string{
 		"EXAMPLE_ADMIN_TOKEN":          "example-admin-token-0123456789",
-		"EXAMPLE_SHOP_BACKEND_SECRET":  "shop-backend-secret-0123456789",
-		"EXAMPLE_SHOP_PANEL_SECRET":    "shop-panel-secret-0123456789",
+		"EXAMPLE_SHOP_BACKEND_SECRET":  "shop-backend-secret-0123456789abcdefghijkl",
+		"EXAMPLE_SHOP_PANEL_SECRET":    "shop-panel-secret-0123456789abcdefghijkl",
 		"EXAMPLE_PANEL_PASSWORD":       "panel-password-0123456789",
-		"EXAMPLE_GITHUB_CLIENT_SECRET": "github-client-secret-0123456789",
-		"EXAMPLE_GOOGLE_CLIENT_SECRET": "google-client-secret-0123456789",
-		"EXAMPLE_CONFIG_SYNC_SECRET":   "config-sync-secret-0123456789",
+		"EXAMPLE_GITHUB_CLIENT_SECRET": "github-client-secret-0123456789abcdefghijkl",
+		"EXAMPLE_GOOGLE_CLIENT_SECRET": "google-client-secret-0123456789abcdefghijkl",
+		"EXAMPLE_CONFIG_SYNC_SECRET":   "config-sync-secret-0123456789abcdefghijkl",
 	}
 	for k, v := range vars {
 		t.Setenv(k, v)

@@ -208,7 +208,7 @@ func checkExampleObjects(t *testing.T, base string, vars map[string]string) {
 	if code, tok := postToken(t, base+"/shop/oauth2/token", cc, "shop-backend", vars["EXAMPLE_SHOP_BACKEND_SECRET"]); code != 200 || tok == "" {
 		t.Errorf("shop client_credentials: got %d (token %t), want 200 with a token", code, tok != "")
 	}
-	if code, _ := postToken(t, base+"/shop/oauth2/token", cc, "shop-backend", "wrong-secret-0123456789"); code != 401 {
+	if code, _ := postToken(t, base+"/shop/oauth2/token", cc, "shop-backend", "wrong-secret-0123456789abcdefghijkl"); code != 401 {
 		t.Errorf("shop client_credentials with a wrong secret: got %d, want 401", code)
 	}
 	form := url.Values{"grant_type": {"client_credentials"}, "tenant": {"acme"},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -321,7 +322,8 @@ func TestServerStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	stop := sync.OnceFunc(e.Close) // Close panics when called twice
+	defer stop()
 	const timeout = 300 * time.Millisecond
 	db := mustOpen(t, Config{Endpoints: []string{ep}, RequestTimeout: timeout})
 	defer db.Close()
@@ -329,7 +331,7 @@ func TestServerStopped(t *testing.T) {
 	if err := db.CreateState(ctx, storage.State{API: "a", ID: "s"}); err != nil {
 		t.Fatalf("CreateState: got error %v, want nil", err)
 	}
-	e.Close()
+	stop()
 
 	calls := map[string]func() error{
 		"GetAPI":       func() error { _, err := db.GetAPI(ctx, "a"); return err },

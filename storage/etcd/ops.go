@@ -33,7 +33,7 @@ func (l loc) ready(ctx context.Context) error {
 
 // fail wraps an error of etcd itself for operation op on l.
 func (l loc) fail(op string, err error) error {
-	return fmt.Errorf("etcd: %s %s record: %w", op, l.kind, err)
+	return fmt.Errorf("etcd: %s %s: %w", op, l.kind, err)
 }
 
 // create stores rec at l if the key has never been created (or was
