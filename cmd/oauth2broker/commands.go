@@ -64,6 +64,8 @@ Server:
   oauth2broker serve [--config FILE] [--addr ADDR] [--public-url URL] [--data DIR]
                      [--encryption-key KEY] [--old-encryption-keys K1,K2] [--admin-token TOKEN]
       run the broker (settings: defaults < YAML file < environment < flags)
+  oauth2broker dev [--addr 127.0.0.1:8080] [--op-addr 127.0.0.1:8081]
+      try it offline: a demo API, client and OpenID provider, and the curl commands of the round trip
   oauth2broker bench [--duration 10s] [--concurrency 32] [--workloads a,b] [--json]
       measure the token endpoint's workloads against a bare-route ceiling, in-process on loopback
   oauth2broker providers [show NAME] [--json]

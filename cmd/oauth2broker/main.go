@@ -41,6 +41,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			stop() // a second signal during the graceful shutdown kills at once
 		}()
 		return exitCode(stderr, "serve", serve(ctx, args[1:], stderr, nil))
+	case "dev":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return exitCode(stderr, "dev", devCmd(ctx, args[1:], stdout, stderr, nil))
 	case "bench":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

@@ -27,8 +27,15 @@ const maxHops = 20
 // error), without requesting it. Any other outcome fails the test.
 func (o *OP) Login(t testing.TB, authorizationURL string) *url.URL {
 	t.Helper()
+	return LoginAt(t, authorizationURL, o.RedirectURIs, o.Username, o.Password)
+}
+
+// LoginAt is Login for any provider built on the example OP (such as the
+// one of `oauth2broker dev`), with the given user and redirect URIs.
+func LoginAt(t testing.TB, authorizationURL string, redirectURIs []string, username, password string) *url.URL {
+	t.Helper()
 	submitted := false
-	u, err := newBrowser(o.RedirectURIs).run(authorizationURL, func(page *url.URL, body []byte) (*http.Request, error) {
+	u, err := newBrowser(redirectURIs).run(authorizationURL, func(page *url.URL, body []byte) (*http.Request, error) {
 		if submitted {
 			return nil, fmt.Errorf("login form shown again at %s (credentials rejected?)", page)
 		}
@@ -37,8 +44,8 @@ func (o *OP) Login(t testing.TB, authorizationURL string) *url.URL {
 		if err != nil {
 			return nil, err
 		}
-		form.fields.Set("username", o.Username)
-		form.fields.Set("password", o.Password)
+		form.fields.Set("username", username)
+		form.fields.Set("password", password)
 		return form.request()
 	})
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"golang.org/x/oauth2"
+
+	"github.com/oauth2broker/oauth2broker/examples/demoop"
 )
 
 // Facts about the example OP of github.com/zitadel/oidc/v3 (v3.51.17),
@@ -133,22 +135,17 @@ func StartOP(t testing.TB, cfg OPConfig) *OP {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(o.serve))
 	o.Issuer = "http://" + srv.Listener.Addr().String()
 
-	// A private client map: storage.RegisterClients would write a
-	// package-level map shared by every OP in the process.
-	clients := map[string]*storage.Client{
-		o.ClientID: storage.WebClient(o.ClientID, o.ClientSecret, o.RedirectURIs...),
-	}
-	users := storage.NewUserStore(o.Issuer)
-	user := users.GetUserByID("id1")
-	o.Username, o.Password = user.Username, user.Password
-
-	st := storage.NewStorageWithClients(users, clients)
-	var opStorage exampleop.Storage = st
+	wrap := func(st *storage.Storage) exampleop.Storage { return st }
 	if lt := cfg.AccessTokenLifetime; lt > 0 && lt < OPAccessTokenLifetime {
-		opStorage = &cappedStorage{Storage: st, lifetime: lt, now: time.Now}
+		wrap = func(st *storage.Storage) exampleop.Storage {
+			return &cappedStorage{Storage: st, lifetime: lt, now: time.Now}
+		}
 	}
-	// A nil logger keeps SetupServer from replacing slog's default logger.
-	o.next = exampleop.SetupServer(o.Issuer, opStorage, nil, false)
+	demo, err := demoop.New(demoop.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURIs: o.RedirectURIs, Wrap: wrap})
+	if err != nil {
+		t.Fatalf("providertest: %v", err)
+	}
+	o.Username, o.Password, o.next = demo.Username, demo.Password, demo.Handler
 	srv.Start()
 	t.Cleanup(srv.Close)
 
