@@ -49,8 +49,10 @@ type Config struct {
 	// TLS configures the client side of TLS (CA pool, client
 	// certificate); nil means plain connections.
 	TLS *tls.Config
-	// RequestTimeout bounds every request to etcd, so that a cluster
-	// without quorum answers with an error. Zero or negative means
+	// RequestTimeout bounds each request to etcd, so that a cluster
+	// without quorum answers with an error. Most calls make one request;
+	// Update makes more when it loses a compare, and List and
+	// GarbageCollect one per 500 records. Zero or negative means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 }
@@ -79,8 +81,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if dial <= 0 {
 		dial = DefaultDialTimeout
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < dial {
-		dial = time.Until(deadline)
+	if deadline, ok := ctx.Deadline(); ok {
+		dial = min(dial, max(time.Until(deadline), time.Millisecond))
 	}
 	client, err := clientv3.New(clientv3.Config{
 		Endpoints:   cfg.Endpoints,

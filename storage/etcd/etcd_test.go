@@ -220,8 +220,8 @@ func TestInvalidKey(t *testing.T) {
 	_, errs["GetProvider"] = db.GetProvider(ctx, "a", "\x00")
 	_, errs["ListClients"] = db.ListClients(ctx, "a\x00")
 	for call, err := range errs {
-		if !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("%s with a NUL byte in the key: got error %v, want %v", call, err, ErrInvalidKey)
+		if !errors.Is(err, ErrInvalidKey) || !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("%s with a NUL byte in the key: got error %v, want %v (a %v)", call, err, ErrInvalidKey, storage.ErrNotFound)
 		}
 	}
 }

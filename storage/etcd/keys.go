@@ -1,13 +1,17 @@
 package etcd
 
 import (
-	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // ErrInvalidKey is returned when an API name or record ID contains a NUL
-// byte, the separator of the key layout.
-var ErrInvalidKey = errors.New("etcd: key contains a NUL byte")
+// byte, the separator of the key layout. No such record can exist, so it
+// matches storage.ErrNotFound too (as in storage/bbolt): a lookup with a
+// hostile name is a "not found", never a server error.
+var ErrInvalidKey = fmt.Errorf("etcd: key contains a NUL byte: %w", storage.ErrNotFound)
 
 // Record types: each is one key prefix under the DB's prefix.
 const (
