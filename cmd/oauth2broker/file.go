@@ -50,6 +50,7 @@ type fileConfig struct {
 	PublicURL  string    `yaml:"public_url"`
 	Data       string    `yaml:"data"`
 	AdminToken string    `yaml:"admin_token"`
+	Storage    string    `yaml:"storage"`
 	APIs       []fileAPI `yaml:"apis"`
 }
 

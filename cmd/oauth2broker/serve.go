@@ -16,7 +16,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
-	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // dbFileName is the bbolt file in the data directory.
@@ -68,20 +68,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	return runHTTP(ctx, ln, srv, log)
 }
 
-// openData creates the data directory, opens the store and loads the
-// encryption key, logging where each is.
-func openData(ctx context.Context, s settings, log *slog.Logger) (*boltstore.DB, *seal.Keyring, error) {
-	if err := os.MkdirAll(s.Data, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data directory: %w", err)
-	}
-	path := filepath.Join(s.Data, dbFileName)
-	// The store's file lock also keeps a second broker on the same data
-	// directory from racing to generate the key.
-	store, err := boltstore.Open(boltstore.Config{Path: path})
+// openData opens the store and loads the encryption key, logging where
+// each is.
+func openData(ctx context.Context, s settings, log *slog.Logger) (storage.Storage, *seal.Keyring, error) {
+	store, err := openStore(ctx, s, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	log.Info("data file opened", "path", absPath(path))
 	kr, src, err := loadKeyring(s)
 	if err != nil {
 		closeStore(store, log)
@@ -89,7 +82,7 @@ func openData(ctx context.Context, s settings, log *slog.Logger) (*boltstore.DB,
 	}
 	logKey(log, src, kr)
 	if apis, err := store.ListAPIs(ctx); src.Generated && err == nil && len(apis) > 0 {
-		log.Warn("a new encryption key was generated but the data file already holds APIs: secrets sealed with the old key cannot be opened")
+		log.Warn("a new encryption key was generated but the store already holds APIs: secrets sealed with the old key cannot be opened")
 	}
 	return store, kr, nil
 }
@@ -120,7 +113,7 @@ func logStart(log *slog.Logger, s settings, addr net.Addr, publicURL string, dec
 	log.Info("listening", "addr", addr.String(), "public_url", publicURL)
 }
 
-func closeStore(store *boltstore.DB, log *slog.Logger) {
+func closeStore(store storage.Storage, log *slog.Logger) {
 	if err := store.Close(); err != nil {
 		log.Error("closing the data file failed", "err", err)
 	}

@@ -14,6 +14,7 @@ type settings struct {
 	EncryptionKey     string
 	OldEncryptionKeys string // comma-separated base64 keys
 	AdminToken        string
+	Storage           string // "bbolt" (default) or etcd://host:2379,…/prefix
 }
 
 // Defaults of serve.
@@ -37,6 +38,8 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.PublicURL }, func(f *fileConfig) string { return f.PublicURL }},
 		{"data", "OAUTH2BROKER_DATA", "directory of the bbolt file and the generated key (default " + defaultData + ")",
 			func(s *settings) *string { return &s.Data }, func(f *fileConfig) string { return f.Data }},
+		{"storage", "OAUTH2BROKER_STORAGE", "bbolt (default) or etcd://host:2379[,host:2379]/prefix (etcds:// for TLS) for several replicas",
+			func(s *settings) *string { return &s.Storage }, func(f *fileConfig) string { return f.Storage }},
 		{"config", "OAUTH2BROKER_CONFIG", "YAML configuration file",
 			func(s *settings) *string { return &s.Config }, nil},
 		{"encryption-key", "OAUTH2BROKER_ENCRYPTION_KEY", "base64 32-byte key sealing secrets at rest (default: <data>/encryption.key, generated when missing; prefer the environment)",
