@@ -32,6 +32,7 @@ type apiView struct {
 	AccessTokenTTL     duration  `json:"access_token_ttl"`
 	TokenPaths         []string  `json:"token_paths"`
 	SigningAlg         string    `json:"signing_alg"`
+	TokenFormat        string    `json:"token_format"`
 	Audience           string    `json:"audience,omitempty"`
 	DefaultClient      string    `json:"default_client,omitempty"`
 	ExposeRefreshToken bool      `json:"expose_refresh_token"`
@@ -49,7 +50,7 @@ func (s *Server) apiView(a storage.API) apiView {
 	}
 	return apiView{
 		Name: a.Name, Issuer: s.tokens.IssuerURL(a.Name), Tenants: nonNil(a.Tenants), AccessTokenTTL: duration(ttl),
-		TokenPaths: nonNil(a.TokenPaths), SigningAlg: alg, Audience: a.Audience, DefaultClient: a.DefaultClient,
+		TokenPaths: nonNil(a.TokenPaths), SigningAlg: alg, TokenFormat: tokenFormat(a), Audience: a.Audience, DefaultClient: a.DefaultClient,
 		ExposeRefreshToken: a.ExposeRefreshToken, CreatedAt: a.CreatedAt,
 	}
 }
@@ -61,6 +62,7 @@ type apiInput struct {
 	AccessTokenTTL     *duration `json:"access_token_ttl"`
 	TokenPaths         *[]string `json:"token_paths"`
 	SigningAlg         *string   `json:"signing_alg"`
+	TokenFormat        *string   `json:"token_format"`
 	Audience           *string   `json:"audience"`
 	DefaultClient      *string   `json:"default_client"`
 	ExposeRefreshToken *bool     `json:"expose_refresh_token"`
@@ -74,6 +76,7 @@ func (in apiInput) apply(a *storage.API) error {
 	setIf(&a.Tenants, in.Tenants)
 	setIf(&a.TokenPaths, in.TokenPaths)
 	setIf(&a.SigningAlg, in.SigningAlg)
+	setIf(&a.TokenFormat, in.TokenFormat)
 	setIf(&a.Audience, in.Audience)
 	setIf(&a.DefaultClient, in.DefaultClient)
 	setIf(&a.ExposeRefreshToken, in.ExposeRefreshToken)
@@ -96,6 +99,9 @@ func validateAPI(a storage.API) error {
 	}
 	if a.SigningAlg != "" && !tokens.ValidAlg(a.SigningAlg) {
 		return protocol.ErrInvalidRequest.WithDescription("signing_alg must be one of " + strings.Join(tokens.SupportedAlgs, ", "))
+	}
+	if a.TokenFormat != "" && a.TokenFormat != tokens.FormatJWT && a.TokenFormat != tokens.FormatHMAC {
+		return protocol.ErrInvalidRequest.WithDescription(`token_format must be "jwt" or "hmac"`)
 	}
 	if err := uniqueNonEmpty("tenants", a.Tenants, 256); err != nil {
 		return err
@@ -250,10 +256,20 @@ func (s *Server) patchAPI(c *gin.Context) {
 }
 
 func tokensAlg(a storage.API) string {
+	if a.TokenFormat == tokens.FormatHMAC {
+		return tokens.HMACAlg
+	}
 	if a.SigningAlg == "" {
 		return tokens.DefaultSigningAlg
 	}
 	return a.SigningAlg
+}
+
+func tokenFormat(a storage.API) string {
+	if a.TokenFormat == "" {
+		return tokens.FormatJWT
+	}
+	return a.TokenFormat
 }
 
 // saveAPI validates and stores an API, creating or updating it.

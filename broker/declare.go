@@ -24,6 +24,7 @@ type APISpec struct {
 	AccessTokenTTL     time.Duration
 	TokenPaths         []string
 	SigningAlg         string
+	TokenFormat        string
 	Audience           string
 	DefaultClient      string
 	ExposeRefreshToken bool
@@ -59,7 +60,7 @@ func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
 	}
 	a := storage.API{
 		Name: sp.Name, Tenants: sp.Tenants, AccessTokenTTL: sp.AccessTokenTTL, TokenPaths: sp.TokenPaths,
-		SigningAlg: sp.SigningAlg, Audience: sp.Audience, ExposeRefreshToken: sp.ExposeRefreshToken,
+		SigningAlg: sp.SigningAlg, TokenFormat: sp.TokenFormat, Audience: sp.Audience, ExposeRefreshToken: sp.ExposeRefreshToken,
 	}
 	old, err := s.store.GetAPI(ctx, sp.Name)
 	exists := err == nil

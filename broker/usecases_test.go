@@ -171,3 +171,22 @@ func TestXOAuth2ClientCredentials(t *testing.T) {
 		}
 	}
 }
+
+// An API with token_format hmac issues tokens that only introspection can
+// check, and publishes no key.
+func TestHMACTokenFormat(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "h", "token_format": "hmac"})
+	e.mustAdmin(400, "POST", "/apis", map[string]any{"name": "h2", "token_format": "paseto"})
+	id, sec := e.client("h", map[string]any{})
+	tok := e.form("POST", "/h/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, id, sec)
+	if tok.Status != 200 {
+		t.Fatalf("token: got %d %s", tok.Status, tok.Raw)
+	}
+	if in := e.form("POST", "/h/oauth2/introspect", url.Values{"token": {tok.str("access_token")}}, id, sec); in.Body["active"] != true {
+		t.Errorf("introspect: got %s, want active", in.Raw)
+	}
+	if jwks := e.do(mustReq("GET", e.URL+"/h/oauth2/jwks")); strings.Contains(jwks.Raw, `"kid"`) {
+		t.Errorf("jwks of an hmac API: got %s, want no keys", jwks.Raw)
+	}
+}

@@ -14,7 +14,11 @@ type API struct {
 	// endpoint is also served.
 	TokenPaths []string `json:"token_paths,omitempty"`
 	SigningAlg string   `json:"signing_alg,omitempty"`
-	Audience   string   `json:"audience,omitempty"`
+	// TokenFormat is "jwt" (the default: signed with SigningAlg, verifiable
+	// with the JWKS) or "hmac" (HS256 with a key that is never published:
+	// resource servers introspect).
+	TokenFormat string `json:"token_format,omitempty"`
+	Audience    string `json:"audience,omitempty"`
 	// DefaultClient receives password-grant requests that carry no client
 	// credentials at all.
 	DefaultClient string `json:"default_client,omitempty"`

@@ -169,9 +169,9 @@ func (i *Issuer) Verify(ctx context.Context, api storage.API, token string) (*Cl
 
 // verifySignature checks signature, type and issuer, not expiry.
 func (i *Issuer) verifySignature(ctx context.Context, api storage.API, token string) (*Claims, error) {
-	algs := make([]jose.SignatureAlgorithm, len(SupportedAlgs))
-	for j, a := range SupportedAlgs {
-		algs[j] = jose.SignatureAlgorithm(a)
+	algs := []jose.SignatureAlgorithm{HMACAlg}
+	for _, a := range SupportedAlgs {
+		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
 	parsed, err := jwt.ParseSigned(token, algs)
 	if err != nil || len(parsed.Headers) != 1 {
@@ -185,7 +185,7 @@ func (i *Issuer) verifySignature(ctx context.Context, api storage.API, token str
 	if err != nil {
 		return nil, err
 	}
-	key, ok := ks.publicKey(h.KeyID)
+	key, alg, ok := ks.verifyKey(h.KeyID)
 	if !ok {
 		// Perhaps another replica rotated: reload, at most once a second.
 		if !i.mayReload(api.Name) {
@@ -194,15 +194,15 @@ func (i *Issuer) verifySignature(ctx context.Context, api storage.API, token str
 		if ks, err = i.keys(ctx, api); err != nil {
 			return nil, err
 		}
-		if key, ok = ks.publicKey(h.KeyID); !ok {
+		if key, alg, ok = ks.verifyKey(h.KeyID); !ok {
 			return nil, ErrInvalidToken
 		}
 	}
-	if key.Algorithm != h.Algorithm {
+	if alg != h.Algorithm {
 		return nil, ErrInvalidToken
 	}
 	var claims Claims
-	if err := parsed.Claims(key.Key, &claims); err != nil {
+	if err := parsed.Claims(key, &claims); err != nil {
 		return nil, ErrInvalidToken
 	}
 	if claims.Issuer != i.IssuerURL(api.Name) {

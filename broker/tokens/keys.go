@@ -31,6 +31,17 @@ const keyCacheTTL = 30 * time.Second
 // SupportedAlgs lists the signing algorithms an API may choose.
 var SupportedAlgs = []string{"ES256", "ES384", "RS256", "PS256", "EdDSA"}
 
+// HMACAlg signs the tokens of APIs whose token_format is "hmac": tokens
+// only the broker can verify (by introspection), with a secret key that is
+// never published, and far cheaper to sign than a public-key signature.
+const HMACAlg = "HS256"
+
+// Token formats of an API.
+const (
+	FormatJWT  = "jwt"
+	FormatHMAC = "hmac"
+)
+
 // ValidAlg reports whether alg is supported.
 func ValidAlg(alg string) bool { return slices.Contains(SupportedAlgs, alg) }
 
@@ -40,16 +51,21 @@ type keySet struct {
 	kid      string
 	alg      string
 	public   []jose.JSONWebKey // every key still published, newest first
+	secret   map[string][]byte // HMAC keys by kid: never published
 	loadedAt time.Time
 }
 
-func (ks *keySet) publicKey(kid string) (jose.JSONWebKey, bool) {
+// verifyKey returns the key and algorithm that verify tokens of kid.
+func (ks *keySet) verifyKey(kid string) (any, string, bool) {
 	for _, k := range ks.public {
 		if k.KeyID == kid {
-			return k, true
+			return k.Key, k.Algorithm, true
 		}
 	}
-	return jose.JSONWebKey{}, false
+	if b, ok := ks.secret[kid]; ok {
+		return b, HMACAlg, true
+	}
+	return nil, "", false
 }
 
 // keyCache caches key sets per API.
@@ -106,24 +122,39 @@ func newKeyID(now time.Time) (string, error) {
 
 // createKey generates, seals and stores a new active key for api.
 func (i *Issuer) createKey(ctx context.Context, api, alg string) error {
-	priv, err := generateKey(alg)
+	material, err := newKeyMaterial(alg)
 	if err != nil {
 		return err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return fmt.Errorf("tokens: %w", err)
 	}
 	now := i.now()
 	kid, err := newKeyID(now)
 	if err != nil {
 		return fmt.Errorf("tokens: %w", err)
 	}
-	sealed, err := i.keyring.Seal(der, keyAD(api, kid))
+	sealed, err := i.keyring.Seal(material, keyAD(api, kid))
 	if err != nil {
 		return err
 	}
 	return i.store.CreateSigningKey(ctx, storage.SigningKey{API: api, ID: kid, Alg: alg, SealedPrivateKey: sealed, CreatedAt: now})
+}
+
+// newKeyMaterial returns a new key's bytes: 32 random bytes for HMAC, a
+// PKCS#8 private key otherwise.
+func newKeyMaterial(alg string) ([]byte, error) {
+	if alg == HMACAlg {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	}
+	priv, err := generateKey(alg)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return der, nil
 }
 
 // keys returns the API's key set, loading it from storage (and creating
@@ -149,6 +180,9 @@ func (i *Issuer) invalidate(api string) {
 }
 
 func apiAlg(api storage.API) string {
+	if api.TokenFormat == FormatHMAC {
+		return HMACAlg
+	}
 	if api.SigningAlg == "" {
 		return DefaultSigningAlg
 	}
@@ -171,7 +205,7 @@ func (i *Issuer) loadKeys(ctx context.Context, api storage.API) (*keySet, error)
 		}
 	}
 	now := i.now()
-	ks := &keySet{alg: alg, loadedAt: now}
+	ks := &keySet{alg: alg, loadedAt: now, secret: map[string][]byte{}}
 	for j := len(stored) - 1; j >= 0; j-- { // newest first
 		k := stored[j]
 		if !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt) {
@@ -181,9 +215,17 @@ func (i *Issuer) loadKeys(ctx context.Context, api storage.API) (*keySet, error)
 		if err != nil {
 			return nil, err
 		}
-		ks.public = append(ks.public, jose.JSONWebKey{Key: priv.Public(), KeyID: k.ID, Algorithm: k.Alg, Use: "sig"})
+		if b, ok := priv.([]byte); ok {
+			ks.secret[k.ID] = b
+		} else {
+			ks.public = append(ks.public, jose.JSONWebKey{Key: priv.(crypto.Signer).Public(), KeyID: k.ID, Algorithm: k.Alg, Use: "sig"})
+		}
 		if ks.signer == nil && k.RetiredAt.IsZero() && k.Alg == alg {
 			opts := (&jose.SignerOptions{}).WithType("at+jwt")
+			if _, symmetric := priv.([]byte); symmetric {
+				// go-jose leaves kid out for symmetric keys; name it.
+				opts = opts.WithHeader("kid", k.ID)
+			}
 			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: priv, KeyID: k.ID}}, opts)
 			if err != nil {
 				return nil, fmt.Errorf("tokens: %w", err)
@@ -223,10 +265,15 @@ func activeKey(keys []storage.SigningKey, alg string) *storage.SigningKey {
 	return nil
 }
 
-func (i *Issuer) openKey(k storage.SigningKey) (crypto.Signer, error) {
+// openKey returns a stored key: []byte for HMAC, a crypto.Signer
+// otherwise.
+func (i *Issuer) openKey(k storage.SigningKey) (any, error) {
 	der, err := i.keyring.Open(k.SealedPrivateKey, keyAD(k.API, k.ID))
 	if err != nil {
 		return nil, fmt.Errorf("tokens: signing key %s: %w", k.ID, err)
+	}
+	if k.Alg == HMACAlg {
+		return der, nil
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

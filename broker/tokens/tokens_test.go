@@ -230,3 +230,36 @@ func TestKeysSealedAtRest(t *testing.T) {
 		t.Errorf("the stored private key opens under a foreign key: not sealed")
 	}
 }
+
+func TestHMACFormat(t *testing.T) {
+	iss, _, _ := newIssuer(t)
+	ctx := context.Background()
+	api := storage.API{Name: "h", TokenFormat: FormatHMAC}
+	at, err := iss.Issue(ctx, api, AccessRequest{Subject: "c", ClientID: "c", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := jwt.ParseSigned(at.Token, []jose.SignatureAlgorithm{HMACAlg})
+	if err != nil || parsed.Headers[0].Algorithm != HMACAlg {
+		t.Fatalf("got %v, want an HS256 token", err)
+	}
+	if c, err := iss.Verify(ctx, api, at.Token); err != nil || c.ClientID != "c" {
+		t.Fatalf("Verify: got %v, %v", c, err)
+	}
+	set, _ := iss.JWKS(ctx, api)
+	if len(set.Keys) != 0 {
+		t.Errorf("JWKS of an hmac API: got %d keys, want none (the secret is never published)", len(set.Keys))
+	}
+	other, _, _ := newIssuer(t)
+	if _, err := other.Verify(ctx, api, at.Token); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("another broker's key verified the token: got %v", err)
+	}
+	// Switching the API back to JWT keeps the HMAC key for verification
+	// until rotated out.
+	if _, err := iss.Rotate(ctx, storage.API{Name: "h"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.Verify(ctx, storage.API{Name: "h"}, at.Token); err != nil {
+		t.Errorf("token from before the switch: got %v, want still valid", err)
+	}
+}

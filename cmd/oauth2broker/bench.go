@@ -47,6 +47,9 @@ var benchWorkloads = []workload{
 	{"client_credentials", true, func(b *benchEnv) newRequest {
 		return b.form("/bench/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
 	}},
+	{"client_credentials_hmac", false, func(b *benchEnv) newRequest {
+		return b.formAs(b.hmacID, b.hmacSecret, "/bench-hmac/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
+	}},
 	{"password", true, func(b *benchEnv) newRequest {
 		return b.form("/bench/oauth2/token", func(int) url.Values {
 			return url.Values{"grant_type": {"password"}, "username": {"user"}, "password": {"bench-password"}}
@@ -77,11 +80,15 @@ var benchWorkloads = []workload{
 
 // form returns a request builder for a client-authenticated form POST.
 func (b *benchEnv) form(path string, params func(worker int) url.Values) newRequest {
+	return b.formAs(b.clientID, b.secret, path, params)
+}
+
+func (b *benchEnv) formAs(id, secret, path string, params func(worker int) url.Values) newRequest {
 	u := b.broker + path
 	return func(w int) *http.Request {
 		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(params(w).Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(b.clientID, b.secret)
+		req.SetBasicAuth(id, secret)
 		return req
 	}
 }

@@ -32,6 +32,8 @@ type benchEnv struct {
 	upstream    string
 	clientID    string
 	secret      string
+	hmacID      string // a client of API bench-hmac (token_format hmac)
+	hmacSecret  string
 	accessToken string
 	closers     []func()
 	storeOpen   time.Duration
@@ -191,6 +193,14 @@ func (b *benchEnv) provision(concurrency int) error {
 			b.clientID, b.secret = c["client_id"].(string), c["client_secret"].(string)
 		}
 	}
+	if _, err := b.call("POST", admin, map[string]any{"name": "bench-hmac", "token_format": "hmac"}, nil, false); err != nil {
+		return err
+	}
+	hc, err := b.call("POST", admin+"/bench-hmac/clients", map[string]any{"grant_types": []string{"client_credentials"}}, nil, false)
+	if err != nil {
+		return err
+	}
+	b.hmacID, b.hmacSecret = hc["client_id"].(string), hc["client_secret"].(string)
 	for w := 0; w < concurrency; w++ {
 		if err := b.connect(fmt.Sprintf("user-%d", w)); err != nil {
 			return err

@@ -24,6 +24,7 @@ type apiFlags struct {
 	tenants, paths stringList
 	ttl            durationFlag
 	alg, audience  string
+	format         string
 	expose         bool
 }
 
@@ -33,6 +34,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.paths, "token-path", "an extra path of the token endpoint, such as /api/token (repeatable)")
 	fs.StringVar(&f.alg, "signing-alg", "", "JWT signing algorithm (server default ES256)")
 	fs.StringVar(&f.audience, "audience", "", "the tokens' aud claim (default: the issuer)")
+	fs.StringVar(&f.format, "token-format", "", "jwt (default: verifiable with the JWKS) or hmac (checked by introspection only)")
 	fs.BoolVar(&f.expose, "expose-refresh-token", false, "return upstream refresh tokens to clients")
 }
 
@@ -50,6 +52,8 @@ func (f *apiFlags) fill(fs *flag.FlagSet, body map[string]any) {
 			body["signing_alg"] = f.alg
 		case "audience":
 			body["audience"] = f.audience
+		case "token-format":
+			body["token_format"] = f.format
 		case "expose-refresh-token":
 			body["expose_refresh_token"] = f.expose
 		}

@@ -17,7 +17,7 @@ type command struct {
 // commands lists every admin command, in the order usage shows them.
 func commands() []command {
 	return []command{
-		{"api create", "NAME [--tenant T]... [--access-token-ttl D] [--token-path P]... [--signing-alg ALG] [--audience A] [--expose-refresh-token]", "create an API", apiCreate},
+		{"api create", "NAME [--tenant T]... [--access-token-ttl D] [--token-path P]... [--signing-alg ALG] [--token-format jwt|hmac] [--audience A] [--expose-refresh-token]", "create an API", apiCreate},
 		{"api list", "", "list the APIs", apiList},
 		{"api get", "NAME", "show an API", apiGet},
 		{"api set", "NAME [--default-client ID] [--access-token-ttl D] [--expose-refresh-token=true|false] [--tenant T]... [--clear-tenants] [--token-path P]... [--clear-token-paths] [--signing-alg ALG] [--audience A]", "change an API's settings", apiSet},

@@ -32,7 +32,7 @@ func (a fileAPI) spec() (broker.APISpec, error) {
 	}
 	sp := broker.APISpec{
 		Name: a.Name, Tenants: a.Tenants, AccessTokenTTL: ttl, TokenPaths: a.TokenPaths,
-		SigningAlg: a.SigningAlg, Audience: a.Audience, DefaultClient: a.DefaultClient,
+		SigningAlg: a.SigningAlg, TokenFormat: a.TokenFormat, Audience: a.Audience, DefaultClient: a.DefaultClient,
 		ExposeRefreshToken: a.ExposeRefreshToken, Providers: a.Providers,
 	}
 	for j, c := range a.Clients {

@@ -60,6 +60,7 @@ type fileAPI struct {
 	AccessTokenTTL     string                         `yaml:"access_token_ttl"`
 	TokenPaths         []string                       `yaml:"token_paths"`
 	SigningAlg         string                         `yaml:"signing_alg"`
+	TokenFormat        string                         `yaml:"token_format"`
 	Audience           string                         `yaml:"audience"`
 	DefaultClient      string                         `yaml:"default_client"`
 	ExposeRefreshToken bool                           `yaml:"expose_refresh_token"`
