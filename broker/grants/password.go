@@ -55,6 +55,14 @@ func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) 
 	if len(username) > maxUsernameBytes || len(pw) > 1024 {
 		return nil, errBadLogin
 	}
+	// Take a hashing slot first: then at most one attempt per CPU is in
+	// flight, and each sees the failures of the ones before it.
+	select {
+	case g.hashing <- struct{}{}:
+		defer func() { <-g.hashing }()
+	case <-ctx.Done():
+		return nil, protocol.ErrTemporarilyUnavailable.WithDescription("request cancelled").WithCause(ctx.Err())
+	}
 	addrKey := throttleKey(req.API.Name, username, req.Params.RemoteAddr)
 	userKey := throttleKey(req.API.Name, username)
 	if wait := g.byAddress.begin(addrKey); wait > 0 {
@@ -79,12 +87,6 @@ func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) 
 }
 
 func (g *password) checkLogin(ctx context.Context, api, username, pw string) (storage.User, error) {
-	select {
-	case g.hashing <- struct{}{}:
-		defer func() { <-g.hashing }()
-	case <-ctx.Done():
-		return storage.User{}, protocol.ErrTemporarilyUnavailable.WithDescription("request cancelled").WithCause(ctx.Err())
-	}
 	user, err := g.store.GetUser(ctx, api, username)
 	if errors.Is(err, storage.ErrNotFound) {
 		_, _ = secret.CheckPassword(dummyHash(), pw)

@@ -17,8 +17,10 @@ import (
 //     guess per 30 s per username, and the real user, from another
 //     address, waits at most that long.
 //
-// At most freeFailures-failures attempts of one key run at a time, so
-// guesses sent in parallel cannot slip past the count.
+// The password grant takes one of a few hashing slots (one per CPU) before
+// it asks the throttle, so guesses sent in parallel are checked a few at a
+// time and each sees the failures before it; once a key has failed, no
+// more attempts run at once than it has failures left.
 const (
 	freeFailures  = 5
 	baseDelay     = time.Second
@@ -77,7 +79,8 @@ func (t *throttle) begin(key [32]byte) time.Duration {
 	if wait := a.until.Sub(now); wait > 0 {
 		return wait
 	}
-	if a.pending >= max(freeFailures-a.failures, 1) {
+	if a.failures > 0 && a.pending >= max(freeFailures-a.failures, 1) {
+		// After a failure, no more guesses in flight than failures left.
 		return baseDelay
 	}
 	a.pending++
