@@ -38,6 +38,10 @@ type Config struct {
 	// OpenProvider builds upstream providers; DefaultOpener(Catalog, nil,
 	// Now) when nil.
 	OpenProvider connections.Opener
+	// Replicated says the store is shared by several broker processes
+	// (etcd): refreshes then take a lease on the connection first, so each
+	// connection is refreshed once across the replicas.
+	Replicated bool
 	// StateTTL is the lifetime of an upstream authorization state;
 	// connections.DefaultStateTTL when zero.
 	StateTTL time.Duration

@@ -101,6 +101,10 @@ type Connection struct {
 	RefreshedAt  time.Time `json:"refreshed_at,omitempty"`
 	LastError    string    `json:"last_error,omitempty"`
 	LastErrorAt  time.Time `json:"last_error_at,omitempty"`
+	// RefreshLeaseUntil is set while one broker replica refreshes the
+	// connection upstream: the others wait for its result instead of
+	// refreshing too. A lease left by a crashed replica simply expires.
+	RefreshLeaseUntil time.Time `json:"refresh_lease_until,omitzero"`
 	// Version is maintained by the backend: 1 on create, +1 per update.
 	Version int64 `json:"version"`
 }

@@ -382,3 +382,53 @@ func TestRevokeDuringRefresh(t *testing.T) {
 		t.Errorf("the refresh brought the revoked connection back: %d connections", len(list))
 	}
 }
+
+// Two replicas (two Managers, each with its own single-flight) on one
+// store: the refresh lease makes them refresh an expired connection
+// exactly once between them.
+func TestReplicasRefreshOnce(t *testing.T) {
+	f := newFixture(t)
+	f.up.delay, f.up.rotate = 50*time.Millisecond, true
+	f.connect(t, "u1")
+	replicas := []*Manager{f.m}
+	for i := 0; i < 2; i++ {
+		m, err := New(Config{
+			Store: f.store, Keyring: f.m.keyring, Now: f.clk.now, Logger: f.m.log, Replicated: true,
+			Open:        func(context.Context, providers.Config) (providers.Provider, error) { return f.up, nil },
+			CallbackURL: f.m.callback,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		replicas = append(replicas, m)
+	}
+	f.m.replicated = true
+	f.clk.add(2 * time.Hour)
+	var wg sync.WaitGroup
+	tokens := make([]string, 60)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := replicas[i%3].Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = res.Tokens.AccessToken
+		}()
+	}
+	wg.Wait()
+	if n := f.up.refreshes.Load(); n != 1 {
+		t.Fatalf("upstream refreshes across 3 replicas: got %d, want exactly 1", n)
+	}
+	for i, at := range tokens {
+		if at != "at-1" {
+			t.Fatalf("request %d got %q, want the one refreshed token", i, at)
+		}
+	}
+	c, _ := f.store.GetConnection(context.Background(), "a", ConnectionID("app", "u1", "up"))
+	if !c.RefreshLeaseUntil.IsZero() {
+		t.Errorf("lease left behind: %v", c.RefreshLeaseUntil)
+	}
+}

@@ -45,6 +45,11 @@ type Config struct {
 	Leeway time.Duration
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Replicated makes refreshes take a lease on the connection record
+	// first, so that broker replicas sharing the store (etcd) refresh each
+	// connection exactly once; one process alone needs no lease (the
+	// in-process single-flight suffices) and saves that write.
+	Replicated bool
 	// OnRefresh, when set, is told of every upstream refresh: its
 	// outcome ("ok", "invalid_grant", "upstream_unavailable", …) and
 	// duration.
@@ -53,18 +58,19 @@ type Config struct {
 
 // Manager runs connections. It is safe for concurrent use.
 type Manager struct {
-	store     storage.Storage
-	keyring   *seal.Keyring
-	open      Opener
-	callback  func(string) string
-	stateTTL  time.Duration
-	leeway    time.Duration
-	log       *slog.Logger
-	now       func() time.Time
-	onRefresh func(api, provider, outcome string, d time.Duration)
-	flight    flight
-	cacheMu   sync.Mutex
-	cache     map[string]openedProvider
+	store      storage.Storage
+	keyring    *seal.Keyring
+	open       Opener
+	callback   func(string) string
+	stateTTL   time.Duration
+	leeway     time.Duration
+	log        *slog.Logger
+	now        func() time.Time
+	onRefresh  func(api, provider, outcome string, d time.Duration)
+	replicated bool
+	flight     flight
+	cacheMu    sync.Mutex
+	cache      map[string]openedProvider
 }
 
 type openedProvider struct {
@@ -80,7 +86,8 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		store: cfg.Store, keyring: cfg.Keyring, open: cfg.Open, callback: cfg.CallbackURL,
 		stateTTL: cfg.StateTTL, leeway: cfg.Leeway, log: cfg.Logger, now: cfg.Now, onRefresh: cfg.OnRefresh,
-		flight: flight{calls: map[string]*call{}}, cache: map[string]openedProvider{},
+		replicated: cfg.Replicated,
+		flight:     flight{calls: map[string]*call{}}, cache: map[string]openedProvider{},
 	}
 	if m.stateTTL <= 0 {
 		m.stateTTL = DefaultStateTTL

@@ -89,21 +89,84 @@ func (m *Manager) fresh(ts *providers.TokenSet) bool {
 
 // refresh is the one upstream refresh of a connection. It reloads the
 // record first (a refresh that just finished makes it unneeded), and
-// stores the result only if nobody else wrote the record meanwhile.
+// stores the result only if nobody else wrote the record meanwhile. With
+// replicas it first takes the record's refresh lease, or waits for the
+// replica that holds it.
 func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Result, error) {
-	cur, err := m.load(ctx, api, id)
-	if err != nil {
-		return nil, err
+	for {
+		cur, err := m.load(ctx, api, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := usable(cur.Conn); err != nil {
+			return nil, err
+		}
+		if !force && m.fresh(cur.Tokens) {
+			return cur, nil
+		}
+		if cur.Tokens.RefreshToken == "" {
+			return m.noRefreshToken(ctx, cur)
+		}
+		if !m.replicated {
+			return m.refreshNow(ctx, api, id, cur)
+		}
+		if cur.Conn.RefreshLeaseUntil.After(m.now()) {
+			if res, err, done := m.awaitLease(ctx, cur); done {
+				return res, err
+			}
+			continue // the lease expired unused: claim it
+		}
+		claimed, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
+			c.RefreshLeaseUntil = m.now().Add(refreshTimeout)
+			return c
+		})
+		if errors.Is(err, storage.ErrConflict) {
+			continue // another replica wrote first: look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		cur.Conn = claimed
+		return m.refreshNow(ctx, api, id, cur)
 	}
-	if err := usable(cur.Conn); err != nil {
-		return nil, err
+}
+
+// leasePoll is how often a replica waiting for another's refresh looks.
+const leasePoll = 25 * time.Millisecond
+
+// awaitLease waits until the replica holding the refresh lease stores its
+// result (the record's version changes), and serves that. done is false
+// when the lease expired with no result, so the caller may claim it.
+func (m *Manager) awaitLease(ctx context.Context, cur *Result) (*Result, error, bool) {
+	t := time.NewTicker(leasePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err(), true
+		case <-t.C:
+		}
+		next, err := m.load(ctx, cur.Conn.API, cur.Conn.ID)
+		if err != nil {
+			return nil, err, true
+		}
+		if next.Conn.Version != cur.Conn.Version {
+			if err := usable(next.Conn); err != nil {
+				return nil, err, true
+			}
+			if next.Conn.RefreshLeaseUntil.IsZero() {
+				return next, nil, true
+			}
+			cur = next // leased again meanwhile: keep waiting
+		}
+		if !cur.Conn.RefreshLeaseUntil.After(m.now()) {
+			return nil, nil, false
+		}
 	}
-	if !force && m.fresh(cur.Tokens) {
-		return cur, nil
-	}
-	if cur.Tokens.RefreshToken == "" {
-		return m.noRefreshToken(ctx, cur)
-	}
+}
+
+// refreshNow makes the upstream refresh and stores its outcome.
+func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (*Result, error) {
 	p, err := m.store.GetProvider(ctx, api, cur.Conn.Provider)
 	if err != nil {
 		return nil, protocol.ErrInvalidRequest.WithDescription("the connection's provider was removed").WithCause(err)
@@ -133,6 +196,7 @@ func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Res
 	next, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
 		c.SealedTokens, c.Expiry, c.Scope, c.Status = sealed, ts.Expiry, ts.Scope, storage.StatusActive
 		c.RefreshedAt, c.LastError, c.LastErrorAt = now, "", time.Time{}
+		c.RefreshLeaseUntil = time.Time{}
 		return c
 	})
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
@@ -190,7 +254,7 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 		}
 	}
 	_, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
-		c.LastError, c.LastErrorAt = errorClass(cause), now
+		c.LastError, c.LastErrorAt, c.RefreshLeaseUntil = errorClass(cause), now, time.Time{}
 		if reauth {
 			c.Status, c.SealedTokens = storage.StatusNeedsReauth, sealed
 		} else {
