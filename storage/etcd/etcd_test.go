@@ -3,10 +3,7 @@ package etcd
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,10 +11,10 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
 	"github.com/oauth2broker/oauth2broker/storage"
+	"github.com/oauth2broker/oauth2broker/storage/etcd/etcdtest"
 	"github.com/oauth2broker/oauth2broker/storage/storagetest"
 )
 
@@ -30,80 +27,20 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	// The client logs retries at info level by default.
-	if err := os.Setenv("ETCD_CLIENT_DEBUG", "error"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "etcd-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	e, ep, err := startEtcd(dir)
+	ep, stop, err := etcdtest.Start(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer e.Close()
+	defer stop()
 	endpoint = ep
 	return m.Run()
-}
-
-// startEtcd starts a one-member etcd with its data under dir, listening on
-// free ports of 127.0.0.1, and waits until it serves. It returns the
-// client URL.
-func startEtcd(dir string) (*embed.Etcd, string, error) {
-	var errs []error
-	for attempt := range 5 { // a free port may be taken before etcd binds it
-		e, ep, err := tryStartEtcd(filepath.Join(dir, fmt.Sprint(attempt)))
-		if err == nil {
-			return e, ep, nil
-		}
-		errs = append(errs, err)
-	}
-	return nil, "", fmt.Errorf("starting etcd: %w", errors.Join(errs...))
-}
-
-func tryStartEtcd(dir string) (*embed.Etcd, string, error) {
-	client, peer := freeURL(), freeURL()
-	if client == nil || peer == nil {
-		return nil, "", errors.New("no free port on 127.0.0.1")
-	}
-	cfg := embed.NewConfig()
-	cfg.Name = "test"
-	cfg.Dir = dir
-	cfg.LogLevel = "error"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-		return e, client.String(), nil
-	case err := <-e.Err():
-		e.Close()
-		return nil, "", err
-	case <-time.After(time.Minute):
-		e.Close()
-		return nil, "", errors.New("etcd not ready after a minute")
-	}
-}
-
-// freeURL returns an http URL on a port of 127.0.0.1 that was free a
-// moment ago, or nil.
-func freeURL() *url.URL {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil
-	}
-	defer l.Close()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}
 }
 
 var prefixes atomic.Int64
@@ -318,11 +255,11 @@ func TestGarbageCollectPages(t *testing.T) {
 // TestServerStopped checks that every call fails with an error, within
 // the request timeout, once the cluster is gone.
 func TestServerStopped(t *testing.T) {
-	e, ep, err := startEtcd(t.TempDir())
+	ep, closeEtcd, err := etcdtest.Start(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := sync.OnceFunc(e.Close) // Close panics when called twice
+	stop := sync.OnceFunc(closeEtcd) // Close panics when called twice
 	defer stop()
 	const timeout = 300 * time.Millisecond
 	db := mustOpen(t, Config{Endpoints: []string{ep}, RequestTimeout: timeout})
