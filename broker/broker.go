@@ -106,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.conns, err = connections.New(connections.Config{
 		Store: cfg.Store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
 		OnRefresh:   s.metrics.onRefresh,
+		Replicated:  cfg.Replicated,
 		CallbackURL: func(api string) string { return iss.IssuerURL(api) + "/oauth2/provider/callback" },
 	})
 	if err != nil {

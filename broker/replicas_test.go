@@ -1,0 +1,97 @@
+package broker_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers/providertest"
+	etcdstore "github.com/oauth2broker/oauth2broker/storage/etcd"
+	"github.com/oauth2broker/oauth2broker/storage/etcd/etcdtest"
+)
+
+// Three broker replicas on one real etcd, behind one public URL: 60
+// concurrent token requests on an expired connection, spread over the
+// replicas, cause exactly one upstream refresh; a secret rotated on one
+// replica stops working on the others at once.
+func TestReplicasOnEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd")
+	}
+	endpoint, stop, err := etcdtest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	key, _ := seal.GenerateKey()
+	ring, _ := seal.NewKeyring(key)
+	clk := newClock()
+	servers := make([]*httptest.Server, 3)
+	for i := range servers {
+		servers[i] = httptest.NewUnstartedServer(nil)
+		servers[i].Start()
+	}
+	public := servers[0].URL
+	for i, ts := range servers {
+		db, err := etcdstore.Open(context.Background(), etcdstore.Config{Endpoints: []string{endpoint}, Prefix: "/replicas/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
+			Now: clk.now, Replicated: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.Config.Handler = srv
+		t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
+		_ = i
+	}
+	envs := make([]*env, 3)
+	for i, ts := range servers {
+		envs[i] = &env{t: t, URL: ts.URL, Logs: &syncBuffer{}}
+	}
+	e := envs[0]
+	id, sec := fedSetup(e, nil)
+	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{public + "/fed/oauth2/provider/callback"}})
+	e.mustAdmin(200, "PUT", "/apis/fed/providers/corp", map[string]any{
+		"type": "oidc", "issuer": op.Issuer, "client_id": op.ClientID, "client_secret": op.ClientSecret,
+		"scopes": []string{"openid", "offline_access"},
+	})
+	e.connect(id, sec, "u1", "corp", func(u string) *url.URL { return op.Login(t, u) })
+
+	clk.add(providertest.OPAccessTokenLifetime + time.Minute)
+	var wg sync.WaitGroup
+	tokens := make([]string, 60)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tokens[i] = envs[i%3].connToken(id, sec, url.Values{"client_user_identity": {"u1"}}).str("access_token")
+		}()
+	}
+	wg.Wait()
+	if n := op.RefreshCount(); n != 1 {
+		t.Fatalf("upstream refreshes for 60 requests over 3 replicas: got %d, want exactly 1", n)
+	}
+	for i, at := range tokens {
+		if at == "" || at != tokens[0] {
+			t.Fatalf("request %d got %q, want the one refreshed token %q", i, at, tokens[0])
+		}
+	}
+	rot := e.mustAdmin(200, "POST", "/apis/fed/clients/"+id+"/secret", nil)
+	for i, r := range envs {
+		if a := r.connToken(id, sec, url.Values{"client_user_identity": {"u1"}}); a.Status != 401 {
+			t.Errorf("replica %d accepted the rotated-out secret: %d", i, a.Status)
+		}
+		if a := r.connToken(id, rot.str("client_secret"), url.Values{"client_user_identity": {"u1"}}); a.Status != 200 {
+			t.Errorf("replica %d refused the new secret: %d %s", i, a.Status, a.Raw)
+		}
+	}
+}
