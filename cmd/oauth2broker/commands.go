@@ -68,6 +68,8 @@ Server:
       try it offline: a demo API, client and OpenID provider, and the curl commands of the round trip
   oauth2broker bench [--duration 10s] [--concurrency 32] [--workloads a,b] [--json]
       measure the token endpoint's workloads against a bare-route ceiling, in-process on loopback
+  oauth2broker migrate --from SRC --to DST [--merge] [--dry-run]
+      copy the APIs and their records between stores (bbolt:PATH, etcd://host:2379/prefix)
   oauth2broker providers [show NAME] [--json]
       list the built-in provider catalog, or show what a template needs
 

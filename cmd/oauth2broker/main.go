@@ -49,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return exitCode(stderr, "bench", benchCmd(ctx, args[1:], stdout, stderr))
+	case "migrate":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return exitCode(stderr, "migrate", migrateCmd(ctx, args[1:], stdout, stderr))
 	}
 	a := newApp(stdout, stderr, os.Stdin)
 	if args[0] == "providers" {
