@@ -19,6 +19,7 @@ import (
 )
 
 func (s *Server) adminRoutes(g *gin.RouterGroup) {
+	g.GET("/backup", s.backup)
 	g.GET("/apis", s.listAPIs)
 	g.POST("/apis", s.createAPI)
 	g.GET("/apis/:api", s.loadAPI, s.getAPI)

@@ -3,9 +3,15 @@ package broker_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
 func TestAdminAuth(t *testing.T) {
@@ -136,4 +142,37 @@ func TestAdminClientsUsersProviders(t *testing.T) {
 		e.mustAdmin(404, "DELETE", path, nil)
 	}
 	e.mustAdmin(404, "DELETE", "/apis/x/connections/none", nil)
+}
+
+// The backup is a bbolt file holding everything, taken while serving.
+func TestAdminBackup(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "b"})
+	id, sec := e.client("b", map[string]any{})
+	req, _ := http.NewRequest("GET", e.URL+"/admin/v1/backup", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "backup.db")
+	f, _ := os.Create(path)
+	_, _ = io.Copy(f, resp.Body)
+	resp.Body.Close()
+	f.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("backup: got %d", resp.StatusCode)
+	}
+	restored, err := bbolt.Open(bbolt.Config{Path: path})
+	if err != nil {
+		t.Fatalf("the backup does not open as a bbolt store: %v", err)
+	}
+	defer restored.Close()
+	c, err := restored.GetClient(context.Background(), "b", id)
+	if err != nil || !secret.CheckClientSecret(c.SecretHash, sec) {
+		t.Errorf("the backup lacks the client: %v", err)
+	}
+	if a := e.admin("GET", "/backup", nil); a.Status != 200 {
+		t.Errorf("second backup: got %d", a.Status)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -151,4 +152,21 @@ func guard(op string, run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) er
 		return fmt.Errorf("bbolt: %s: %w", op, err)
 	}
 	return err
+}
+
+// WriteTo writes a consistent copy of the whole database to w, from one
+// read transaction, while other calls go on (bbolt's Tx.WriteTo). The copy
+// is a bbolt file: restore it by putting it in place of the data file
+// while the broker is stopped.
+func (d *DB) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	err := d.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("bbolt: backup: %w", err)
+	}
+	return n, nil
 }
