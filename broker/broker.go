@@ -42,6 +42,10 @@ type Config struct {
 	// (etcd): refreshes then take a lease on the connection first, so each
 	// connection is refreshed once across the replicas.
 	Replicated bool
+	// RefreshAhead, when positive, renews connections whose access token
+	// expires within it, in the background (every RefreshAhead/2, at most
+	// every minute, four at a time).
+	RefreshAhead time.Duration
 	// StateTTL is the lifetime of an upstream authorization state;
 	// connections.DefaultStateTTL when zero.
 	StateTTL time.Duration
@@ -115,7 +119,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.grants = grants.New(grants.Config{Store: cfg.Store, Tokens: iss, Connections: s.conns, Now: s.now})
 	s.paths = tokenPathIndex{store: cfg.Store, now: s.now}
 	s.engine = s.routes()
-	s.startGC(ctx, cfg.GCInterval)
+	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)
 	return s, nil
 }
 
@@ -132,8 +136,10 @@ func (s *Server) Close() {
 	s.conns.Close()
 }
 
-func (s *Server) startGC(ctx context.Context, every time.Duration) {
-	if every < 0 {
+// startGC runs the background work until Close: garbage collection every
+// `every`, and, with ahead set, refreshing connections ahead of expiry.
+func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
+	if every < 0 && ahead <= 0 {
 		return
 	}
 	if every == 0 {
@@ -141,24 +147,49 @@ func (s *Server) startGC(ctx context.Context, every time.Duration) {
 	}
 	ctx, s.stopGC = context.WithCancel(ctx)
 	s.gcDone = make(chan struct{})
-	go func() {
-		defer close(s.gcDone)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				n, err := s.store.GarbageCollect(ctx, s.now())
-				if err != nil {
-					s.log.Error("garbage collection failed", "err", err)
-				} else if n.States+n.IssuedTokens+n.SigningKeys > 0 {
-					s.log.Info("garbage collected", "states", n.States, "issued_tokens", n.IssuedTokens, "signing_keys", n.SigningKeys)
+	var wg sync.WaitGroup
+	if every > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.every(ctx, every, s.collect) }()
+	}
+	if ahead > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.every(ctx, min(ahead/2, time.Minute), func(ctx context.Context) {
+				if n, err := s.conns.RefreshAhead(ctx, ahead, 4); err != nil {
+					s.log.Error("refresh ahead failed", "err", err)
+				} else if n > 0 {
+					s.log.Info("refreshed ahead of expiry", "connections", n)
 				}
-			}
+			})
+		}()
+	}
+	go func() { wg.Wait(); close(s.gcDone) }()
+}
+
+// every runs fn every d until ctx ends.
+func (s *Server) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
 		}
-	}()
+	}
+}
+
+// collect deletes expired states, token records and keys.
+func (s *Server) collect(ctx context.Context) {
+	n, err := s.store.GarbageCollect(ctx, s.now())
+	if err != nil {
+		s.log.Error("garbage collection failed", "err", err)
+	} else if n.States+n.IssuedTokens+n.SigningKeys > 0 {
+		s.log.Info("garbage collected", "states", n.States, "issued_tokens", n.IssuedTokens, "signing_keys", n.SigningKeys)
+	}
 }
 
 // ImportConnection stores a token set obtained elsewhere as the active

@@ -112,6 +112,9 @@ func newFixtureTB(t testing.TB) *fixture {
 	}
 	ctx := context.Background()
 	api := storage.API{Name: "a"}
+	if err := db.CreateAPI(ctx, api); err != nil {
+		t.Fatal(err)
+	}
 	cl := storage.Client{API: "a", ID: "app", ReturnURLs: []string{"https://app.example/back"}}
 	for _, p := range []storage.Provider{{API: "a", Name: "up", Type: providers.TypeOIDC, Scopes: []string{"openid", "email"}}} {
 		if err := db.CreateProvider(ctx, p); err != nil {
@@ -430,5 +433,33 @@ func TestReplicasRefreshOnce(t *testing.T) {
 	c, _ := f.store.GetConnection(context.Background(), "a", ConnectionID("app", "u1", "up"))
 	if !c.RefreshLeaseUntil.IsZero() {
 		t.Errorf("lease left behind: %v", c.RefreshLeaseUntil)
+	}
+}
+
+func TestRefreshAhead(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.connect(t, "soon")        // expires in 1 h
+	f.clk.add(56 * time.Minute) // now: 4 min left
+	f.connect(t, "later")       // a fresh hour
+	dead := &providers.TokenSet{AccessToken: "x", RefreshToken: "r", Expiry: f.clk.now().Add(time.Minute)}
+	if err := f.m.Import(ctx, f.api, "app", "dead", "up", dead); err != nil {
+		t.Fatal(err)
+	}
+	id := ConnectionID("app", "dead", "up")
+	_ = f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
+		c.Status = storage.StatusNeedsReauth
+		return c, nil
+	})
+	n, err := f.m.RefreshAhead(ctx, 5*time.Minute, 2)
+	if err != nil || n != 1 || f.up.refreshes.Load() != 1 {
+		t.Fatalf("refresh ahead: got %d refreshed, %v, %d upstream calls; want only the one expiring in 4 min", n, err, f.up.refreshes.Load())
+	}
+	res, _ := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "soon"})
+	if !res.Tokens.Expiry.After(f.clk.now().Add(time.Hour - time.Minute)) {
+		t.Errorf("soon: expiry %v, want renewed", res.Tokens.Expiry)
+	}
+	if n, _ := f.m.RefreshAhead(ctx, 5*time.Minute, 2); n != 0 || f.up.refreshes.Load() != 1 {
+		t.Errorf("second run: %d refreshed, want 0", n)
 	}
 }

@@ -53,8 +53,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	if err != nil {
 		return err
 	}
+	var ahead time.Duration
+	if s.RefreshAhead != "" {
+		if ahead, err = time.ParseDuration(s.RefreshAhead); err != nil || ahead < 0 {
+			return usagef("refresh-ahead %q: want a duration such as 5m", s.RefreshAhead)
+		}
+	}
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log,
-		Replicated: s.Storage != "" && s.Storage != "bbolt"})
+		Replicated: s.Storage != "" && s.Storage != "bbolt", RefreshAhead: ahead})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ type settings struct {
 	OldEncryptionKeys string // comma-separated base64 keys
 	AdminToken        string
 	Storage           string // "bbolt" (default) or etcd://host:2379,…/prefix
+	RefreshAhead      string // a Go duration; empty: off
 }
 
 // Defaults of serve.
@@ -40,6 +41,8 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.Data }, func(f *fileConfig) string { return f.Data }},
 		{"storage", "OAUTH2BROKER_STORAGE", "bbolt (default) or etcd://host:2379[,host:2379]/prefix (etcds:// for TLS) for several replicas",
 			func(s *settings) *string { return &s.Storage }, func(f *fileConfig) string { return f.Storage }},
+		{"refresh-ahead", "OAUTH2BROKER_REFRESH_AHEAD", "renew connections whose token expires within this duration, in the background (e.g. 5m; default off)",
+			func(s *settings) *string { return &s.RefreshAhead }, nil},
 		{"config", "OAUTH2BROKER_CONFIG", "YAML configuration file",
 			func(s *settings) *string { return &s.Config }, nil},
 		{"encryption-key", "OAUTH2BROKER_ENCRYPTION_KEY", "base64 32-byte key sealing secrets at rest (default: <data>/encryption.key, generated when missing; prefer the environment)",
