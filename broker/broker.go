@@ -202,3 +202,16 @@ func (s *Server) ImportConnection(ctx context.Context, api, clientID, identity, 
 	}
 	return s.conns.Import(ctx, a, clientID, identity, provider, ts)
 }
+
+// Route is one method and path pattern the server answers.
+type Route struct{ Method, Path string }
+
+// Routes lists the server's routes (path parameters as :name), for
+// documentation checks.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.engine.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
