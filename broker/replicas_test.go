@@ -39,7 +39,7 @@ func TestReplicasOnEtcd(t *testing.T) {
 		servers[i].Start()
 	}
 	public := servers[0].URL
-	for i, ts := range servers {
+	for _, ts := range servers {
 		db, err := etcdstore.Open(context.Background(), etcdstore.Config{Endpoints: []string{endpoint}, Prefix: "/replicas/"})
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +51,6 @@ func TestReplicasOnEtcd(t *testing.T) {
 		}
 		ts.Config.Handler = srv
 		t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
-		_ = i
 	}
 	envs := make([]*env, 3)
 	for i, ts := range servers {
