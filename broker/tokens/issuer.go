@@ -46,6 +46,7 @@ type Issuer struct {
 	publicURL string
 	now       func() time.Time
 	cache     keyCache
+	verified  verifiedCache
 }
 
 // New returns an Issuer.
@@ -169,6 +170,19 @@ func (i *Issuer) Verify(ctx context.Context, api storage.API, token string) (*Cl
 
 // verifySignature checks signature, type and issuer, not expiry.
 func (i *Issuer) verifySignature(ctx context.Context, api storage.API, token string) (*Claims, error) {
+	vk := verifiedKey(api.Name, token)
+	if c, ok := i.verified.get(vk); ok {
+		return c, nil
+	}
+	c, err := i.verifySignatureNow(ctx, api, token)
+	if err == nil {
+		i.verified.put(vk, c)
+	}
+	return c, err
+}
+
+// verifySignatureNow does the verification verifySignature caches.
+func (i *Issuer) verifySignatureNow(ctx context.Context, api storage.API, token string) (*Claims, error) {
 	algs := []jose.SignatureAlgorithm{HMACAlg}
 	for _, a := range SupportedAlgs {
 		algs = append(algs, jose.SignatureAlgorithm(a))

@@ -263,3 +263,33 @@ func TestHMACFormat(t *testing.T) {
 		t.Errorf("token from before the switch: got %v, want still valid", err)
 	}
 }
+
+// A token verified once is served from the cache, but its expiry and
+// revocation still count.
+func TestVerifiedCacheKeepsExpiryAndRevocation(t *testing.T) {
+	iss, clk, _ := newIssuer(t)
+	ctx := context.Background()
+	api := storage.API{Name: "a"}
+	at, _ := iss.Issue(ctx, api, AccessRequest{Subject: "c", ClientID: "c", TTL: time.Minute})
+	for range 2 {
+		if in, _ := iss.Introspect(ctx, api, at.Token, ""); !in.Active {
+			t.Fatal("fresh token inactive")
+		}
+	}
+	if _, ok := iss.verified.get(verifiedKey("a", at.Token)); !ok {
+		t.Fatal("verified token not cached")
+	}
+	if _, err := iss.Verify(ctx, storage.API{Name: "b"}, at.Token); err == nil {
+		t.Error("the cache let api a's token verify for api b")
+	}
+	clk.t = clk.t.Add(2 * time.Minute)
+	if in, _ := iss.Introspect(ctx, api, at.Token, ""); in.Active {
+		t.Error("expired token active through the cache")
+	}
+	at2, _ := iss.Issue(ctx, api, AccessRequest{Subject: "c", ClientID: "c", TTL: time.Hour})
+	iss.Introspect(ctx, api, at2.Token, "")
+	_ = iss.Revoke(ctx, api, "c", at2.Token, "")
+	if in, _ := iss.Introspect(ctx, api, at2.Token, ""); in.Active {
+		t.Error("revoked token active through the cache")
+	}
+}
