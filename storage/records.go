@@ -178,3 +178,18 @@ type State struct {
 	CreatedAt      time.Time `json:"created_at"`
 	ExpiresAt      time.Time `json:"expires_at"`
 }
+
+// WebhookEvent is an event waiting for delivery to a client's webhook. It
+// is stored before delivery is tried, so a restart loses none.
+type WebhookEvent struct {
+	API      string `json:"api"`
+	ID       string `json:"id"`
+	ClientID string `json:"client_id"`
+	Type     string `json:"type"`
+	// Payload is the JSON body to deliver; it never holds a token.
+	Payload   []byte    `json:"payload"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}

@@ -82,6 +82,13 @@ type Storage interface {
 	CreateState(ctx context.Context, s State) error
 	ConsumeState(ctx context.Context, api, id string) (State, error)
 
+	// Webhook events are keyed by (API, ID); IDs sort by creation, so a
+	// list is in delivery order.
+	CreateWebhookEvent(ctx context.Context, e WebhookEvent) error
+	ListWebhookEvents(ctx context.Context, api string) ([]WebhookEvent, error)
+	UpdateWebhookEvent(ctx context.Context, api, id string, fn func(WebhookEvent) (WebhookEvent, error)) error
+	DeleteWebhookEvent(ctx context.Context, api, id string) error
+
 	// GarbageCollect deletes states and issued-token records whose
 	// ExpiresAt is before now (so callers must set ExpiresAt: a zero one
 	// counts as expired), and signing keys whose RemoveAt is set and

@@ -26,15 +26,16 @@ const DefaultTimeout = time.Second
 
 // Bucket names: one per record type, plus meta.
 const (
-	bucketMeta         = "meta"
-	bucketAPIs         = "apis"
-	bucketClients      = "clients"
-	bucketUsers        = "users"
-	bucketProviders    = "providers"
-	bucketConnections  = "connections"
-	bucketIssuedTokens = "issued_tokens"
-	bucketSigningKeys  = "signing_keys"
-	bucketStates       = "states"
+	bucketMeta          = "meta"
+	bucketAPIs          = "apis"
+	bucketClients       = "clients"
+	bucketUsers         = "users"
+	bucketProviders     = "providers"
+	bucketConnections   = "connections"
+	bucketIssuedTokens  = "issued_tokens"
+	bucketSigningKeys   = "signing_keys"
+	bucketStates        = "states"
+	bucketWebhookEvents = "webhook_events"
 )
 
 // keySchemaVersion holds SchemaVersion in bucketMeta, as a big-endian uint64.
@@ -108,7 +109,7 @@ func initSchema(tx *bolt.Tx) error {
 	}
 	for _, name := range []string{
 		bucketAPIs, bucketClients, bucketUsers, bucketProviders,
-		bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates,
+		bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates, bucketWebhookEvents,
 	} {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("bbolt: create bucket %s: %w", name, err)

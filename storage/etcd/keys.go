@@ -15,15 +15,16 @@ var ErrInvalidKey = fmt.Errorf("etcd: key contains a NUL byte: %w", storage.ErrN
 
 // Record types: each is one key prefix under the DB's prefix.
 const (
-	typeMeta         = "meta"
-	typeAPIs         = "apis"
-	typeClients      = "clients"
-	typeUsers        = "users"
-	typeProviders    = "providers"
-	typeConnections  = "connections"
-	typeIssuedTokens = "issued_tokens"
-	typeSigningKeys  = "signing_keys"
-	typeStates       = "states"
+	typeMeta          = "meta"
+	typeAPIs          = "apis"
+	typeClients       = "clients"
+	typeUsers         = "users"
+	typeProviders     = "providers"
+	typeWebhookEvents = "webhook_events"
+	typeConnections   = "connections"
+	typeIssuedTokens  = "issued_tokens"
+	typeSigningKeys   = "signing_keys"
+	typeStates        = "states"
 )
 
 // keySchemaVersion holds SchemaVersion under typeMeta, in decimal.

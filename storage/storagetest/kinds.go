@@ -229,3 +229,38 @@ func signingKeyKind() kind[storage.SigningKey] {
 		mutate: func(k *storage.SigningKey) { k.SealedPrivateKey[0] = 'X' },
 	}
 }
+
+func webhookEventKind() kind[storage.WebhookEvent] {
+	return kind[storage.WebhookEvent]{
+		name: "WebhookEvent", scoped: true,
+		fixture: func(api, id string) storage.WebhookEvent {
+			return storage.WebhookEvent{
+				API: api, ID: id, ClientID: "cli-" + id, Type: "connection.created",
+				Payload: []byte(`{"id":"` + id + `"}`), Attempts: 2, NextAt: epoch().Add(time.Minute),
+				LastError: "status 503", CreatedAt: epoch(),
+			}
+		},
+		create: storage.Storage.CreateWebhookEvent,
+		get: func(s storage.Storage, ctx context.Context, api, id string) (storage.WebhookEvent, error) {
+			all, err := s.ListWebhookEvents(ctx, api)
+			if err != nil {
+				return storage.WebhookEvent{}, err
+			}
+			for _, e := range all {
+				if e.ID == id {
+					return e, nil
+				}
+			}
+			return storage.WebhookEvent{}, storage.ErrNotFound
+		},
+		list:   storage.Storage.ListWebhookEvents,
+		update: storage.Storage.UpdateWebhookEvent,
+		del:    storage.Storage.DeleteWebhookEvent,
+		rekey:  func(e *storage.WebhookEvent, api, id string) { e.API, e.ID = api, id },
+		change: func(e storage.WebhookEvent) storage.WebhookEvent {
+			e.Attempts, e.LastError, e.Payload = 3, "timeout", []byte(`{}`)
+			return e
+		},
+		mutate: func(e *storage.WebhookEvent) { e.Payload[0] = 'X' },
+	}
+}
