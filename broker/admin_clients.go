@@ -36,14 +36,17 @@ type clientView struct {
 	Scopes         []string  `json:"scopes"`
 	AccessTokenTTL *duration `json:"access_token_ttl,omitempty"`
 	ReturnURLs     []string  `json:"return_urls"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	WebhookURL     string    `json:"webhook_url,omitempty"`
+	// WebhookSecret is set only when just generated.
+	WebhookSecret string    `json:"webhook_secret,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func viewClient(cl storage.Client) clientView {
 	v := clientView{
 		ClientID: cl.ID, Name: cl.Name, GrantTypes: nonNil(cl.GrantTypes), Scopes: nonNil(cl.Scopes),
-		ReturnURLs: nonNil(cl.ReturnURLs), CreatedAt: cl.CreatedAt, UpdatedAt: cl.UpdatedAt,
+		ReturnURLs: nonNil(cl.ReturnURLs), WebhookURL: cl.WebhookURL, CreatedAt: cl.CreatedAt, UpdatedAt: cl.UpdatedAt,
 	}
 	if cl.AccessTokenTTL > 0 {
 		d := duration(cl.AccessTokenTTL)
@@ -60,6 +63,7 @@ type clientInput struct {
 	Scopes         []string  `json:"scopes"`
 	AccessTokenTTL *duration `json:"access_token_ttl"`
 	ReturnURLs     []string  `json:"return_urls"`
+	WebhookURL     string    `json:"webhook_url"`
 }
 
 // ClientSpec declares a client: the admin API and the declarative
@@ -71,6 +75,7 @@ type ClientSpec struct {
 	Scopes         []string
 	AccessTokenTTL time.Duration
 	ReturnURLs     []string
+	WebhookURL     string
 }
 
 // buildClient validates a spec into a client record, without a secret.
@@ -101,12 +106,17 @@ func buildClient(api string, sp ClientSpec, now time.Time) (storage.Client, erro
 			return storage.Client{}, err
 		}
 	}
+	if sp.WebhookURL != "" {
+		if err := validReturnURL(sp.WebhookURL); err != nil {
+			return storage.Client{}, protocol.ErrInvalidRequest.WithDescription("webhook_url must be an absolute http(s) URL")
+		}
+	}
 	if len(sp.Name) > 256 {
 		return storage.Client{}, protocol.ErrInvalidRequest.WithDescription("name is longer than 256 bytes")
 	}
 	return storage.Client{
 		API: api, ID: sp.ID, Name: sp.Name, GrantTypes: sp.GrantTypes, Scopes: sp.Scopes,
-		AccessTokenTTL: sp.AccessTokenTTL, ReturnURLs: sp.ReturnURLs, CreatedAt: now, UpdatedAt: now,
+		AccessTokenTTL: sp.AccessTokenTTL, ReturnURLs: sp.ReturnURLs, WebhookURL: sp.WebhookURL, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 
@@ -137,18 +147,27 @@ func validReturnURL(raw string) error {
 
 // newClient creates a client in api. With secretValue empty a secret is
 // generated; it is returned once and only its hash is stored.
-func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secretValue string) (storage.Client, string, error) {
+func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secretValue string) (storage.Client, string, string, error) {
 	cl, err := buildClient(api, sp, s.now().UTC())
 	if err != nil {
-		return cl, "", err
+		return cl, "", "", err
 	}
 	if secretValue == "" {
 		if secretValue, err = secret.NewClientSecret(); err != nil {
-			return cl, "", err
+			return cl, "", "", err
 		}
 	}
 	cl.SecretHash = secret.HashClientSecret(secretValue)
-	return cl, secretValue, storeError(s.store.CreateClient(ctx, cl), "client")
+	var hook string
+	if cl.WebhookURL != "" {
+		if hook, err = secret.RandomString(32); err != nil {
+			return cl, "", "", err
+		}
+		if cl.SealedWebhookSecret, err = s.keyring.Seal([]byte(hook), webhookSecretAD(api, cl.ID)); err != nil {
+			return cl, "", "", err
+		}
+	}
+	return cl, secretValue, hook, storeError(s.store.CreateClient(ctx, cl), "client")
 }
 
 func (s *Server) createClient(c *gin.Context) {
@@ -161,18 +180,18 @@ func (s *Server) createClient(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	sp := ClientSpec{ID: in.ClientID, Name: in.Name, GrantTypes: in.GrantTypes, Scopes: in.Scopes, ReturnURLs: in.ReturnURLs}
+	sp := ClientSpec{ID: in.ClientID, Name: in.Name, GrantTypes: in.GrantTypes, Scopes: in.Scopes, ReturnURLs: in.ReturnURLs, WebhookURL: in.WebhookURL}
 	if in.AccessTokenTTL != nil {
 		sp.AccessTokenTTL = time.Duration(*in.AccessTokenTTL)
 	}
-	cl, sec, err := s.newClient(c, currentAPI(c).Name, sp, "")
+	cl, sec, hook, err := s.newClient(c, currentAPI(c).Name, sp, "")
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	s.log.Info("client created", "api", cl.API, "client_id", cl.ID)
 	v := viewClient(cl)
-	v.ClientSecret = sec
+	v.ClientSecret, v.WebhookSecret = sec, hook
 	writeJSON(c, http.StatusCreated, v)
 }
 

@@ -38,6 +38,9 @@ type Config struct {
 	// OpenProvider builds upstream providers; DefaultOpener(Catalog, nil,
 	// Now) when nil.
 	OpenProvider connections.Opener
+	// WebhookRetry is the first delay before a failed webhook delivery is
+	// tried again (it doubles per attempt); one second when zero.
+	WebhookRetry time.Duration
 	// Replicated says the store is shared by several broker processes
 	// (etcd): refreshes then take a lease on the connection first, so each
 	// connection is refreshed once across the replicas.
@@ -58,21 +61,25 @@ type Config struct {
 
 // Server is the broker's HTTP handler.
 type Server struct {
-	store      storage.Storage
-	keyring    *seal.Keyring
-	tokens     *tokens.Issuer
-	grants     *grants.Dispatcher
-	conns      *connections.Manager
-	catalog    *catalog.Catalog
-	metrics    *metrics
-	adminToken string
-	log        *slog.Logger
-	now        func() time.Time
-	engine     *gin.Engine
-	paths      tokenPathIndex
-	adminMu    sync.Mutex // serialises API writes (token path uniqueness)
-	stopGC     context.CancelFunc
-	gcDone     chan struct{}
+	store   storage.Storage
+	keyring *seal.Keyring
+	tokens  *tokens.Issuer
+	grants  *grants.Dispatcher
+	conns   *connections.Manager
+	catalog *catalog.Catalog
+	// webhook delivery (webhooks.go)
+	webhookWake   chan struct{}
+	webhookRetry  time.Duration
+	webhookClient *http.Client
+	metrics       *metrics
+	adminToken    string
+	log           *slog.Logger
+	now           func() time.Time
+	engine        *gin.Engine
+	paths         tokenPathIndex
+	adminMu       sync.Mutex // serialises API writes (token path uniqueness)
+	stopGC        context.CancelFunc
+	gcDone        chan struct{}
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -92,6 +99,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.metrics = newMetrics()
+	s.webhookWake = make(chan struct{}, 1)
+	s.webhookRetry = cfg.WebhookRetry
+	if s.webhookRetry <= 0 {
+		s.webhookRetry = time.Second
+	}
+	s.webhookClient = &http.Client{Timeout: webhookTimeout}
 	iss, err := tokens.New(tokens.Config{Store: cfg.Store, Keyring: cfg.Keyring, PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Now: s.now})
 	if err != nil {
 		return nil, err
@@ -111,6 +124,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Store: cfg.Store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
 		OnRefresh:   s.metrics.onRefresh,
 		Replicated:  cfg.Replicated,
+		OnEvent:     s.onConnectionEvent,
 		CallbackURL: func(api string) string { return iss.IssuerURL(api) + "/oauth2/provider/callback" },
 	})
 	if err != nil {
@@ -139,9 +153,6 @@ func (s *Server) Close() {
 // startGC runs the background work until Close: garbage collection every
 // `every`, and, with ahead set, refreshing connections ahead of expiry.
 func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
-	if every < 0 && ahead <= 0 {
-		return
-	}
 	if every == 0 {
 		every = time.Minute
 	}
@@ -152,6 +163,8 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.every(ctx, every, s.collect) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); s.runWebhooks(ctx) }()
 	if ahead > 0 {
 		wg.Add(1)
 		go func() {

@@ -107,7 +107,7 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 		// secret makes a stolen database useless.
 		return errors.New("a declared client needs an id and a random secret of at least 32 characters")
 	}
-	_, _, err := s.newClient(ctx, api, dc.ClientSpec, dc.Secret)
+	_, _, _, err := s.newClient(ctx, api, dc.ClientSpec, dc.Secret)
 	if !errors.Is(err, storage.ErrAlreadyExists) {
 		return err
 	}

@@ -75,7 +75,7 @@ func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
 	srv, err := broker.New(context.Background(), broker.Config{
-		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: admin, Now: now,
+		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: admin, Now: now, WebhookRetry: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

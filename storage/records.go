@@ -39,8 +39,12 @@ type Client struct {
 	Scopes         []string      `json:"scopes,omitempty"`
 	AccessTokenTTL time.Duration `json:"access_token_ttl,omitempty"`
 	ReturnURLs     []string      `json:"return_urls,omitempty"`
-	CreatedAt      time.Time     `json:"created_at"`
-	UpdatedAt      time.Time     `json:"updated_at"`
+	// WebhookURL receives the client's connection events, signed with
+	// the sealed WebhookSecret.
+	WebhookURL          string    `json:"webhook_url,omitempty"`
+	SealedWebhookSecret []byte    `json:"sealed_webhook_secret,omitempty"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
 }
 
 // User is a login for the password grant.

@@ -135,13 +135,17 @@ func (m *Manager) saveConnection(ctx context.Context, api string, st storage.Sta
 		Scope: ts.Scope, SealedTokens: sealed, Expiry: ts.Expiry, CreatedAt: now,
 	}
 	err = m.store.CreateConnection(ctx, c)
-	if !errors.Is(err, storage.ErrAlreadyExists) {
-		return err
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		err = m.store.UpdateConnection(ctx, api, id, func(old storage.Connection) (storage.Connection, error) {
+			c.CreatedAt, c.Version = old.CreatedAt, old.Version
+			return c, nil
+		})
 	}
-	return m.store.UpdateConnection(ctx, api, id, func(old storage.Connection) (storage.Connection, error) {
-		c.CreatedAt, c.Version = old.CreatedAt, old.Version
-		return c, nil
-	})
+	if err == nil {
+		c.SealedTokens = nil
+		m.onEvent(ctx, "connection.created", c)
+	}
+	return err
 }
 
 // upstreamError turns an upstream failure into an RFC-style error without

@@ -45,6 +45,10 @@ type Config struct {
 	Leeway time.Duration
 	Logger *slog.Logger
 	Now    func() time.Time
+	// OnEvent, when set, is told of connection events: "connection.created",
+	// "connection.refresh_failed", "connection.needs_reauth",
+	// "connection.revoked". c never carries usable tokens to it.
+	OnEvent func(ctx context.Context, event string, c storage.Connection)
 	// Replicated makes refreshes take a lease on the connection record
 	// first, so that broker replicas sharing the store (etcd) refresh each
 	// connection exactly once; one process alone needs no lease (the
@@ -68,6 +72,7 @@ type Manager struct {
 	now        func() time.Time
 	onRefresh  func(api, provider, outcome string, d time.Duration)
 	replicated bool
+	onEvent    func(ctx context.Context, event string, c storage.Connection)
 	flight     flight
 	cacheMu    sync.Mutex
 	cache      map[string]openedProvider
@@ -86,8 +91,8 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		store: cfg.Store, keyring: cfg.Keyring, open: cfg.Open, callback: cfg.CallbackURL,
 		stateTTL: cfg.StateTTL, leeway: cfg.Leeway, log: cfg.Logger, now: cfg.Now, onRefresh: cfg.OnRefresh,
-		replicated: cfg.Replicated,
-		flight:     flight{calls: map[string]*call{}}, cache: map[string]openedProvider{},
+		replicated: cfg.Replicated, onEvent: cfg.OnEvent,
+		flight: flight{calls: map[string]*call{}}, cache: map[string]openedProvider{},
 	}
 	if m.stateTTL <= 0 {
 		m.stateTTL = DefaultStateTTL
@@ -100,6 +105,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.onEvent == nil {
+		m.onEvent = func(context.Context, string, storage.Connection) {}
 	}
 	if m.onRefresh == nil {
 		m.onRefresh = func(string, string, string, time.Duration) {}

@@ -130,6 +130,8 @@ func (m *Manager) revokeEach(ctx context.Context, api storage.API, conns []stora
 		}
 		res.Deleted++
 		res.Upstream = combine(res.Upstream, outcome)
+		c.SealedTokens, c.Status = nil, storage.StatusRevoked
+		m.onEvent(ctx, "connection.revoked", c)
 	}
 	return res
 }

@@ -270,6 +270,17 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 	if err != nil {
 		return nil, err
 	}
+	event := "connection.refresh_failed"
+	if reauth {
+		event = "connection.needs_reauth"
+	}
+	failed := cur.Conn
+	failed.SealedTokens, failed.LastError, failed.LastErrorAt = nil, errorClass(cause), now
+	failed.Status = storage.StatusDegraded
+	if reauth {
+		failed.Status = storage.StatusNeedsReauth
+	}
+	m.onEvent(ctx, event, failed)
 	if reauth {
 		return nil, protocol.ErrInvalidGrant.WithDescription("the provider refused the refresh; the user must reconnect").
 			WithExtra("connection_status", storage.StatusNeedsReauth).WithCause(cause)
