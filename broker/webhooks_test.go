@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/providers/providertest"
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // receiver records webhook deliveries; it fails the first `failFirst`.
@@ -122,5 +123,36 @@ func TestWebhooks(t *testing.T) {
 	}
 	if rcv.calls != 4 {
 		t.Errorf("deliveries: got %d calls, want 4 (one retry)", rcv.calls)
+	}
+}
+
+// An event stored by an earlier process is delivered after a restart.
+func TestWebhookEventSurvivesRestart(t *testing.T) {
+	rcv := &receiver{}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "fed"})
+	cl := e.mustAdmin(201, "POST", "/apis/fed/clients", map[string]any{"grant_types": []string{"connection"}, "webhook_url": hook.URL})
+	rcv.mu.Lock()
+	rcv.secret = cl.str("webhook_secret")
+	rcv.mu.Unlock()
+	// Written as a crashed broker would have left it: stored, not delivered.
+	err := e.Store.CreateWebhookEvent(t.Context(), storage.WebhookEvent{
+		API: "fed", ID: "0000000000001-aaaa", ClientID: cl.str("client_id"), Type: "connection.revoked",
+		Payload: []byte(`{"id":"0000000000001-aaaa","type":"connection.revoked"}`), NextAt: time.Now(), CreatedAt: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stored event", func() bool { return len(rcv.types()) == 1 })
+	waitFor(t, "the event deleted after delivery", func() bool {
+		left, _ := e.Store.ListWebhookEvents(t.Context(), "fed")
+		return len(left) == 0
+	})
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.bad) > 0 {
+		t.Errorf("bad signature on %v", rcv.bad)
 	}
 }
