@@ -46,6 +46,7 @@ func (s *Server) adminRoutes(g *gin.RouterGroup) {
 	a.DELETE("/connections/:id", s.deleteConnection)
 
 	a.GET("/keys", s.listKeys)
+	a.GET("/audit", s.listAudit)
 	a.POST("/keys/rotate", s.rotateKeys)
 }
 

@@ -220,6 +220,7 @@ func (s *Server) createAPI(c *gin.Context) {
 		return
 	}
 	s.log.Info("api created", "api", a.Name)
+	s.audit(c, a.Name, "admin", "api.created", a.Name, nil)
 	writeJSON(c, http.StatusCreated, s.apiView(a))
 }
 
@@ -252,6 +253,7 @@ func (s *Server) patchAPI(c *gin.Context) {
 			return
 		}
 	}
+	s.audit(c, a.Name, "admin", "api.updated", a.Name, nil)
 	writeJSON(c, http.StatusOK, s.apiView(a))
 }
 

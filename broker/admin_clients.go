@@ -190,6 +190,7 @@ func (s *Server) createClient(c *gin.Context) {
 		return
 	}
 	s.log.Info("client created", "api", cl.API, "client_id", cl.ID)
+	s.adminAudit(c, "client.created", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret, v.WebhookSecret = sec, hook
 	writeJSON(c, http.StatusCreated, v)
@@ -234,6 +235,7 @@ func (s *Server) deleteClient(c *gin.Context) {
 		return
 	}
 	s.log.Info("client deleted", "api", a.Name, "client_id", c.Param("id"))
+	s.adminAudit(c, "client.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }
 
@@ -258,6 +260,7 @@ func (s *Server) rotateClientSecret(c *gin.Context) {
 		return
 	}
 	s.log.Info("client secret rotated", "api", a.Name, "client_id", cl.ID)
+	s.adminAudit(c, "client.secret_rotated", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret = sec
 	writeJSON(c, http.StatusOK, v)

@@ -51,6 +51,7 @@ func (s *Server) deleteConnection(c *gin.Context) {
 		fail(c, storeError(err, "connection"))
 		return
 	}
+	s.adminAudit(c, "connection.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }
 
@@ -90,6 +91,7 @@ func (s *Server) rotateKeys(c *gin.Context) {
 		return
 	}
 	s.log.Info("signing key rotated", "api", a.Name, "kid", kid)
+	s.adminAudit(c, "keys.rotated", kid)
 	writeJSON(c, http.StatusOK, gin.H{"kid": kid, "alg": tokensAlg(a)})
 }
 

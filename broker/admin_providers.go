@@ -118,6 +118,7 @@ func (s *Server) putProviderRoute(c *gin.Context) {
 		return
 	}
 	s.log.Info("provider saved", "api", p.API, "provider", p.Name, "created", created)
+	s.adminAudit(c, "provider.saved", p.Name)
 	writeJSON(c, http.StatusOK, viewProvider(p))
 }
 
@@ -154,5 +155,6 @@ func (s *Server) deleteProvider(c *gin.Context) {
 		fail(c, storeError(err, "provider"))
 		return
 	}
+	s.adminAudit(c, "provider.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }

@@ -176,3 +176,26 @@ func TestAdminBackup(t *testing.T) {
 		t.Errorf("second backup: got %d", a.Status)
 	}
 }
+
+func TestAdminAudit(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "x"})
+	_, sec := e.client("x", map[string]any{"client_id": "c1"})
+	e.mustAdmin(200, "POST", "/apis/x/clients/c1/secret", nil)
+	e.mustAdmin(201, "POST", "/apis/x/users", map[string]any{"username": "bob", "password": "hunter22"})
+	e.mustAdmin(200, "POST", "/apis/x/keys/rotate", nil)
+	e.mustAdmin(204, "DELETE", "/apis/x/clients/c1", nil)
+	a := e.mustAdmin(200, "GET", "/apis/x/audit", nil)
+	var got []string
+	for _, ev := range a.Body["events"].([]any) {
+		m := ev.(map[string]any)
+		got = append(got, m["action"].(string)+":"+m["actor"].(string))
+	}
+	want := "api.created:admin client.created:admin client.secret_rotated:admin user.created:admin keys.rotated:admin client.deleted:admin"
+	if strings.Join(got, " ") != want {
+		t.Errorf("audit: got %v, want %s", got, want)
+	}
+	if strings.Contains(a.Raw, sec) || strings.Contains(a.Raw, "hunter22") {
+		t.Errorf("the audit trail holds a secret")
+	}
+}

@@ -74,6 +74,7 @@ func (s *Server) createUser(c *gin.Context) {
 		return
 	}
 	s.log.Info("user created", "api", u.API, "username", u.Username)
+	s.adminAudit(c, "user.created", u.Username)
 	writeJSON(c, http.StatusCreated, viewUser(u))
 }
 
@@ -100,5 +101,6 @@ func (s *Server) deleteUser(c *gin.Context) {
 		fail(c, storeError(err, "user"))
 		return
 	}
+	s.adminAudit(c, "user.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }

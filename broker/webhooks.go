@@ -50,6 +50,9 @@ type webhookPayload struct {
 // onConnectionEvent stores an event for the client's webhook, if it has
 // one, and wakes the deliverer.
 func (s *Server) onConnectionEvent(ctx context.Context, event string, c storage.Connection) {
+	s.audit(ctx, c.API, c.ClientID, event, c.ID, map[string]string{
+		"provider": c.Provider, "client_user_identity": c.Identity, "status": c.Status, "last_error": c.LastError,
+	})
 	cl, err := s.store.GetClient(ctx, c.API, c.ClientID)
 	if err != nil || cl.WebhookURL == "" {
 		return

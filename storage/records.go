@@ -197,3 +197,17 @@ type WebhookEvent struct {
 	LastError string    `json:"last_error,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// AuditEvent records an administrative change or a connection event, for
+// operators. It never holds a secret or token.
+type AuditEvent struct {
+	API string `json:"api"`
+	// ID sorts by time.
+	ID string `json:"id"`
+	// Actor is "admin" for the admin API, else the client id.
+	Actor     string            `json:"actor"`
+	Action    string            `json:"action"`
+	Target    string            `json:"target,omitempty"`
+	Details   map[string]string `json:"details,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+}

@@ -89,6 +89,11 @@ type Storage interface {
 	UpdateWebhookEvent(ctx context.Context, api, id string, fn func(WebhookEvent) (WebhookEvent, error)) error
 	DeleteWebhookEvent(ctx context.Context, api, id string) error
 
+	// Audit events are keyed by (API, ID) and only ever added; IDs sort by
+	// time, so a list is in order.
+	CreateAuditEvent(ctx context.Context, e AuditEvent) error
+	ListAuditEvents(ctx context.Context, api string) ([]AuditEvent, error)
+
 	// GarbageCollect deletes states and issued-token records whose
 	// ExpiresAt is before now (so callers must set ExpiresAt: a zero one
 	// counts as expired), and signing keys whose RemoveAt is set and

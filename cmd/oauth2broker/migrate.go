@@ -20,7 +20,7 @@ const migrateSynopsis = "--from SRC --to DST [--merge] [--dry-run]"
 // migrateHelp follows the synopsis in `oauth2broker migrate -h`.
 const migrateHelp = `
 Copies every API, and per API its clients, users, providers, connections
-signing keys and pending webhook events, from the store SRC to the store DST, through the storage
+signing keys, pending webhook events and the audit trail, from the store SRC to the store DST, through the storage
 interface, so between any two backends. A store is
   bbolt:PATH                            a data file (DATA_DIR/` + dbFileName + `)
   etcd://host:2379[,host:2379]/prefix   etcds:// for TLS; user and password
@@ -186,10 +186,11 @@ const (
 	kindConnections
 	kindSigningKeys
 	kindWebhookEvents
+	kindAudit
 	numKinds
 )
 
-var kindNames = [numKinds]string{"apis", "clients", "users", "providers", "connections", "signing_keys", "webhook_events"}
+var kindNames = [numKinds]string{"apis", "clients", "users", "providers", "connections", "signing_keys", "webhook_events", "audit_events"}
 
 // migration copies the records of one store into another.
 type migration struct {
@@ -331,6 +332,11 @@ func (m *migration) copyAPI(ctx context.Context, api string) error {
 		func() error {
 			_, err := copyList(ctx, m, kindWebhookEvents, api, m.from.ListWebhookEvents, storage.Storage.CreateWebhookEvent,
 				func(e storage.WebhookEvent) string { return e.ID })
+			return err
+		},
+		func() error {
+			_, err := copyList(ctx, m, kindAudit, api, m.from.ListAuditEvents, storage.Storage.CreateAuditEvent,
+				func(e storage.AuditEvent) string { return e.ID })
 			return err
 		},
 	}

@@ -36,6 +36,7 @@ const (
 	bucketSigningKeys   = "signing_keys"
 	bucketStates        = "states"
 	bucketWebhookEvents = "webhook_events"
+	bucketAudit         = "audit"
 )
 
 // keySchemaVersion holds SchemaVersion in bucketMeta, as a big-endian uint64.
@@ -109,7 +110,7 @@ func initSchema(tx *bolt.Tx) error {
 	}
 	for _, name := range []string{
 		bucketAPIs, bucketClients, bucketUsers, bucketProviders,
-		bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates, bucketWebhookEvents,
+		bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates, bucketWebhookEvents, bucketAudit,
 	} {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("bbolt: create bucket %s: %w", name, err)

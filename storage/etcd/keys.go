@@ -21,6 +21,7 @@ const (
 	typeUsers         = "users"
 	typeProviders     = "providers"
 	typeWebhookEvents = "webhook_events"
+	typeAudit         = "audit"
 	typeConnections   = "connections"
 	typeIssuedTokens  = "issued_tokens"
 	typeSigningKeys   = "signing_keys"

@@ -54,6 +54,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 	t.Run("ConnectionFilter", func(t *testing.T) { testConnectionFilter(t, open(t)) })
 	t.Run("State", func(t *testing.T) { testState(t, open(t)) })
 	t.Run("GarbageCollect", func(t *testing.T) { testGarbageCollect(t, open(t)) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 }
 
 // epoch is the base time of every fixture.
