@@ -23,6 +23,10 @@ type AuthorizeRequest struct {
 	Provider  string
 	Scope     string
 	ReturnURL string
+	// BrokerReturnURL is a return URL owned by the broker itself (its
+	// connect page): set only by the broker, never from a request, and not
+	// checked against the client's return_urls. It wins over ReturnURL.
+	BrokerReturnURL string
 }
 
 // Authorization is the answer to an AuthorizeRequest.
@@ -60,6 +64,9 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 	}
 	if r.ReturnURL != "" && !slices.Contains(client.ReturnURLs, r.ReturnURL) {
 		return nil, protocol.ErrInvalidRequest.WithDescription("return_url is not one of the client's return_urls")
+	}
+	if r.BrokerReturnURL != "" {
+		r.ReturnURL = r.BrokerReturnURL
 	}
 	p, err := m.resolveProvider(ctx, api.Name, r.Provider)
 	if err != nil {

@@ -3,6 +3,7 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -28,8 +29,9 @@ var ErrOpen = errors.New("seal: cannot open sealed value")
 // Keyring seals with its primary key and opens with any of its keys.
 // It is safe for concurrent use.
 type Keyring struct {
-	primary [kidSize]byte
-	aeads   map[[kidSize]byte]cipher.AEAD
+	primary    [kidSize]byte
+	primaryKey []byte
+	aeads      map[[kidSize]byte]cipher.AEAD
 }
 
 // NewKeyring builds a keyring. primary seals; old keys only open values
@@ -50,7 +52,7 @@ func NewKeyring(primary []byte, old ...[]byte) (*Keyring, error) {
 		}
 		id := keyID(key)
 		if i == 0 {
-			k.primary = id
+			k.primary, k.primaryKey = id, append([]byte(nil), key...)
 		}
 		k.aeads[id] = aead
 	}
@@ -135,3 +137,13 @@ func ParseKey(s string) ([]byte, error) {
 
 // EncodeKey encodes a key as standard base64, the form ParseKey reads.
 func EncodeKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) }
+
+// Derive returns a 32-byte key for one purpose (label), derived from the
+// primary key with HMAC-SHA256: the same on every replica with the same
+// key, unrelated to the sealing itself. It changes when the primary key
+// is rotated.
+func (k *Keyring) Derive(label string) []byte {
+	mac := hmac.New(sha256.New, k.primaryKey)
+	mac.Write([]byte("oauth2broker derive\x00" + label))
+	return mac.Sum(nil)
+}

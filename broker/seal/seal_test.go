@@ -100,3 +100,19 @@ func TestParseKey(t *testing.T) {
 		t.Errorf("NewKeyring with a short key: nil error, want an error")
 	}
 }
+
+func TestDerive(t *testing.T) {
+	key := mustKey(t)
+	a, _ := NewKeyring(key)
+	b, _ := NewKeyring(key)
+	if !bytes.Equal(a.Derive("x"), b.Derive("x")) || len(a.Derive("x")) != 32 {
+		t.Fatalf("Derive differs between keyrings of one key")
+	}
+	if bytes.Equal(a.Derive("x"), a.Derive("y")) || bytes.Contains(a.Derive("x"), key[:8]) {
+		t.Fatalf("Derive does not separate labels, or leaks the key")
+	}
+	c, _ := NewKeyring(mustKey(t), key)
+	if bytes.Equal(a.Derive("x"), c.Derive("x")) {
+		t.Fatalf("Derive did not change with the primary key")
+	}
+}

@@ -1,0 +1,211 @@
+package broker
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// connectLink gives an app a short-lived, single-use link to the connect
+// page of one end user.
+func (s *Server) connectLink(c *gin.Context) {
+	p, client, ok := s.connectionClient(c)
+	if !ok {
+		return
+	}
+	identity := p.Get("client_user_identity")
+	if err := connections.CheckIdentity(identity); err != nil {
+		fail(c, err)
+		return
+	}
+	id, err := secret.RandomString(32)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	now := s.now()
+	a := currentAPI(c)
+	st := storage.State{API: a.Name, ID: id, ClientID: client.ID, Identity: identity, Scope: connectLinkScope,
+		CreatedAt: now, ExpiresAt: now.Add(connectLinkTTL)}
+	if err := s.store.CreateState(c, st); err != nil {
+		fail(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, gin.H{"url": s.connectURL(a.Name) + "?link=" + url.QueryEscape(id), "expires_at": st.ExpiresAt.Unix()})
+}
+
+func (s *Server) connectURL(api string) string { return s.tokens.IssuerURL(api) + "/oauth2/connect" }
+
+// pageHeaders forbid framing (clickjacking) and caching.
+func pageHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// connectPage shows an end user's connections. With ?link= it first
+// trades the one-time link for a session cookie and redirects to itself,
+// so the link cannot be used again.
+func (s *Server) connectPage(c *gin.Context) {
+	pageHeaders(c)
+	a := currentAPI(c)
+	if link := c.Query("link"); link != "" {
+		st, err := s.store.ConsumeState(c, a.Name, link)
+		if err != nil || st.Scope != connectLinkScope || !s.now().Before(st.ExpiresAt) {
+			s.renderConnect(c, http.StatusBadRequest, connectView{Error: "This link is invalid, expired or was already used. Ask the application for a new one."})
+			return
+		}
+		sess := connectSession{API: a.Name, ClientID: st.ClientID, Identity: st.Identity, Expires: s.now().Add(connectSessionTTL).Unix()}
+		http.SetCookie(c.Writer, &http.Cookie{
+			Name: connectCookie, Value: s.encodeSession(sess), Path: "/" + a.Name + "/oauth2/connect",
+			MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			Secure: strings.HasPrefix(s.connectURL(a.Name), "https://"),
+		})
+		c.Redirect(http.StatusSeeOther, s.connectURL(a.Name))
+		return
+	}
+	sess, cookie, err := s.readSession(c.Request, a.Name)
+	if err != nil {
+		s.renderConnect(c, http.StatusUnauthorized, connectView{Error: "Your session has expired. Open the link from the application again."})
+		return
+	}
+	v, err := s.connectState(c, a, sess)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	v.CSRF, v.Action = s.csrfToken(cookie), s.connectURL(a.Name)
+	v.Status, v.Provider, v.UpstreamError = c.Query("status"), c.Query("provider"), c.Query("error")
+	s.renderConnect(c, http.StatusOK, v)
+}
+
+// connectView is what the page shows.
+type connectView struct {
+	Error                           string
+	Identity                        string
+	Rows                            []connectRow
+	CSRF, Action                    string
+	Status, Provider, UpstreamError string
+}
+
+type connectRow struct {
+	Provider, Initial, Status, Connected, Refreshed string
+	CanConnect, CanReconnect, CanDisconnect         bool
+}
+
+func (s *Server) connectState(c *gin.Context, a storage.API, sess connectSession) (connectView, error) {
+	provs, err := s.store.ListProviders(c, a.Name)
+	if err != nil {
+		return connectView{}, err
+	}
+	conns, err := s.conns.List(c, a, sess.ClientID, sess.Identity)
+	if err != nil {
+		return connectView{}, err
+	}
+	byProvider := map[string]storage.Connection{}
+	for _, cn := range conns {
+		byProvider[cn.Provider] = cn
+	}
+	v := connectView{Identity: sess.Identity}
+	for _, p := range provs {
+		row := connectRow{Provider: p.Name, Initial: strings.ToUpper(p.Name[:1]), Status: "not connected", CanConnect: true}
+		if cn, ok := byProvider[p.Name]; ok {
+			row.Status, row.CanConnect, row.CanDisconnect = strings.ReplaceAll(cn.Status, "_", " "), false, true
+			row.CanReconnect = cn.Status == storage.StatusNeedsReauth
+			row.Connected = cn.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")
+			if !cn.RefreshedAt.IsZero() {
+				row.Refreshed = cn.RefreshedAt.UTC().Format("2006-01-02 15:04 UTC")
+			}
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return v, nil
+}
+
+// connectAction handles the page's Connect/Reconnect and Disconnect
+// buttons (POST, with the session cookie and its CSRF token).
+func (s *Server) connectAction(c *gin.Context) {
+	pageHeaders(c)
+	a := currentAPI(c)
+	sess, cookie, err := s.readSession(c.Request, a.Name)
+	if err != nil || c.Request.ParseForm() != nil || !s.checkCSRF(cookie, c.Request.PostForm.Get("csrf")) {
+		s.renderConnect(c, http.StatusForbidden, connectView{Error: "This form has expired. Open the link from the application again."})
+		return
+	}
+	provider := c.Request.PostForm.Get("provider")
+	switch c.Request.PostForm.Get("action") {
+	case "connect":
+		client, err := s.store.GetClient(c, a.Name, sess.ClientID)
+		if err == nil {
+			var az *connections.Authorization
+			az, err = s.conns.Authorize(c, a, client, connections.AuthorizeRequest{Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name)})
+			if err == nil {
+				c.Redirect(http.StatusSeeOther, az.URL)
+				return
+			}
+		}
+		s.connectFailed(c, err)
+	case "disconnect":
+		if _, err := s.conns.Revoke(c, a, sess.ClientID, sess.Identity, provider); err != nil {
+			s.connectFailed(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, s.connectURL(a.Name)+"?status=disconnected&provider="+url.QueryEscape(provider))
+	default:
+		fail(c, protocol.ErrInvalidRequest.WithDescription("unknown action"))
+	}
+}
+
+func (s *Server) connectFailed(c *gin.Context, err error) {
+	var e *protocol.Error
+	if errors.As(err, &e) && e.Status < 500 {
+		s.renderConnect(c, http.StatusBadRequest, connectView{Error: "That did not work: " + e.Description})
+		return
+	}
+	fail(c, err)
+}
+
+func (s *Server) renderConnect(c *gin.Context, status int, v connectView) {
+	c.Writer.Header().Set("Content-Type", "text/html; charset=utf-8")
+	c.Status(status)
+	if err := connectTemplate.Execute(c.Writer, v); err != nil {
+		s.log.Error("connect page", "err", err)
+	}
+}
+
+var connectTemplate = template.Must(template.New("connect").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Your connected accounts</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d1d1d}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ddd}
+.logo{display:inline-block;width:1.6rem;height:1.6rem;border-radius:50%;background:#345;color:#fff;text-align:center;line-height:1.6rem;margin-right:.4rem}
+.note{padding:.6rem;border-radius:.3rem;background:#eef6ee}.err{background:#fbeaea}
+button{font:inherit;padding:.3rem .8rem;cursor:pointer}form{display:inline}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}</style></head>
+<body><main>
+<h1>Your connected accounts</h1>
+{{if .Error}}<p class="note err" role="alert">{{.Error}}</p>{{else}}
+{{if eq .Status "connected"}}<p class="note" role="status">{{.Provider}} is connected.</p>{{end}}
+{{if eq .Status "disconnected"}}<p class="note" role="status">{{.Provider}} is disconnected.</p>{{end}}
+{{if eq .Status "error"}}<p class="note err" role="alert">Connecting {{.Provider}} failed ({{.UpstreamError}}).</p>{{end}}
+<table><caption>Accounts of {{.Identity}}</caption>
+<thead><tr><th scope="col">Provider</th><th scope="col">Status</th><th scope="col">Connected</th><th scope="col">Last refreshed</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+<tbody>{{range .Rows}}<tr>
+<td><span class="logo" aria-hidden="true">{{.Initial}}</span>{{.Provider}}</td>
+<td>{{.Status}}</td><td>{{.Connected}}</td><td>{{.Refreshed}}</td>
+<td>{{if or .CanConnect .CanReconnect}}<form method="post" action="{{$.Action}}/action"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="provider" value="{{.Provider}}"><input type="hidden" name="action" value="connect"><button type="submit">{{if .CanReconnect}}Reconnect{{else}}Connect{{end}} {{.Provider}}</button></form>{{end}}
+{{if .CanDisconnect}}<form method="post" action="{{$.Action}}/action"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="provider" value="{{.Provider}}"><input type="hidden" name="action" value="disconnect"><button type="submit">Disconnect {{.Provider}}</button></form>{{end}}</td>
+</tr>{{end}}</tbody></table>{{end}}
+</main></body></html>
+`))
