@@ -234,6 +234,7 @@ func (s *Server) deleteClient(c *gin.Context) {
 		fail(c, storeError(err, "client"))
 		return
 	}
+	s.dropClientEvents(c, a.Name, c.Param("id"))
 	s.log.Info("client deleted", "api", a.Name, "client_id", c.Param("id"))
 	s.adminAudit(c, "client.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)

@@ -47,7 +47,9 @@ func (s *Server) listConnections(c *gin.Context) {
 }
 
 func (s *Server) deleteConnection(c *gin.Context) {
-	if err := s.store.DeleteConnection(c, currentAPI(c).Name, c.Param("id")); err != nil {
+	// Revoked at the provider first, like /revoke: the record alone
+	// going would leave a live grant upstream.
+	if _, err := s.conns.RevokeByID(c, currentAPI(c), c.Param("id")); err != nil {
 		fail(c, storeError(err, "connection"))
 		return
 	}

@@ -25,8 +25,10 @@ import (
 //	X-OAuth2Broker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, "<t>.<body>")>
 //
 // A 2xx answer ends it; anything else is retried with a doubling delay
-// (WebhookRetry, 2×, 4×, … up to an hour) for webhookAttempts attempts.
-// Payloads never carry tokens.
+// (WebhookRetry, 2×, 4×, …; with the default 1 s, twelve attempts span
+// about 34 minutes). With replicas, a compare-and-swap on the event lets
+// one of them deliver it. Delivery is at least once; payloads never carry
+// tokens.
 const (
 	webhookAttempts = 12
 	webhookTimeout  = 10 * time.Second
@@ -75,6 +77,20 @@ func (s *Server) onConnectionEvent(ctx context.Context, event string, c storage.
 	}
 }
 
+// dropClientEvents deletes the pending events of a deleted client, so a
+// later client with the same id receives none of them.
+func (s *Server) dropClientEvents(ctx context.Context, api, clientID string) {
+	events, err := s.store.ListWebhookEvents(ctx, api)
+	if err != nil {
+		return
+	}
+	for _, e := range events {
+		if e.ClientID == clientID {
+			_ = s.store.DeleteWebhookEvent(ctx, api, e.ID)
+		}
+	}
+}
+
 // deliverWebhooks tries every due event once.
 func (s *Server) deliverWebhooks(ctx context.Context) {
 	apis, err := s.store.ListAPIs(ctx)
@@ -103,6 +119,9 @@ func (s *Server) deliver(ctx context.Context, e storage.WebhookEvent) {
 		_ = s.store.DeleteWebhookEvent(ctx, e.API, e.ID) // nobody to tell
 		return
 	}
+	if err == nil && !s.claimEvent(ctx, e) {
+		return // another replica is delivering it
+	}
 	if err == nil {
 		err = s.post(ctx, cl, e)
 	}
@@ -120,6 +139,20 @@ func (s *Server) deliver(ctx context.Context, e storage.WebhookEvent) {
 		old.Attempts, old.NextAt, old.LastError = e.Attempts+1, s.now().Add(delay), err.Error()
 		return old, nil
 	})
+}
+
+// claimEvent moves a due event's next attempt past this delivery's
+// timeout, with a compare on the time read, so that one replica alone
+// delivers it.
+func (s *Server) claimEvent(ctx context.Context, e storage.WebhookEvent) bool {
+	err := s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
+		if !old.NextAt.Equal(e.NextAt) || old.Attempts != e.Attempts {
+			return old, storage.ErrConflict
+		}
+		old.NextAt = s.now().Add(2 * webhookTimeout)
+		return old, nil
+	})
+	return err == nil
 }
 
 // post sends one signed delivery; any 2xx is success.

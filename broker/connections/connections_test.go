@@ -463,3 +463,29 @@ func TestRefreshAhead(t *testing.T) {
 		t.Errorf("second run: %d refreshed, want 0", n)
 	}
 }
+
+// A replica whose refresh stops early (the provider cannot be opened)
+// releases its lease, so the next request does not wait on it.
+func TestLeaseReleasedOnEarlyExit(t *testing.T) {
+	f := newFixture(t)
+	f.m.replicated = true
+	f.connect(t, "u1")
+	f.clk.add(2 * time.Hour)
+	f.m.open = func(context.Context, providers.Config) (providers.Provider, error) {
+		return nil, errors.New("discovery down")
+	}
+	f.m.cache = map[string]openedProvider{}
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); err == nil {
+		t.Fatal("want an error while the provider cannot be opened")
+	}
+	c, _ := f.store.GetConnection(context.Background(), "a", ConnectionID("app", "u1", "up"))
+	if !c.RefreshLeaseUntil.IsZero() {
+		t.Fatalf("lease left behind after an early exit: %v", c.RefreshLeaseUntil)
+	}
+	f.m.open = func(context.Context, providers.Config) (providers.Provider, error) { return f.up, nil }
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"}); err != nil {
+		t.Fatalf("after the provider is back: %v", err)
+	}
+}

@@ -119,6 +119,15 @@ func (m *Manager) RevokeAll(ctx context.Context, api storage.API, f storage.Conn
 	return m.revokeEach(ctx, api, conns), nil
 }
 
+// RevokeByID revokes one connection at its provider and deletes it.
+func (m *Manager) RevokeByID(ctx context.Context, api storage.API, id string) (*RevokeResult, error) {
+	c, err := m.store.GetConnection(ctx, api.Name, id)
+	if err != nil {
+		return nil, err
+	}
+	return m.revokeEach(ctx, api, []storage.Connection{c}), nil
+}
+
 func (m *Manager) revokeEach(ctx context.Context, api storage.API, conns []storage.Connection) *RevokeResult {
 	res := &RevokeResult{Upstream: RevocationNone}
 	for _, c := range conns {

@@ -127,9 +127,28 @@ func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Res
 			return nil, err
 		}
 		cur.Conn = claimed
-		return m.refreshNow(ctx, api, id, cur)
+		res, err := m.refreshNow(ctx, api, id, cur)
+		m.releaseLease(ctx, api, id, claimed.RefreshLeaseUntil)
+		return res, err
 	}
 }
+
+// releaseLease clears the lease this replica took (until lease), when
+// refreshNow left early without storing an outcome (which clears it too).
+// A lease taken since by another replica is left alone.
+func (m *Manager) releaseLease(ctx context.Context, api, id string, lease time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = m.store.UpdateConnection(ctx, api, id, func(c storage.Connection) (storage.Connection, error) {
+		if !c.RefreshLeaseUntil.Equal(lease) {
+			return c, errLeaseFree
+		}
+		c.RefreshLeaseUntil = time.Time{}
+		return c, nil
+	})
+}
+
+var errLeaseFree = errors.New("connections: lease already free")
 
 // leasePoll is how often a replica waiting for another's refresh looks.
 const leasePoll = 25 * time.Millisecond
@@ -155,6 +174,10 @@ func (m *Manager) awaitLease(ctx context.Context, cur *Result) (*Result, error, 
 				return nil, err, true
 			}
 			if next.Conn.RefreshLeaseUntil.IsZero() {
+				if !m.fresh(next.Tokens) && (next.Tokens.Expiry.IsZero() || !m.now().Before(next.Tokens.Expiry)) {
+					// The holder's refresh failed and the token is dead.
+					return nil, protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later"), true
+				}
 				return next, nil, true
 			}
 			cur = next // leased again meanwhile: keep waiting
@@ -193,7 +216,11 @@ func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (
 		return nil, err
 	}
 	now := m.now().UTC()
-	next, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
+	// The provider may have rotated the refresh token already: the save
+	// gets its own time, whatever is left of the request's.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	next, err := m.casUpdate(saveCtx, cur.Conn, func(c storage.Connection) storage.Connection {
 		c.SealedTokens, c.Expiry, c.Scope, c.Status = sealed, ts.Expiry, ts.Scope, storage.StatusActive
 		c.RefreshedAt, c.LastError, c.LastErrorAt = now, "", time.Time{}
 		c.RefreshLeaseUntil = time.Time{}
@@ -280,7 +307,9 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 	if reauth {
 		failed.Status = storage.StatusNeedsReauth
 	}
-	m.onEvent(ctx, event, failed)
+	if failed.Status != cur.Conn.Status {
+		m.onEvent(ctx, event, failed)
+	}
 	if reauth {
 		return nil, protocol.ErrInvalidGrant.WithDescription("the provider refused the refresh; the user must reconnect").
 			WithExtra("connection_status", storage.StatusNeedsReauth).WithCause(cause)

@@ -69,13 +69,22 @@ func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) 
 		return nil, tooMany(wait)
 	}
 	if wait := g.byUser.begin(userKey); wait > 0 {
-		g.byAddress.end(addrKey, false)
+		g.byAddress.cancel(addrKey)
 		return nil, tooMany(wait)
 	}
 	user, err := g.checkLogin(ctx, req.API.Name, username, pw)
-	failed := errors.Is(err, errBadLogin)
-	g.byAddress.end(addrKey, failed)
-	g.byUser.end(userKey, failed)
+	switch {
+	case err == nil:
+		g.byAddress.end(addrKey, false)
+		g.byUser.end(userKey, false)
+	case errors.Is(err, errBadLogin):
+		g.byAddress.end(addrKey, true)
+		g.byUser.end(userKey, true)
+	default: // no verdict: the counters stay as they were
+		g.byAddress.cancel(addrKey)
+		g.byUser.cancel(userKey)
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -88,6 +88,16 @@ func (t *throttle) begin(key [32]byte) time.Duration {
 	return 0
 }
 
+// cancel releases a reserved attempt that reached no verdict (refused by
+// the other layer, cancelled, or a store error): nothing is recorded.
+func (t *throttle) cancel(key [32]byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a, ok := t.keys[key]; ok && a.pending > 0 {
+		a.pending--
+	}
+}
+
 // end records the outcome of a reserved attempt.
 func (t *throttle) end(key [32]byte, failed bool) {
 	t.mu.Lock()

@@ -77,3 +77,23 @@ func TestScopeHelpers(t *testing.T) {
 		t.Errorf("intersect: got %q, want \"a c\"", got)
 	}
 }
+
+// A refused or verdict-less attempt leaves the counts as they were.
+func TestThrottleCancelKeepsFailures(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	th := newThrottle(func() time.Time { return now }, maxDelay)
+	k := throttleKey("api", "u")
+	for i := 0; i < 3; i++ {
+		th.begin(k)
+		th.end(k, true)
+	}
+	th.begin(k)
+	th.cancel(k)
+	for i := 0; i < 2; i++ {
+		th.begin(k)
+		th.end(k, true)
+	}
+	if w := th.begin(k); w == 0 {
+		t.Fatalf("after 5 failures and a cancelled attempt: not locked, want locked (a cancel must not reset)")
+	}
+}
