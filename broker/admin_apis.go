@@ -219,7 +219,7 @@ func (s *Server) createAPI(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.log.Info("api created", "api", a.Name)
+	s.logger(c).Info("api created", "api", a.Name)
 	s.audit(c, a.Name, "admin", "api.created", a.Name, nil)
 	writeJSON(c, http.StatusCreated, s.apiView(a))
 }

@@ -33,8 +33,8 @@ func (s *Server) backup(c *gin.Context) {
 	if err != nil {
 		// The status is sent: the client sees a short file, and the log
 		// says why.
-		s.log.Error("backup failed", "bytes", n, "err", err)
+		s.logger(c).Error("backup failed", "bytes", n, "err", err)
 		return
 	}
-	s.log.Info("backup written", "bytes", n)
+	s.logger(c).Info("backup written", "bytes", n)
 }

@@ -189,7 +189,7 @@ func (s *Server) createClient(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.log.Info("client created", "api", cl.API, "client_id", cl.ID)
+	s.logger(c).Info("client created", "api", cl.API, "client_id", cl.ID)
 	s.adminAudit(c, "client.created", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret, v.WebhookSecret = sec, hook
@@ -226,7 +226,7 @@ func (s *Server) deleteClient(c *gin.Context) {
 	}
 	// Its connections go with it, revoked upstream: a later client with
 	// the same id must not inherit them.
-	if _, err := s.conns.RevokeAll(c, a, storage.ConnectionFilter{ClientID: c.Param("id")}); err != nil {
+	if _, err := s.conns.RevokeAll(c.Request.Context(), a, storage.ConnectionFilter{ClientID: c.Param("id")}); err != nil {
 		fail(c, err)
 		return
 	}
@@ -235,7 +235,7 @@ func (s *Server) deleteClient(c *gin.Context) {
 		return
 	}
 	s.dropClientEvents(c, a.Name, c.Param("id"))
-	s.log.Info("client deleted", "api", a.Name, "client_id", c.Param("id"))
+	s.logger(c).Info("client deleted", "api", a.Name, "client_id", c.Param("id"))
 	s.adminAudit(c, "client.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }
@@ -260,7 +260,7 @@ func (s *Server) rotateClientSecret(c *gin.Context) {
 		fail(c, storeError(err, "client"))
 		return
 	}
-	s.log.Info("client secret rotated", "api", a.Name, "client_id", cl.ID)
+	s.logger(c).Info("client secret rotated", "api", a.Name, "client_id", cl.ID)
 	s.adminAudit(c, "client.secret_rotated", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret = sec

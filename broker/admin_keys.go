@@ -49,7 +49,7 @@ func (s *Server) listConnections(c *gin.Context) {
 func (s *Server) deleteConnection(c *gin.Context) {
 	// Revoked at the provider first, like /revoke: the record alone
 	// going would leave a live grant upstream.
-	if _, err := s.conns.RevokeByID(c, currentAPI(c), c.Param("id")); err != nil {
+	if _, err := s.conns.RevokeByID(c.Request.Context(), currentAPI(c), c.Param("id")); err != nil {
 		fail(c, storeError(err, "connection"))
 		return
 	}
@@ -92,7 +92,7 @@ func (s *Server) rotateKeys(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.log.Info("signing key rotated", "api", a.Name, "kid", kid)
+	s.logger(c).Info("signing key rotated", "api", a.Name, "kid", kid)
 	s.adminAudit(c, "keys.rotated", kid)
 	writeJSON(c, http.StatusOK, gin.H{"kid": kid, "alg": tokensAlg(a)})
 }

@@ -117,7 +117,7 @@ func (s *Server) putProviderRoute(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.log.Info("provider saved", "api", p.API, "provider", p.Name, "created", created)
+	s.logger(c).Info("provider saved", "api", p.API, "provider", p.Name, "created", created)
 	s.adminAudit(c, "provider.saved", p.Name)
 	writeJSON(c, http.StatusOK, viewProvider(p))
 }
@@ -147,7 +147,7 @@ func (s *Server) deleteProvider(c *gin.Context) {
 		return
 	}
 	// Revoke its connections while the provider can still be called.
-	if _, err := s.conns.RevokeAll(c, a, storage.ConnectionFilter{Provider: c.Param("id")}); err != nil {
+	if _, err := s.conns.RevokeAll(c.Request.Context(), a, storage.ConnectionFilter{Provider: c.Param("id")}); err != nil {
 		fail(c, err)
 		return
 	}

@@ -73,7 +73,7 @@ func (s *Server) createUser(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.log.Info("user created", "api", u.API, "username", u.Username)
+	s.logger(c).Info("user created", "api", u.API, "username", u.Username)
 	s.adminAudit(c, "user.created", u.Username)
 	writeJSON(c, http.StatusCreated, viewUser(u))
 }

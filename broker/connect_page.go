@@ -109,7 +109,7 @@ func (s *Server) connectState(c *gin.Context, a storage.API, sess connectSession
 	if err != nil {
 		return connectView{}, err
 	}
-	conns, err := s.conns.List(c, a, sess.ClientID, sess.Identity)
+	conns, err := s.conns.List(c.Request.Context(), a, sess.ClientID, sess.Identity)
 	if err != nil {
 		return connectView{}, err
 	}
@@ -149,7 +149,7 @@ func (s *Server) connectAction(c *gin.Context) {
 		client, err := s.store.GetClient(c, a.Name, sess.ClientID)
 		if err == nil {
 			var az *connections.Authorization
-			az, err = s.conns.Authorize(c, a, client, connections.AuthorizeRequest{Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name)})
+			az, err = s.conns.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name)})
 			if err == nil {
 				c.Redirect(http.StatusSeeOther, az.URL)
 				return
@@ -157,7 +157,7 @@ func (s *Server) connectAction(c *gin.Context) {
 		}
 		s.connectFailed(c, err)
 	case "disconnect":
-		if _, err := s.conns.Revoke(c, a, sess.ClientID, sess.Identity, provider); err != nil {
+		if _, err := s.conns.Revoke(c.Request.Context(), a, sess.ClientID, sess.Identity, provider); err != nil {
 			s.connectFailed(c, err)
 			return
 		}
@@ -180,7 +180,7 @@ func (s *Server) renderConnect(c *gin.Context, status int, v connectView) {
 	c.Writer.Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := connectTemplate.Execute(c.Writer, v); err != nil {
-		s.log.Error("connect page", "err", err)
+		s.logger(c).Error("connect page", "err", err)
 	}
 }
 

@@ -234,6 +234,11 @@ func TestFederationNeedsReauthAndUnavailable(t *testing.T) {
 	if dead.Status != 400 || dead.str("error") != "invalid_grant" || dead.str("connection_status") != "needs_reauth" {
 		t.Fatalf("refused refresh: got %d %s, want 400 invalid_grant with connection_status needs_reauth", dead.Status, dead.Raw)
 	}
+	for _, line := range strings.Split(e.Logs.String(), "\n") {
+		if strings.Contains(line, "connection refresh failed") && !strings.Contains(line, "request_id=") {
+			t.Errorf("a log line below the HTTP layer lacks the request id: %s", line)
+		}
+	}
 	refreshes := f.RefreshCount()
 	if again := e.connToken(id, sec, url.Values{"client_user_identity": {"u1"}}); again.str("connection_status") != "needs_reauth" || f.RefreshCount() != refreshes {
 		t.Errorf("needs_reauth again: got %s and %d more upstream calls, want needs_reauth and none", again.Raw, f.RefreshCount()-refreshes)

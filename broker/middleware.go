@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -36,6 +37,7 @@ func requestID(c *gin.Context) {
 		id = hex.EncodeToString(b)
 	}
 	c.Set("request_id", id)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
 	c.Header("X-Request-Id", id)
 	c.Next()
 }
@@ -106,4 +108,35 @@ func fail(c *gin.Context, err error) {
 // writeJSON answers v with status and Cache-Control: no-store.
 func writeJSON(c *gin.Context, status int, v any) {
 	protocol.WriteJSON(c.Writer, status, v)
+}
+
+// logger is the server's logger with the request's id, for log lines
+// written while handling a request.
+func (s *Server) logger(c *gin.Context) *slog.Logger {
+	return s.log.With("request_id", c.GetString("request_id"))
+}
+
+// requestIDKey carries the request id in request contexts (handlers pass
+// c.Request.Context() below the HTTP layer, never the pooled gin.Context,
+// which a background refresh could outlive).
+type requestIDKey struct{}
+
+// requestIDHandler adds the request id found in a log call's context to
+// the record, so that lines
+// written below the HTTP layer (connections, refreshes) carry it too.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok && id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }

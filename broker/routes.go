@@ -101,7 +101,7 @@ func (s *Server) healthz(c *gin.Context) {
 // readyz answers 200 when the store answers.
 func (s *Server) readyz(c *gin.Context) {
 	if _, err := s.store.GetAPI(c, "readyz"); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		s.log.Error("readiness check failed", "err", err)
+		s.logger(c).Error("readiness check failed", "err", err)
 		fail(c, protocol.ErrTemporarilyUnavailable.WithDescription("store unavailable"))
 		return
 	}

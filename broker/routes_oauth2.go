@@ -18,7 +18,7 @@ func (s *Server) token(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	resp, err := s.grants.Token(c, currentAPI(c), p)
+	resp, err := s.grants.Token(c.Request.Context(), currentAPI(c), p)
 	if err != nil {
 		fail(c, err)
 		return

@@ -38,7 +38,7 @@ func (s *Server) authorize(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a, err := s.conns.Authorize(c, currentAPI(c), client, connections.AuthorizeRequest{
+	a, err := s.conns.Authorize(c.Request.Context(), currentAPI(c), client, connections.AuthorizeRequest{
 		Identity: p.Get("client_user_identity"), Provider: p.Get("provider"), Scope: p.Get("scope"), ReturnURL: p.Get("return_url"),
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func (s *Server) callback(c *gin.Context) {
 			q[k] = v
 		}
 	}
-	res := s.conns.Callback(c, currentAPI(c), q)
+	res := s.conns.Callback(c.Request.Context(), currentAPI(c), q)
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -89,7 +89,7 @@ func (s *Server) callback(c *gin.Context) {
 	}
 	c.Status(status)
 	if err := callbackPage.Execute(c.Writer, res); err != nil {
-		s.log.Error("callback page", "err", err)
+		s.logger(c).Error("callback page", "err", err)
 	}
 }
 
@@ -99,7 +99,7 @@ func (s *Server) clientConnections(c *gin.Context) {
 	if !ok {
 		return
 	}
-	conns, err := s.conns.List(c, currentAPI(c), client.ID, p.Get("client_user_identity"))
+	conns, err := s.conns.List(c.Request.Context(), currentAPI(c), client.ID, p.Get("client_user_identity"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -114,7 +114,7 @@ func (s *Server) revokeConnection(c *gin.Context, p *protocol.Request, client st
 		fail(c, protocol.ErrUnauthorizedClient.WithDescription(`client may not use connections (grant type "connection")`))
 		return
 	}
-	res, err := s.conns.Revoke(c, currentAPI(c), client.ID, p.Get("client_user_identity"), p.Get("provider"))
+	res, err := s.conns.Revoke(c.Request.Context(), currentAPI(c), client.ID, p.Get("client_user_identity"), p.Get("provider"))
 	if err != nil {
 		fail(c, err)
 		return

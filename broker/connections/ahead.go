@@ -80,7 +80,7 @@ func (m *Manager) refreshIfDue(ctx context.Context, c storage.Connection, lead t
 		return m.refresh(ctx, c.API, c.ID, true)
 	})
 	if err != nil {
-		m.log.Warn("refresh ahead failed", "api", c.API, "connection", c.ID, "provider", c.Provider, "err", err)
+		m.log.WarnContext(ctx, "refresh ahead failed", "api", c.API, "connection", c.ID, "provider", c.Provider, "err", err)
 		return false
 	}
 	return res.Conn.Version != c.Version

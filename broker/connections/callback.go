@@ -64,7 +64,7 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 	st, err := m.store.ConsumeState(ctx, api.Name, q.Get("state"))
 	if err != nil || q.Get("state") == "" {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			m.log.Error("callback: consume state", "api", api.Name, "err", err)
+			m.log.ErrorContext(ctx, "callback: consume state", "api", api.Name, "err", err)
 		}
 		return &CallbackResult{Error: "invalid_request", Description: "unknown, used or missing state"}
 	}
@@ -87,7 +87,7 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 	}
 	if err := m.connect(ctx, api, st, q); err != nil {
 		e := protocol.AsError(err)
-		m.log.Warn("callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err, "cause", errors.Unwrap(e))
+		m.log.WarnContext(ctx, "callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err, "cause", errors.Unwrap(e))
 		return fail(e.Code, e.Description)
 	}
 	return res

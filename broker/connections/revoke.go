@@ -57,7 +57,7 @@ func combine(a, b string) string {
 func (m *Manager) revokeUpstream(ctx context.Context, c storage.Connection) string {
 	ts, err := m.openTokens(c)
 	if err != nil {
-		m.log.Error("revoke: open tokens", "connection", c.ID, "err", err)
+		m.log.ErrorContext(ctx, "revoke: open tokens", "connection", c.ID, "err", err)
 		return RevocationFailed
 	}
 	p, err := m.store.GetProvider(ctx, c.API, c.Provider)
@@ -79,7 +79,7 @@ func (m *Manager) revokeUpstream(ctx context.Context, c storage.Connection) stri
 	case errors.Is(err, providers.ErrRevocationUnsupported):
 		return RevocationUnsupported
 	}
-	m.log.Warn("upstream revocation failed", "api", c.API, "connection", c.ID, "provider", c.Provider, "err", err)
+	m.log.WarnContext(ctx, "upstream revocation failed", "api", c.API, "connection", c.ID, "provider", c.Provider, "err", err)
 	return RevocationFailed
 }
 
@@ -133,7 +133,7 @@ func (m *Manager) revokeEach(ctx context.Context, api storage.API, conns []stora
 	for _, c := range conns {
 		outcome := m.revokeUpstream(ctx, c)
 		if err := m.store.DeleteConnection(ctx, api.Name, c.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			m.log.Error("revoke: delete connection", "api", api.Name, "connection", c.ID, "err", err)
+			m.log.ErrorContext(ctx, "revoke: delete connection", "api", api.Name, "connection", c.ID, "err", err)
 			res.Upstream = combine(res.Upstream, RevocationFailed)
 			continue
 		}

@@ -269,7 +269,7 @@ func (m *Manager) casUpdate(ctx context.Context, read storage.Connection, change
 // the still-valid access token is served if there is one.
 func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (*Result, error) {
 	reauth := providers.NeedsReauth(cause)
-	m.log.Warn("connection refresh failed", "api", cur.Conn.API, "connection", cur.Conn.ID, "provider", cur.Conn.Provider, "needs_reauth", reauth, "err", cause)
+	m.log.WarnContext(ctx, "connection refresh failed", "api", cur.Conn.API, "connection", cur.Conn.ID, "provider", cur.Conn.Provider, "needs_reauth", reauth, "err", cause)
 	now := m.now().UTC()
 	var sealed []byte
 	if reauth {
