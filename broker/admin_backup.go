@@ -3,6 +3,7 @@ package broker
 import (
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,7 +13,7 @@ import (
 // backuper is a store that can write a consistent copy of itself while it
 // serves (the bbolt backend).
 type backuper interface {
-	WriteTo(w io.Writer) (int64, error)
+	Backup(w io.Writer, size func(int64)) (int64, error)
 }
 
 // backup streams a consistent copy of the store. Secrets in it stay
@@ -28,12 +29,20 @@ func (s *Server) backup(c *gin.Context) {
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", `attachment; filename="oauth2broker.db"`)
 	h.Set("Cache-Control", "no-store")
-	c.Status(http.StatusOK)
-	n, err := b.WriteTo(c.Writer)
+	n, err := b.Backup(c.Writer, func(size int64) {
+		// The length lets the reader tell a cut copy from a whole one.
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		c.Status(http.StatusOK)
+	})
 	if err != nil {
-		// The status is sent: the client sees a short file, and the log
-		// says why.
 		s.logger(c).Error("backup failed", "bytes", n, "err", err)
+		if !c.Writer.Written() {
+			h.Del("Content-Length")
+			h.Del("Content-Disposition")
+			fail(c, protocol.ErrServerError.WithDescription("the backup could not be read from the store"))
+		}
+		// Otherwise the status is sent: the client sees fewer bytes than
+		// the Content-Length, and the log says why.
 		return
 	}
 	s.logger(c).Info("backup written", "bytes", n)

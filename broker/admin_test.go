@@ -157,11 +157,14 @@ func TestAdminBackup(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "backup.db")
 	f, _ := os.Create(path)
-	_, _ = io.Copy(f, resp.Body)
+	n, err := io.Copy(f, resp.Body)
 	resp.Body.Close()
 	f.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("backup: got %d", resp.StatusCode)
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("backup: got %d, %v", resp.StatusCode, err)
+	}
+	if resp.ContentLength <= 0 || n != resp.ContentLength {
+		t.Errorf("backup: Content-Length %d, read %d bytes; want them equal, so a cut copy shows", resp.ContentLength, n)
 	}
 	restored, err := bbolt.Open(bbolt.Config{Path: path})
 	if err != nil {

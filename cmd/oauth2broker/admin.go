@@ -81,6 +81,17 @@ func (e *serverError) Error() string {
 // call sends one admin request. body, when not nil, is sent as JSON. It
 // returns the answer body of a 2xx answer and a *serverError otherwise.
 func (a *app) call(method, path string, body any) ([]byte, error) {
+	req, err := a.newRequest(context.Background(), method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	return a.send(req)
+}
+
+// newRequest builds an admin request to path with the base URL and admin
+// token of the flags or the environment. body, when not nil, is sent as
+// JSON.
+func (a *app) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
 	base := cmp.Or(a.url, a.getenv(envURL), defaultURL)
 	token := cmp.Or(a.token, a.getenv(envAdminToken))
 	var rd io.Reader
@@ -91,7 +102,7 @@ func (a *app) call(method, path string, body any) ([]byte, error) {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), method, strings.TrimRight(base, "/")+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("bad --url: %w", err)
 	}
@@ -102,11 +113,26 @@ func (a *app) call(method, path string, body any) ([]byte, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return a.send(req)
+	return req, nil
 }
 
 func (a *app) send(req *http.Request) ([]byte, error) {
-	resp, err := a.http.Do(req)
+	resp, err := a.do(a.http, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return raw, nil
+}
+
+// do sends req with hc and returns a 2xx answer, whose body the caller
+// closes; any other answer is a *serverError.
+func (a *app) do(hc *http.Client, req *http.Request) (*http.Response, error) {
+	resp, err := hc.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -114,23 +140,20 @@ func (a *app) send(req *http.Request) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("cannot reach the broker at %s: %w", req.URL.Host, err)
 	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp, nil
+	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-	if err != nil {
-		return nil, fmt.Errorf("reading the answer: %w", err)
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	e := &serverError{Status: resp.StatusCode}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &serverError{Status: resp.StatusCode}
-		var body struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		if json.Unmarshal(raw, &body) == nil {
-			e.Code, e.Description = body.Error, body.Description
-		}
-		return nil, e
+	if json.Unmarshal(raw, &body) == nil {
+		e.Code, e.Description = body.Error, body.Description
 	}
-	return raw, nil
+	return nil, e
 }
 
 // printableOnly drops control characters from text that came from the

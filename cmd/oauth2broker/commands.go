@@ -70,6 +70,8 @@ Server:
       measure the token endpoint's workloads against a bare-route ceiling, in-process on loopback
   oauth2broker migrate --from SRC --to DST [--merge] [--dry-run]
       copy the APIs and their records between stores (bbolt:PATH, etcd://host:2379/prefix)
+  oauth2broker backup [--out FILE] [--force] [--url URL] [--admin-token TOKEN]
+      copy the running broker's bbolt store (consistent, checked) to FILE
   oauth2broker providers [show NAME] [--json]
       list the built-in provider catalog, or show what a template needs
 

@@ -55,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, "migrate", migrateCmd(ctx, args[1:], stdout, stderr))
 	}
 	a := newApp(stdout, stderr, os.Stdin)
+	if args[0] == "backup" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return exitCode(stderr, "backup", backupCmd(ctx, a, args[1:]))
+	}
 	if args[0] == "providers" {
 		return exitCode(stderr, "providers", providersCmd(a, args[1:]))
 	}

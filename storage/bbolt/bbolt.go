@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,6 +39,12 @@ const (
 	bucketWebhookEvents = "webhook_events"
 	bucketAudit         = "audit"
 )
+
+// dataBuckets are the buckets of records, created by Open beside bucketMeta.
+var dataBuckets = []string{
+	bucketAPIs, bucketClients, bucketUsers, bucketProviders,
+	bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates, bucketWebhookEvents, bucketAudit,
+}
 
 // keySchemaVersion holds SchemaVersion in bucketMeta, as a big-endian uint64.
 const keySchemaVersion = "schema_version"
@@ -108,10 +115,7 @@ func initSchema(tx *bolt.Tx) error {
 	case binary.BigEndian.Uint64(v) < 1:
 		return fmt.Errorf("bbolt: unsupported schema version %d", binary.BigEndian.Uint64(v))
 	}
-	for _, name := range []string{
-		bucketAPIs, bucketClients, bucketUsers, bucketProviders,
-		bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates, bucketWebhookEvents, bucketAudit,
-	} {
+	for _, name := range dataBuckets {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("bbolt: create bucket %s: %w", name, err)
 		}
@@ -161,8 +165,18 @@ func guard(op string, run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) er
 // is a bbolt file: restore it by putting it in place of the data file
 // while the broker is stopped.
 func (d *DB) WriteTo(w io.Writer) (int64, error) {
+	return d.Backup(w, nil)
+}
+
+// Backup is WriteTo that first tells size, when not nil, how many bytes
+// the copy will have (to send as a Content-Length, so that a reader can
+// tell a cut copy from a whole one).
+func (d *DB) Backup(w io.Writer, size func(int64)) (int64, error) {
 	var n int64
 	err := d.db.View(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -171,4 +185,50 @@ func (d *DB) WriteTo(w io.Writer) (int64, error) {
 		return n, fmt.Errorf("bbolt: backup: %w", err)
 	}
 	return n, nil
+}
+
+// Verify opens the file at path read-only and checks that it is a whole
+// oauth2broker store: bbolt's page consistency check passes, every bucket
+// is there, and the schema version is one this package reads. It reports
+// what the file holds, by bucket. Use it on a backup before relying on it.
+func Verify(path string) (map[string]int, error) {
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("bbolt: open: %w", err)
+	}
+	defer bdb.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("bbolt: %w", err)
+	}
+	counts := map[string]int{}
+	err = bdb.View(func(tx *bolt.Tx) error {
+		// Check before reading pages: a cut file would fault on them.
+		if fi.Size() < tx.Size() {
+			return fmt.Errorf("bbolt: file is cut short: %d bytes, its pages need %d", fi.Size(), tx.Size())
+		}
+		for cerr := range tx.Check() {
+			return fmt.Errorf("bbolt: consistency check: %w", cerr)
+		}
+		meta := tx.Bucket([]byte(bucketMeta))
+		if meta == nil {
+			return errors.New("bbolt: not an oauth2broker store (no meta bucket)")
+		}
+		v := meta.Get([]byte(keySchemaVersion))
+		if len(v) != 8 || binary.BigEndian.Uint64(v) < 1 || binary.BigEndian.Uint64(v) > SchemaVersion {
+			return errors.New("bbolt: missing or unsupported schema version")
+		}
+		for _, name := range dataBuckets {
+			b := tx.Bucket([]byte(name))
+			if b == nil {
+				return fmt.Errorf("bbolt: bucket %s missing", name)
+			}
+			counts[name] = b.Stats().KeyN
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
 }

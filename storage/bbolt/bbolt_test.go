@@ -131,3 +131,58 @@ func TestInvalidKey(t *testing.T) {
 		}
 	}
 }
+
+// Verify accepts a backup and counts its records, and refuses a cut copy
+// or a bbolt file that is not a store.
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, filepath.Join(dir, "broker.db"))
+	ctx := t.Context()
+	if err := db.CreateAPI(ctx, storage.API{Name: "shop", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "backup.db")
+	f, err := os.Create(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	n, err := db.Backup(f, func(s int64) { size = s })
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || n != size || n == 0 {
+		t.Fatalf("Backup: wrote %d bytes of an announced %d, %v", n, size, err)
+	}
+	mustClose(t, db)
+
+	counts, err := Verify(backup)
+	if err != nil {
+		t.Fatalf("Verify(backup): %v", err)
+	}
+	if counts[bucketAPIs] != 1 {
+		t.Errorf("Verify counts: got %v, want one api", counts)
+	}
+
+	raw, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.db")
+	if err := os.WriteFile(cut, raw[:len(raw)-4096], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(cut); err == nil {
+		t.Error("Verify(cut copy): got nil, want an error")
+	}
+
+	other := filepath.Join(dir, "other.db")
+	bdb, err := bolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = bdb.Close()
+	if _, err := Verify(other); err == nil {
+		t.Error("Verify(plain bbolt file): got nil, want an error")
+	}
+}
