@@ -15,6 +15,11 @@ var (
 	// ErrConflict is returned when a concurrent writer changed the record
 	// between read and write (compare-and-swap lost); the caller reloads.
 	ErrConflict = errors.New("storage: conflict")
+	// ErrUnavailable is wrapped by the errors of a store that cannot serve
+	// the call now (a cluster without quorum, a member out of reach). As
+	// with any timeout, a write that failed this way may still take effect
+	// once the cluster recovers; the caller may retry later.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
 
 // Storage is the persistence interface of the broker.
@@ -110,4 +115,43 @@ type GCResult struct {
 	States       int64
 	IssuedTokens int64
 	SigningKeys  int64
+}
+
+// Record kinds, as a Watcher reports them.
+const (
+	KindAPIs        = "apis"
+	KindClients     = "clients"
+	KindUsers       = "users"
+	KindProviders   = "providers"
+	KindConnections = "connections"
+	KindSigningKeys = "signing_keys"
+)
+
+// Change names a record that some process created, changed or deleted. A
+// Change with an empty Kind says that changes may have been missed (the
+// watch was cut or fell behind): the receiver drops everything it caches.
+type Change struct {
+	Kind string
+	API  string // the API's name; for KindAPIs, the API itself
+	ID   string // the record's ID; empty for KindAPIs
+}
+
+// Watcher is implemented by stores that several broker processes share
+// (etcd), so that each can drop what it caches when another changes it.
+// A store used by one process (bbolt) does not need it.
+type Watcher interface {
+	// Watch calls fn, from one goroutine, for every change to a record of
+	// the given kinds, until ctx ends; it then returns ctx's error. When
+	// the watch is cut it calls fn with an empty Change and resumes.
+	Watch(ctx context.Context, kinds []string, fn func(Change)) error
+}
+
+// Elector is implemented by stores that several broker processes share,
+// to have one of them at a time run a background job.
+type Elector interface {
+	// Lead blocks until this process leads the election called name, or
+	// ctx ends. It returns a context that ends when the leadership is
+	// lost (or ctx ends), and resign, which gives the leadership up and
+	// must be called once.
+	Lead(ctx context.Context, name string) (lead context.Context, resign func(), err error)
 }

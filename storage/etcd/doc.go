@@ -18,9 +18,22 @@
 // deleted value in one request. A write that returned nil is committed by
 // a quorum of the cluster, which syncs it to disk.
 //
-// Every request to etcd is bounded by Config.RequestTimeout, so a cluster
-// without quorum, or no cluster at all, gives an error instead of a hang.
-// A write that timed out may still have been applied.
+// Every call to etcd is bounded by Config.RequestTimeout, so a cluster
+// without quorum, or no cluster at all, gives an error (wrapping
+// storage.ErrUnavailable) instead of a hang. Within that budget a request
+// that found the cluster unavailable (a member that died, a leader
+// election) is tried again, each attempt getting a third of the budget:
+// reads are safe to repeat, and every write is a compare-and-swap, so a
+// repeat of one that was applied without its answer arriving fails its
+// compare; Create and Update then recognise their own record byte for
+// byte, Delete accepts the record being gone, and ConsumeState says the
+// state may have been consumed. A write that failed may still have been
+// applied.
+//
+// DB is also a storage.Watcher (one watch per watched record type,
+// requiring a leader, so a member cut off from the quorum ends the watch
+// and the broker drops its caches) and a storage.Elector (etcd's
+// concurrency.Election on a session lease of ten seconds).
 //
 // This package is the only importer of go.etcd.io/etcd/client/v3 (and of
 // go.etcd.io/etcd/api/v3) besides its own test, which also imports

@@ -140,7 +140,7 @@ func newDB(client *clientv3.Client, prefix string, timeout time.Duration) *DB {
 // newer or malformed one.
 func (d *DB) initSchema(ctx context.Context) error {
 	key := d.prefix + keySchemaVersion
-	resp, err := d.txn(ctx,
+	resp, _, err := d.txn(ctx,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
 		[]clientv3.Op{clientv3.OpPut(key, strconv.Itoa(SchemaVersion))},
 		[]clientv3.Op{clientv3.OpGet(key)})
@@ -179,24 +179,67 @@ func (d *DB) Close() error {
 	return nil
 }
 
-// get runs one Get, bounded by the request timeout.
+// retryPause is the wait between attempts of a request that found the
+// cluster unavailable.
+const retryPause = 50 * time.Millisecond
+
+// retry runs call until it succeeds, fails otherwise than by the cluster
+// being unavailable, the caller's ctx ends, or the request timeout is
+// spent. Each attempt gets a third of the request timeout, so that one
+// sent to a member that just died is tried again on another before the
+// budget is gone. retried reports that an earlier attempt failed as
+// unavailable: a write may then have been applied by it already.
+func (d *DB) retry(ctx context.Context, call func(context.Context) error) (retried bool, err error) {
+	deadline := time.Now().Add(d.timeout)
+	per := max(d.timeout/3, 100*time.Millisecond)
+	for attempt := 0; ; attempt++ {
+		end := time.Now().Add(per)
+		if end.After(deadline) {
+			end = deadline
+		}
+		actx, cancel := context.WithDeadline(ctx, end)
+		err = call(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !unavailable(err) || time.Until(deadline) < 2*retryPause {
+			return attempt > 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return attempt > 0, err
+		case <-time.After(retryPause):
+		}
+	}
+}
+
+// get runs a Get, retried while the cluster is unavailable (reads are
+// safe to repeat), bounded by the request timeout.
 func (d *DB) get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	return d.kv.Get(ctx, key, opts...)
+	var resp *clientv3.GetResponse
+	_, err := d.retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = d.kv.Get(ctx, key, opts...)
+		return err
+	})
+	return resp, err
 }
 
-// del runs one Delete, bounded by the request timeout.
-func (d *DB) del(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	return d.kv.Delete(ctx, key, opts...)
+// del runs a Delete like get; retried reports that an earlier attempt
+// may have deleted already.
+func (d *DB) del(ctx context.Context, key string, opts ...clientv3.OpOption) (resp *clientv3.DeleteResponse, retried bool, err error) {
+	retried, err = d.retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = d.kv.Delete(ctx, key, opts...)
+		return err
+	})
+	return resp, retried, err
 }
 
-// txn runs one transaction, bounded by the request timeout: then when
-// every compare holds, otherwise els.
-func (d *DB) txn(ctx context.Context, cmps []clientv3.Cmp, then, els []clientv3.Op) (*clientv3.TxnResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	return d.kv.Txn(ctx).If(cmps...).Then(then...).Else(els...).Commit()
+// txn runs a transaction like get: then when every compare holds,
+// otherwise els. retried reports that an earlier attempt may have been
+// applied already; every caller's compares make a repeat harmless, and
+// the callers that must tell "it was me" apart check it.
+func (d *DB) txn(ctx context.Context, cmps []clientv3.Cmp, then, els []clientv3.Op) (resp *clientv3.TxnResponse, retried bool, err error) {
+	retried, err = d.retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = d.kv.Txn(ctx).If(cmps...).Then(then...).Else(els...).Commit()
+		return err
+	})
+	return resp, retried, err
 }

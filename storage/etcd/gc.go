@@ -113,9 +113,9 @@ func deleteIfUnchanged(ctx context.Context, d *DB, l loc, kvs ...*mvccpb.KeyValu
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision))
 		ops = append(ops, clientv3.OpDelete(key))
 	}
-	resp, err := d.txn(ctx, cmps, ops, nil)
+	resp, _, err := d.txn(ctx, cmps, ops, nil) // a repeat finds them gone: false, harmless
 	if err != nil {
-		return false, l.fail("collect", err)
+		return false, l.fail(ctx, "collect", err)
 	}
 	return resp.Succeeded, nil
 }

@@ -3,10 +3,14 @@ package etcd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -31,9 +35,31 @@ func (l loc) ready(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// fail wraps an error of etcd itself for operation op on l.
-func (l loc) fail(op string, err error) error {
+// fail wraps an error of etcd itself for operation op on l. When the
+// cluster could not answer in time or has no leader (and the caller did
+// not give up first), the error also wraps storage.ErrUnavailable.
+func (l loc) fail(ctx context.Context, op string, err error) error {
+	if ctx.Err() == nil && unavailable(err) {
+		return fmt.Errorf("etcd: %s %s: %w (%w)", op, l.kind, storage.ErrUnavailable, err)
+	}
 	return fmt.Errorf("etcd: %s %s: %w", op, l.kind, err)
+}
+
+// unavailable reports whether err says the cluster cannot serve now: the
+// request timeout ran out (no quorum), or etcd or gRPC answered
+// Unavailable (no leader, leader changed, member out of reach).
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		return ee.Code() == codes.Unavailable || ee.Code() == codes.DeadlineExceeded
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded
+	}
+	return false
 }
 
 // create stores rec at l if the key has never been created (or was
@@ -46,16 +72,26 @@ func create[T any](ctx context.Context, d *DB, l loc, rec T) error {
 	if err != nil {
 		return err
 	}
-	resp, err := d.txn(ctx,
+	resp, retried, err := d.txn(ctx,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(l.key), "=", 0)},
-		[]clientv3.Op{clientv3.OpPut(l.key, val)}, nil)
+		[]clientv3.Op{clientv3.OpPut(l.key, val)},
+		[]clientv3.Op{clientv3.OpGet(l.key)})
 	if err != nil {
-		return l.fail("create", err)
+		return l.fail(ctx, "create", err)
 	}
-	if !resp.Succeeded {
+	if !resp.Succeeded && !(retried && holds(resp, val)) {
 		return storage.ErrAlreadyExists
 	}
 	return nil
+}
+
+// holds reports whether the Get that is the first answer of a failed
+// transaction found exactly val: after an attempt whose answer was lost,
+// that is the lost attempt's own write (records carry their times, so
+// another writer's record is never byte for byte the same).
+func holds(resp *clientv3.TxnResponse, val string) bool {
+	kvs := resp.Responses[0].GetResponseRange().GetKvs()
+	return len(kvs) == 1 && string(kvs[0].Value) == val
 }
 
 // get returns the record at l, or storage.ErrNotFound.
@@ -66,7 +102,7 @@ func get[T any](ctx context.Context, d *DB, l loc) (T, error) {
 	}
 	resp, err := d.get(ctx, l.key)
 	if err != nil {
-		return rec, l.fail("get", err)
+		return rec, l.fail(ctx, "get", err)
 	}
 	if len(resp.Kvs) == 0 {
 		return rec, storage.ErrNotFound
@@ -119,7 +155,7 @@ func scan(ctx context.Context, d *DB, l loc, op string, fn func([]*mvccpb.KeyVal
 		}
 		resp, err := d.get(ctx, from, opts...)
 		if err != nil {
-			return l.fail(op, err)
+			return l.fail(ctx, op, err)
 		}
 		rev = resp.Header.Revision
 		if err := fn(resp.Kvs); err != nil {
@@ -144,7 +180,7 @@ func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix
 	}
 	resp, err := d.get(ctx, l.key)
 	if err != nil {
-		return l.fail("update", err)
+		return l.fail(ctx, "update", err)
 	}
 	kvs := resp.Kvs
 	for range maxUpdateAttempts {
@@ -176,14 +212,14 @@ func swap[T any](ctx context.Context, d *DB, l loc, cur *mvccpb.KeyValue, fn fun
 	if err != nil {
 		return false, nil, err
 	}
-	resp, err := d.txn(ctx,
+	resp, retried, err := d.txn(ctx,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(l.key), "=", cur.ModRevision)},
 		[]clientv3.Op{clientv3.OpPut(l.key, val)},
 		[]clientv3.Op{clientv3.OpGet(l.key)})
 	if err != nil {
-		return false, nil, l.fail("update", err)
+		return false, nil, l.fail(ctx, "update", err)
 	}
-	if resp.Succeeded {
+	if resp.Succeeded || (retried && holds(resp, val)) {
 		return true, nil, nil
 	}
 	return false, resp.Responses[0].GetResponseRange().GetKvs(), nil
@@ -195,13 +231,15 @@ func remove(ctx context.Context, d *DB, l loc) error {
 	if err := l.ready(ctx); err != nil {
 		return err
 	}
-	resp, err := d.txn(ctx,
+	resp, retried, err := d.txn(ctx,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(l.key), "!=", 0)},
 		[]clientv3.Op{clientv3.OpDelete(l.key)}, nil)
 	if err != nil {
-		return l.fail("delete", err)
+		return l.fail(ctx, "delete", err)
 	}
-	if !resp.Succeeded {
+	// After a lost answer a missing key may be this call's own doing:
+	// the record is gone either way, which is what the caller asked.
+	if !resp.Succeeded && !retried {
 		return storage.ErrNotFound
 	}
 	return nil
@@ -215,11 +253,16 @@ func take[T any](ctx context.Context, d *DB, l loc) (T, error) {
 	if err := l.ready(ctx); err != nil {
 		return rec, err
 	}
-	resp, err := d.del(ctx, l.key, clientv3.WithPrevKV())
+	resp, retried, err := d.del(ctx, l.key, clientv3.WithPrevKV())
 	if err != nil {
-		return rec, l.fail("consume", err)
+		return rec, l.fail(ctx, "consume", err)
 	}
 	if resp.Deleted == 0 || len(resp.PrevKvs) == 0 {
+		if retried {
+			// A lost answer may have taken the record with it: say so
+			// rather than "not found".
+			return rec, l.fail(ctx, "consume", fmt.Errorf("%w: the record may have been consumed by an attempt whose answer was lost", context.DeadlineExceeded))
+		}
 		return rec, storage.ErrNotFound
 	}
 	if err := decode(l, resp.PrevKvs[0].Value, &rec); err != nil {

@@ -1,5 +1,6 @@
-// Package etcdtest starts a real one-member etcd in-process on loopback,
-// for tests of code that runs on the etcd store. It is test support:
+// Package etcdtest starts real etcd in-process on loopback, one member
+// (Start) or a cluster of several (StartCluster), for tests of code that
+// runs on the etcd store. It is test support:
 // import it only from _test.go files.
 package etcdtest
 
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -70,4 +72,137 @@ func freeURL() *url.URL {
 	}
 	defer l.Close()
 	return &url.URL{Scheme: "http", Host: l.Addr().String()}
+}
+
+// Cluster is a real etcd cluster of several members, each in-process on
+// loopback, for fault tests: members can be stopped and started again on
+// the same ports and data.
+type Cluster struct {
+	members []*member
+}
+
+type member struct {
+	cfg *embed.Config
+	e   *embed.Etcd // nil while stopped
+}
+
+// StartCluster starts an n-member cluster with its data under dir and
+// waits until every member serves.
+func StartCluster(dir string, n int) (*Cluster, error) {
+	_ = os.Setenv("ETCD_CLIENT_DEBUG", "error")
+	var errs []error
+	for attempt := range 5 { // a free port may be taken before etcd binds it
+		c, err := tryCluster(filepath.Join(dir, fmt.Sprint(attempt)), n)
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("starting an etcd cluster: %w", errors.Join(errs...))
+}
+
+func tryCluster(dir string, n int) (*Cluster, error) {
+	c := &Cluster{}
+	var initial []string
+	for i := range n {
+		client, peer := freeURL(), freeURL()
+		if client == nil || peer == nil {
+			return nil, errors.New("no free port on 127.0.0.1")
+		}
+		cfg := embed.NewConfig()
+		cfg.Name = fmt.Sprintf("m%d", i)
+		cfg.Dir = filepath.Join(dir, cfg.Name)
+		cfg.LogLevel = "error"
+		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+		// Fast elections: a lost leader is replaced in about a second.
+		cfg.TickMs, cfg.ElectionMs = 50, 500
+		cfg.InitialClusterToken = "oauth2broker-test"
+		initial = append(initial, cfg.Name+"="+peer.String())
+		c.members = append(c.members, &member{cfg: cfg})
+	}
+	for _, m := range c.members {
+		m.cfg.InitialCluster = strings.Join(initial, ",")
+	}
+	for i := range c.members {
+		if err := c.launch(i); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	for i := range c.members {
+		if err := c.waitReady(i); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// launch starts member i without waiting for it.
+func (c *Cluster) launch(i int) error {
+	e, err := embed.StartEtcd(c.members[i].cfg)
+	if err != nil {
+		return fmt.Errorf("member %d: %w", i, err)
+	}
+	c.members[i].e = e
+	return nil
+}
+
+// waitReady waits until member i serves (which needs a quorum).
+func (c *Cluster) waitReady(i int) error {
+	e := c.members[i].e
+	select {
+	case <-e.Server.ReadyNotify():
+		return nil
+	case err := <-e.Err():
+		return fmt.Errorf("member %d: %w", i, err)
+	case <-time.After(time.Minute):
+		return fmt.Errorf("member %d not ready after a minute", i)
+	}
+}
+
+// Endpoints returns the client URLs of every member, stopped or not.
+func (c *Cluster) Endpoints() []string {
+	eps := make([]string, len(c.members))
+	for i, m := range c.members {
+		eps[i] = m.cfg.AdvertiseClientUrls[0].String()
+	}
+	return eps
+}
+
+// Stop stops member i at once (its data stays).
+func (c *Cluster) Stop(i int) {
+	if m := c.members[i]; m.e != nil {
+		m.e.Close()
+		m.e = nil
+	}
+}
+
+// Restart starts the stopped member i again on its ports and data, and
+// returns without waiting: a member serves only once a quorum is back.
+// Ready waits for it.
+func (c *Cluster) Restart(i int) error {
+	if c.members[i].e != nil {
+		return nil
+	}
+	cfg := c.members[i].cfg
+	cfg.ClusterState = embed.ClusterStateFlagExisting
+	return c.launch(i)
+}
+
+// Ready waits until member i, started, serves.
+func (c *Cluster) Ready(i int) error {
+	if c.members[i].e == nil {
+		return fmt.Errorf("member %d is stopped", i)
+	}
+	return c.waitReady(i)
+}
+
+// Close stops every member.
+func (c *Cluster) Close() {
+	for i := range c.members {
+		c.Stop(i)
+	}
 }
