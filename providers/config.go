@@ -40,6 +40,9 @@ type Config struct {
 	AuthParams    map[string]string
 	// Vars fill a template's URL variables ({tenant}, {shop}, …).
 	Vars map[string]string
+	// Refresh overrides the refresh policy of the provider's catalog
+	// entry, field by field.
+	Refresh RefreshPolicy
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -66,6 +69,9 @@ func (c Config) Validate() error {
 		if reservedParam(k) {
 			return fmt.Errorf("providers: auth_params may not set %q", k)
 		}
+	}
+	if err := c.Refresh.Validate(); err != nil {
+		return err
 	}
 	if c.Template != "" {
 		return nil

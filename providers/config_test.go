@@ -1,11 +1,15 @@
 package providers
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestValidate(t *testing.T) {
 	ok := []Config{
 		{Name: "corp", Type: TypeOIDC, Issuer: "https://id.example.com", ClientID: "c"},
 		{Name: "gh-2", Type: TypeOAuth2, AuthURL: "https://a.example/auth", TokenURL: "https://a.example/token", ClientID: "c", AuthStyle: AuthStyleBody},
+		{Name: "ms", Template: "microsoft", ClientID: "c", Refresh: RefreshPolicy{Lead: 2 * time.Minute, IdleAfter: 720 * time.Hour}},
 	}
 	for _, c := range ok {
 		if err := c.Validate(); err != nil {
@@ -22,6 +26,10 @@ func TestValidate(t *testing.T) {
 		"bad revocation":    {Name: "a", Type: TypeOAuth2, AuthURL: "https://x/a", TokenURL: "https://x/t", RevocationURL: "ftp://x", ClientID: "c"},
 		"reserved param":    {Name: "a", Type: TypeOIDC, Issuer: "https://x", ClientID: "c", AuthParams: map[string]string{"State": "x"}},
 		"bad auth style":    {Name: "a", Type: TypeOIDC, Issuer: "https://x", ClientID: "c", AuthStyle: "both"},
+		"lead too short":    {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{Lead: time.Second}},
+		"lead too long":     {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{Lead: 48 * time.Hour}},
+		"negative idle":     {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{IdleAfter: -time.Hour}},
+		"idle too short":    {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{IdleAfter: time.Minute}},
 	}
 	for name, c := range bad {
 		if err := c.Validate(); err == nil {

@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -27,6 +28,38 @@ var (
 	// ErrRevocationUnsupported: the provider offers no way to revoke.
 	ErrRevocationUnsupported = errors.New("providers: provider has no revocation")
 )
+
+// RetryAfterError is an upstream refusal that says when to come back: an
+// HTTP 429 (Too Many Requests), or a 503 with a Retry-After header
+// (RFC 9110 §10.2.3, §15.6.4; RFC 6585 §4). It wraps ErrUnavailable, so
+// errors.Is(err, ErrUnavailable) holds; find it with errors.As.
+type RetryAfterError struct {
+	// Status is the upstream's HTTP status (429 or 503).
+	Status int
+	// After is how long the upstream asks to wait, from its Retry-After
+	// header (delay-seconds or an HTTP date); zero when it sent none.
+	After time.Duration
+	// Err is the classified error; it wraps ErrUnavailable.
+	Err error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (retry after %v)", e.Err, e.After)
+}
+
+// Unwrap returns the classified error.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter returns how long err asks to wait before the next call to
+// the upstream, and whether it is a RetryAfterError at all (a 429 without
+// a Retry-After header answers 0, true).
+func RetryAfter(err error) (time.Duration, bool) {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return ra.After, true
+	}
+	return 0, false
+}
 
 // TokenSet is an upstream token answer as the broker keeps it.
 type TokenSet struct {
@@ -79,6 +112,44 @@ type Revoker interface {
 	// Revoke revokes the grant behind ts (RFC 7009 or the provider's own
 	// call). It returns ErrRevocationUnsupported when there is no way.
 	Revoke(ctx context.Context, ts *TokenSet) error
+}
+
+// RefreshPolicy says when a background refresher renews a provider's
+// connections before a token request needs it.
+type RefreshPolicy struct {
+	// Lead renews a connection this long before its access token
+	// expires; zero means the broker's global lead.
+	Lead time.Duration
+	// IdleAfter renews a connection whose grant was last refreshed (or
+	// connected) this long ago, even when its access token is far from
+	// expiry or never expires: for providers that expire refresh tokens
+	// left unused. Zero means never.
+	IdleAfter time.Duration
+}
+
+// Bounds of a RefreshPolicy, checked by Config.Validate.
+const (
+	MinRefreshLead      = time.Minute
+	MaxRefreshLead      = 24 * time.Hour
+	MinRefreshIdleAfter = time.Hour
+	MaxRefreshIdleAfter = 365 * 24 * time.Hour
+)
+
+// Validate checks the bounds: each field is zero or within them.
+func (p RefreshPolicy) Validate() error {
+	if p.Lead != 0 && (p.Lead < MinRefreshLead || p.Lead > MaxRefreshLead) {
+		return fmt.Errorf("providers: refresh_lead must be between %v and %v", MinRefreshLead, MaxRefreshLead)
+	}
+	if p.IdleAfter != 0 && (p.IdleAfter < MinRefreshIdleAfter || p.IdleAfter > MaxRefreshIdleAfter) {
+		return fmt.Errorf("providers: refresh_idle_after must be between %v and %v", MinRefreshIdleAfter, MaxRefreshIdleAfter)
+	}
+	return nil
+}
+
+// RefreshAdvisor is a Provider that knows its refresh policy: the one
+// configured, completed by what its catalog entry documents.
+type RefreshAdvisor interface {
+	RefreshPolicy() RefreshPolicy
 }
 
 // NeedsReauth reports whether err means the user must reconnect.

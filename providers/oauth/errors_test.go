@@ -212,3 +212,38 @@ func checkLeak(t *testing.T, op string, err, want error) {
 		}
 	})
 }
+
+// TestRetryAfter checks that a 429, or a 503 with Retry-After, becomes a
+// *providers.RetryAfterError carrying the wait (seconds or an HTTP date
+// read against the injected clock), still classified ErrUnavailable.
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		name    string
+		fail    providertest.Failure
+		header  string
+		wantOK  bool
+		wantDur time.Duration
+	}{
+		{"429 with seconds", providertest.FailTooManyRequests, "120", true, 120 * time.Second},
+		{"429 with an HTTP date", providertest.FailTooManyRequests, testNow.Add(90 * time.Second).Format(http.TimeFormat), true, 90 * time.Second},
+		{"429 with a past date", providertest.FailTooManyRequests, testNow.Add(-time.Hour).Format(http.TimeFormat), true, 0},
+		{"429 without Retry-After", providertest.FailTooManyRequests, "", true, 0},
+		{"429 with garbage", providertest.FailTooManyRequests, "soon", true, 0},
+		{"503 with seconds", providertest.FailUnavailable, "7", true, 7 * time.Second},
+		{"500", providertest.FailServerError, "", false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := providertest.NewFake(t)
+			p := newProvider(t, fakeConfig(f, providers.AuthStyleHeader))
+			ts := exchange(t, f, p)
+			f.SetBehavior(providertest.Behavior{RefreshFail: tt.fail, RetryAfter: tt.header})
+			_, err := p.Refresh(t.Context(), ts)
+			checkSentinel(t, err, providers.ErrUnavailable)
+			got, ok := providers.RetryAfter(err)
+			if ok != tt.wantOK || got != tt.wantDur {
+				t.Errorf("RetryAfter(%v) = %v, %v; want %v, %v", err, got, ok, tt.wantDur, tt.wantOK)
+			}
+		})
+	}
+}

@@ -50,8 +50,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Revoker  = (*Provider)(nil)
+	_ providers.Provider       = (*Provider)(nil)
+	_ providers.Revoker        = (*Provider)(nil)
+	_ providers.RefreshAdvisor = (*Provider)(nil)
 )
 
 // New returns a Provider for cfg; cfg must have its endpoints.
@@ -141,6 +142,10 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	}
 	return out, nil
 }
+
+// RefreshPolicy implements providers.RefreshAdvisor: the configured
+// policy (a catalog template has completed it with its entry's).
+func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.cfg.Refresh }
 
 // CallbackKeep implements providers.CallbackKeeper.
 func (p *Provider) CallbackKeep() []string { return p.cfg.Quirks.CallbackKeep }

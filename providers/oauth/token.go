@@ -45,9 +45,39 @@ func (p *Provider) retrieve(ctx context.Context, op string, form url.Values) (*p
 		if status >= 200 && status <= 299 && code != "" {
 			status = http.StatusBadRequest // an error sent with 200
 		}
-		return nil, fmt.Errorf("oauth: %s: %w (status %d, error %q)", op, classifyAnswer(status, code), resp.StatusCode, code)
+		err := fmt.Errorf("oauth: %s: %w (status %d, error %q)", op, classifyAnswer(status, code), resp.StatusCode, code)
+		return nil, p.withRetryAfter(err, resp)
 	}
 	return ts, nil
+}
+
+// withRetryAfter makes err a *providers.RetryAfterError when the answer
+// is a 429, or a 503 with a Retry-After header, so that callers can wait
+// as long as the upstream asks.
+func (p *Provider) withRetryAfter(err error, resp *http.Response) error {
+	after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), p.now())
+	if resp.StatusCode != http.StatusTooManyRequests && (resp.StatusCode != http.StatusServiceUnavailable || !ok) {
+		return err
+	}
+	return &providers.RetryAfterError{Status: resp.StatusCode, After: after, Err: err}
+}
+
+// parseRetryAfter reads a Retry-After value (RFC 9110 §10.2.3):
+// delay-seconds or an HTTP date, relative to now. A date in the past
+// means no wait. ok is false when the value is absent or malformed.
+func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(secs) * time.Second, true
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
 }
 
 // tokenRequest builds the POST with client authentication (RFC 6749

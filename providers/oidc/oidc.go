@@ -23,8 +23,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Revoker  = (*Provider)(nil)
+	_ providers.Provider       = (*Provider)(nil)
+	_ providers.Revoker        = (*Provider)(nil)
+	_ providers.RefreshAdvisor = (*Provider)(nil)
 )
 
 // discovered holds discovery fields go-oidc does not expose directly.
@@ -125,6 +126,9 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 	return p.inner.Revoke(ctx, ts)
 }
+
+// RefreshPolicy implements providers.RefreshAdvisor.
+func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.inner.RefreshPolicy() }
 
 // discoveryError classifies a discovery failure without its text: network
 // trouble is ErrUnavailable, anything else (404, issuer mismatch, bad JSON)

@@ -47,12 +47,15 @@ const (
 	// FailServerError answers 500 {"error":"server_error"}.
 	FailServerError
 	// FailUnavailable answers 503 {"error":"temporarily_unavailable"} with
-	// Retry-After: 1.
+	// Retry-After: 1, or Behavior.RetryAfter when set.
 	FailUnavailable
 	// FailHang holds the request for Behavior.Hang, then answers normally.
 	// With Hang zero it holds it until the client gives up or the Fake is
 	// closed, and never answers.
 	FailHang
+	// FailTooManyRequests answers 429 {"error":"too_many_requests"} (RFC
+	// 6585 §4) with Behavior.RetryAfter as its Retry-After header, if set.
+	FailTooManyRequests
 )
 
 // RefreshTokenMode selects what a refresh answer says about the refresh
@@ -89,6 +92,9 @@ type Behavior struct {
 	// refresh_token grants fail, after client authentication.
 	ExchangeFail Failure
 	RefreshFail  Failure
+	// RetryAfter is the Retry-After header of FailTooManyRequests and
+	// FailUnavailable answers: delay-seconds or an HTTP date.
+	RetryAfter string
 	// Hang is how long FailHang holds a request.
 	Hang time.Duration
 	// RevokeStatus is the revocation endpoint's status: 0 or 200 answers

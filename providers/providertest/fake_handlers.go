@@ -1,6 +1,7 @@
 package providertest
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -153,8 +154,13 @@ func (f *Fake) fail(w http.ResponseWriter, r *http.Request, b Behavior, failure 
 	case FailServerError:
 		writeError(w, http.StatusInternalServerError, "server_error", "")
 	case FailUnavailable:
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", cmp.Or(b.RetryAfter, "1"))
 		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "")
+	case FailTooManyRequests:
+		if b.RetryAfter != "" {
+			w.Header().Set("Retry-After", b.RetryAfter)
+		}
+		writeError(w, http.StatusTooManyRequests, "too_many_requests", "")
 	case FailHang:
 		return f.hold(r, b.Hang) // never true for Hang zero
 	default:

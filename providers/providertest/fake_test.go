@@ -189,6 +189,7 @@ func TestFakeRefreshFailures(t *testing.T) {
 		{"invalid_grant", providertest.Behavior{RefreshFail: providertest.FailInvalidGrant}, 5 * time.Second, 400, "invalid_grant"},
 		{"500", providertest.Behavior{RefreshFail: providertest.FailServerError}, 5 * time.Second, 500, "server_error"},
 		{"503", providertest.Behavior{RefreshFail: providertest.FailUnavailable}, 5 * time.Second, 503, "temporarily_unavailable"},
+		{"429", providertest.Behavior{RefreshFail: providertest.FailTooManyRequests, RetryAfter: "120"}, 5 * time.Second, 429, "too_many_requests"},
 		{"hang forever", providertest.Behavior{RefreshFail: providertest.FailHang}, 200 * time.Millisecond, -1, ""},
 		{"hang then answer", providertest.Behavior{RefreshFail: providertest.FailHang, Hang: 100 * time.Millisecond}, 5 * time.Second, 0, ""},
 		{"delay", providertest.Behavior{Delay: 100 * time.Millisecond}, 5 * time.Second, 0, ""},
@@ -215,6 +216,9 @@ func TestFakeRefreshFailures(t *testing.T) {
 				re := retrieveError(t, err)
 				if re.Response.StatusCode != tt.wantStatus || re.ErrorCode != tt.wantCode {
 					t.Errorf("got status %d code %q, want %d %q", re.Response.StatusCode, re.ErrorCode, tt.wantStatus, tt.wantCode)
+				}
+				if want := tt.behavior.RetryAfter; want != "" && re.Response.Header.Get("Retry-After") != want {
+					t.Errorf("got Retry-After %q, want %q", re.Response.Header.Get("Retry-After"), want)
 				}
 			}
 			if got := f.RefreshCount(); got != 1 {
