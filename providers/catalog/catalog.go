@@ -124,6 +124,8 @@ func (e *Entry) Quirks() []string {
 	add(e.Token.Refresh == "none", "no refresh tokens")
 	add(len(e.Token.Keep) > 0 || len(e.CallbackKeep) > 0, "kept fields")
 	add(e.ClientSecret == "apple_jwt", "JWT client secret")
+	add(e.Token.RefreshLead != "", "refresh lead "+e.Token.RefreshLead)
+	add(e.Token.RefreshIdleAfter != "", "idle keep-alive "+e.Token.RefreshIdleAfter)
 	if len(q) == 0 {
 		return []string{"none"}
 	}

@@ -41,6 +41,9 @@ func TestValidateRejects(t *testing.T) {
 		"bad path":            func(e *Entry) { e.Token.AccessTokenPath = "a..b" },
 		"bad type":            func(e *Entry) { e.Type = "saml" },
 		"oidc without issuer": func(e *Entry) { e.Type = "oidc" },
+		"bad refresh lead":    func(e *Entry) { e.Token.RefreshLead = "soon" },
+		"refresh lead 0s":     func(e *Entry) { e.Token.RefreshLead = "1s" },
+		"idle after too long": func(e *Entry) { e.Token.RefreshIdleAfter = "10000h" },
 	}
 	for name, mutate := range cases {
 		e := base()

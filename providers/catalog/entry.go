@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 // Entry describes one provider. The YAML file of an entry uses the field
@@ -99,6 +101,16 @@ type Token struct {
 	// "single_use" (the old one dies at once: the new one must be stored
 	// before anything else) or "none" (no refresh tokens).
 	Refresh string `yaml:"refresh"`
+	// RefreshLead is a Go duration: background refreshes renew this
+	// provider's connections this long before their access token
+	// expires, instead of the broker's global lead (for short-lived
+	// access tokens). Empty means the global lead.
+	RefreshLead string `yaml:"refresh_lead"`
+	// RefreshIdleAfter is a Go duration: background refreshes also renew
+	// a connection whose grant was last refreshed this long ago, for
+	// providers that expire refresh tokens left unused. Set it well below
+	// the documented limit. Empty means never.
+	RefreshIdleAfter string `yaml:"refresh_idle_after"`
 }
 
 // Revocation describes how to revoke a grant at the provider.
@@ -226,9 +238,31 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 			add("token.keep %q is not a dot path", p)
 		}
 	}
+	if _, err := e.refreshPolicy(); err != nil {
+		add("token: %v", err)
+	}
 	if l := e.Token.Lifetime; l != "" && l != "never" {
 		if d, err := time.ParseDuration(l); err != nil || d <= 0 {
 			add("token.lifetime %q: want a positive Go duration or never", l)
 		}
 	}
+}
+
+// refreshPolicy parses token.refresh_lead and token.refresh_idle_after.
+func (e *Entry) refreshPolicy() (providers.RefreshPolicy, error) {
+	var p providers.RefreshPolicy
+	for _, f := range []struct {
+		name, value string
+		into        *time.Duration
+	}{{"refresh_lead", e.Token.RefreshLead, &p.Lead}, {"refresh_idle_after", e.Token.RefreshIdleAfter, &p.IdleAfter}} {
+		if f.value == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.value)
+		if err != nil {
+			return p, fmt.Errorf("%s %q: want a Go duration", f.name, f.value)
+		}
+		*f.into = d
+	}
+	return p, p.Validate()
 }

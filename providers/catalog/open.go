@@ -107,7 +107,21 @@ func (e *Entry) config(cfg providers.Config) (oauth.Config, error) {
 	for k, v := range cfg.AuthParams {
 		out.AuthParams[k] = v
 	}
+	out.Refresh = e.refresh(cfg.Refresh)
 	return oauth.Config{Config: out, Quirks: e.quirks(), DefaultLifetime: e.lifetime()}, nil
+}
+
+// refresh completes a configured refresh policy with the entry's: each
+// field set in the configuration wins.
+func (e *Entry) refresh(configured providers.RefreshPolicy) providers.RefreshPolicy {
+	out, _ := e.refreshPolicy() // checked by Validate at load
+	if configured.Lead != 0 {
+		out.Lead = configured.Lead
+	}
+	if configured.IdleAfter != 0 {
+		out.IdleAfter = configured.IdleAfter
+	}
+	return out
 }
 
 func firstNonEmpty(a, b string) string {

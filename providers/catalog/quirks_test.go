@@ -250,3 +250,38 @@ func TestQuirkRevocationKinds(t *testing.T) {
 		t.Errorf("kind none: got %v, want ErrRevocationUnsupported", err)
 	}
 }
+
+// An entry's refresh policy reaches the opened provider, and a configured
+// field wins over the entry's, field by field.
+func TestRefreshPolicyFromEntry(t *testing.T) {
+	up := newUpstream(t, 200, "application/json", `{}`)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		template   string
+		configured providers.RefreshPolicy
+		want       providers.RefreshPolicy
+	}{
+		{"microsoft", providers.RefreshPolicy{}, providers.RefreshPolicy{IdleAfter: 720 * time.Hour}},
+		{"microsoft", providers.RefreshPolicy{Lead: 3 * time.Minute}, providers.RefreshPolicy{Lead: 3 * time.Minute, IdleAfter: 720 * time.Hour}},
+		{"microsoft", providers.RefreshPolicy{IdleAfter: 48 * time.Hour}, providers.RefreshPolicy{IdleAfter: 48 * time.Hour}},
+		{"github", providers.RefreshPolicy{}, providers.RefreshPolicy{}},
+	}
+	for _, tt := range tests {
+		cfg := providers.Config{Name: "p", Template: tt.template, ClientID: "cid", ClientSecret: "s",
+			AuthURL: up.srv.URL + "/auth", TokenURL: up.srv.URL + "/token", Refresh: tt.configured}
+		p, err := c.Open(context.Background(), cfg, up.srv.Client(), func() time.Time { return fixedNow })
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, ok := p.(providers.RefreshAdvisor)
+		if !ok {
+			t.Fatalf("%s: the opened provider is no RefreshAdvisor", tt.template)
+		}
+		if got := a.RefreshPolicy(); got != tt.want {
+			t.Errorf("%s configured %+v: got %+v, want %+v", tt.template, tt.configured, got, tt.want)
+		}
+	}
+}
