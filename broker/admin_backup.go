@@ -19,7 +19,7 @@ type backuper interface {
 // backup streams a consistent copy of the store. Secrets in it stay
 // sealed: keep the encryption key to restore it.
 func (s *Server) backup(c *gin.Context) {
-	b, ok := s.store.(backuper)
+	b, ok := s.shared.(backuper)
 	if !ok {
 		fail(c, protocol.ErrInvalidRequest.WithStatus(http.StatusNotImplemented).
 			WithDescription("this store has no online backup here; back up etcd with etcdctl snapshot save"))

@@ -61,12 +61,16 @@ type Config struct {
 
 // Server is the broker's HTTP handler.
 type Server struct {
-	store   storage.Storage
-	keyring *seal.Keyring
-	tokens  *tokens.Issuer
-	grants  *grants.Dispatcher
-	conns   *connections.Manager
-	catalog *catalog.Catalog
+	store  storage.Storage // reads through lastKnown on a shared store
+	shared storage.Storage // the store as configured, for its optional interfaces
+	// lastKnown answers settings reads while a shared store is
+	// unavailable; nil on a store of one process.
+	lastKnown *lastKnown
+	keyring   *seal.Keyring
+	tokens    *tokens.Issuer
+	grants    *grants.Dispatcher
+	conns     *connections.Manager
+	catalog   *catalog.Catalog
 	// webhook delivery (webhooks.go)
 	webhookWake   chan struct{}
 	webhookRetry  time.Duration
@@ -89,7 +93,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("broker: Store, Keyring and PublicURL are required")
 	}
 	s := &Server{
-		store: cfg.Store, keyring: cfg.Keyring, adminToken: cfg.AdminToken,
+		store: cfg.Store, shared: cfg.Store, keyring: cfg.Keyring, adminToken: cfg.AdminToken,
 		log: cfg.Logger, now: cfg.Now,
 	}
 	if s.log == nil {
@@ -99,6 +103,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if _, ok := cfg.Store.(storage.Watcher); ok {
+		// A shared store: its watch keeps what lastKnown remembers current.
+		s.lastKnown = newLastKnown(cfg.Store, s.now)
+		s.store = s.lastKnown
+	}
 	s.metrics = newMetrics()
 	s.webhookWake = make(chan struct{}, 1)
 	s.webhookRetry = cfg.WebhookRetry
@@ -106,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.webhookRetry = time.Second
 	}
 	s.webhookClient = &http.Client{Timeout: webhookTimeout}
-	iss, err := tokens.New(tokens.Config{Store: cfg.Store, Keyring: cfg.Keyring, PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Now: s.now})
+	iss, err := tokens.New(tokens.Config{Store: s.store, Keyring: cfg.Keyring, PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Now: s.now})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +131,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		open = DefaultOpener(s.catalog, nil, s.now)
 	}
 	s.conns, err = connections.New(connections.Config{
-		Store: cfg.Store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
+		Store: s.store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
 		OnRefresh:   s.metrics.onRefresh,
 		Replicated:  cfg.Replicated,
 		OnEvent:     s.onConnectionEvent,
@@ -131,8 +140,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.grants = grants.New(grants.Config{Store: cfg.Store, Tokens: iss, Connections: s.conns, Now: s.now})
-	s.paths = tokenPathIndex{store: cfg.Store, now: s.now}
+	s.grants = grants.New(grants.Config{Store: s.store, Tokens: iss, Connections: s.conns, Now: s.now})
+	s.paths = tokenPathIndex{store: s.store, now: s.now}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)
 	return s, nil
@@ -166,10 +175,12 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runWebhooks(ctx) }()
-	if ahead > 0 {
+	if w, ok := s.shared.(storage.Watcher); ok {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		go func() { defer wg.Done(); s.watchStore(ctx, w) }()
+	}
+	if ahead > 0 {
+		job := func(ctx context.Context) {
 			s.every(ctx, min(ahead/2, time.Minute), func(ctx context.Context) {
 				if n, err := s.conns.RefreshAhead(ctx, ahead, 4); err != nil {
 					s.log.Error("refresh ahead failed", "err", err)
@@ -177,9 +188,78 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 					s.log.Info("refreshed ahead of expiry", "connections", n)
 				}
 			})
-		}()
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); s.lead(ctx, "refresh-ahead", job) }()
 	}
 	go func() { wg.Wait(); close(s.gcDone) }()
+}
+
+// watchStore drops what this replica caches of the APIs, their signing
+// keys, clients, users and providers when the store says another replica
+// changed them (or, for the caches that have a TTL, that changes may have
+// been missed), until ctx ends.
+func (s *Server) watchStore(ctx context.Context, w storage.Watcher) {
+	kinds := []string{storage.KindAPIs, storage.KindSigningKeys, storage.KindClients, storage.KindUsers, storage.KindProviders}
+	_ = w.Watch(ctx, kinds, func(c storage.Change) {
+		if s.lastKnown != nil {
+			s.lastKnown.changed(c)
+		}
+		switch c.Kind {
+		case storage.KindAPIs:
+			s.paths.invalidate()
+			s.tokens.Forget(c.API)
+		case storage.KindSigningKeys:
+			s.tokens.Forget(c.API)
+		case "":
+			s.paths.invalidate()
+			s.tokens.Forget("")
+		}
+	})
+}
+
+// electionRetry is the pause before campaigning again after a failed
+// campaign.
+const electionRetry = time.Second
+
+// lead runs job until ctx ends. On a store shared by replicas (an
+// Elector) one replica at a time runs it: this one campaigns, runs job
+// while it leads, and campaigns again when it loses the lead.
+func (s *Server) lead(ctx context.Context, name string, job func(context.Context)) {
+	el, ok := s.shared.(storage.Elector)
+	if !ok {
+		s.metrics.leading.WithLabelValues(name).Set(1)
+		job(ctx)
+		return
+	}
+	for ctx.Err() == nil {
+		lead, resign, err := el.Lead(ctx, name)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("election failed; campaigning again", "job", name, "err", err)
+				sleepCtx(ctx, electionRetry)
+			}
+			continue
+		}
+		s.log.Info("this replica leads", "job", name)
+		s.metrics.leading.WithLabelValues(name).Set(1)
+		job(lead)
+		s.metrics.leading.WithLabelValues(name).Set(0)
+		resign()
+		if ctx.Err() == nil {
+			s.log.Warn("lost the lead; campaigning again", "job", name)
+		}
+	}
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // every runs fn every d until ctx ends.

@@ -18,6 +18,7 @@ type metrics struct {
 	issued    *prometheus.CounterVec
 	refreshes *prometheus.CounterVec
 	upstream  *prometheus.HistogramVec
+	leading   *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -40,8 +41,11 @@ func newMetrics() *metrics {
 			Name: "oauth2broker_upstream_refresh_duration_seconds", Help: "Upstream refresh latency by provider.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"provider"}),
+		leading: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "oauth2broker_leader", Help: "1 while this replica runs the background job (it leads the job's election on a shared store), else 0.",
+		}, []string{"job"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.issued, m.refreshes, m.upstream,
+	m.registry.MustRegister(m.requests, m.latency, m.issued, m.refreshes, m.upstream, m.leading,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

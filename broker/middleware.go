@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // limitBody caps every request body at protocol.MaxBodyBytes.
@@ -75,6 +76,11 @@ func (s *Server) renderErrors(c *gin.Context) {
 	}
 	err := c.Errors.Last().Err
 	e := protocol.AsError(err)
+	if e.Status >= 500 && errors.Is(err, storage.ErrUnavailable) {
+		// The client may retry once the store has its quorum back.
+		e = errStoreUnavailable.WithCause(err)
+		c.Header("Retry-After", "1")
+	}
 	if e.Status >= 500 {
 		s.log.Error("request failed", "path", c.Request.URL.Path, "request_id", c.GetString("request_id"), "err", errors.Unwrap(e))
 	}
@@ -94,6 +100,10 @@ func (s *Server) recoverPanic(c *gin.Context) {
 	}()
 	c.Next()
 }
+
+// errStoreUnavailable answers a request the store could not serve now.
+var errStoreUnavailable = protocol.ErrTemporarilyUnavailable.WithDescription(
+	"the broker's store is unavailable (no quorum or out of reach); retry shortly")
 
 func renderError(c *gin.Context, err error) {
 	protocol.WriteError(c.Writer, err)

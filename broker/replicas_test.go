@@ -2,7 +2,6 @@ package broker_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
@@ -30,32 +29,9 @@ func TestReplicasOnEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	key, _ := seal.GenerateKey()
-	ring, _ := seal.NewKeyring(key)
 	clk := newClock()
-	servers := make([]*httptest.Server, 3)
-	for i := range servers {
-		servers[i] = httptest.NewUnstartedServer(nil)
-		servers[i].Start()
-	}
-	public := servers[0].URL
-	for _, ts := range servers {
-		db, err := etcdstore.Open(context.Background(), etcdstore.Config{Endpoints: []string{endpoint}, Prefix: "/replicas/"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
-			Now: clk.now, Replicated: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts.Config.Handler = srv
-		t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
-	}
-	envs := make([]*env, 3)
-	for i, ts := range servers {
-		envs[i] = &env{t: t, URL: ts.URL, Logs: &syncBuffer{}}
-	}
+	envs, _ := startReplicas(t, replicaConfig{endpoints: []string{endpoint}, n: 3, now: clk.now})
+	public := envs[0].URL
 	e := envs[0]
 	id, sec := fedSetup(e, nil)
 	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{public + "/fed/oauth2/provider/callback"}})
@@ -93,4 +69,46 @@ func TestReplicasOnEtcd(t *testing.T) {
 			t.Errorf("replica %d refused the new secret: %d %s", i, a.Status, a.Raw)
 		}
 	}
+}
+
+// replicaConfig says how startReplicas runs broker replicas on etcd.
+type replicaConfig struct {
+	endpoints      []string
+	n              int
+	now            func() time.Time
+	refreshAhead   time.Duration
+	requestTimeout time.Duration
+}
+
+// startReplicas runs cfg.n brokers on one etcd prefix behind one public
+// URL (the first replica's), and returns an env and the server of each.
+func startReplicas(t *testing.T, cfg replicaConfig) ([]*env, []*broker.Server) {
+	t.Helper()
+	key, _ := seal.GenerateKey()
+	ring, _ := seal.NewKeyring(key)
+	servers := make([]*httptest.Server, cfg.n)
+	for i := range servers {
+		servers[i] = httptest.NewUnstartedServer(nil)
+		servers[i].Start()
+	}
+	public := servers[0].URL
+	envs := make([]*env, cfg.n)
+	brokers := make([]*broker.Server, cfg.n)
+	for i, ts := range servers {
+		db, err := etcdstore.Open(context.Background(), etcdstore.Config{Endpoints: cfg.endpoints, Prefix: "/replicas/", RequestTimeout: cfg.requestTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := &syncBuffer{}
+		srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
+			Now: cfg.now, Replicated: true, RefreshAhead: cfg.refreshAhead, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.Config.Handler = srv
+		t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
+		envs[i] = &env{t: t, URL: ts.URL, Logs: logs}
+		brokers[i] = srv
+	}
+	return envs, brokers
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // tokenPathTTL bounds how long a replica serves a stale index of extra
-// token paths after another replica changed an API.
+// token paths after another replica changed an API, when no watch of the
+// store told it at once.
 const tokenPathTTL = 5 * time.Second
 
 // tokenPathIndex maps the APIs' extra token paths to their API.
@@ -19,6 +21,8 @@ type tokenPathIndex struct {
 	mu       sync.Mutex
 	byPath   map[string]string
 	loadedAt time.Time
+	stale    bool
+	retryAt  time.Time // the store was unavailable: use as is until then
 }
 
 // lookup returns the API that serves its token endpoint at path.
@@ -37,9 +41,15 @@ func (x *tokenPathIndex) lookup(ctx context.Context, path string) (storage.API, 
 func (x *tokenPathIndex) apiFor(ctx context.Context, path string) (string, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.byPath == nil || x.now().Sub(x.loadedAt) > tokenPathTTL {
+	if x.byPath == nil || ((x.stale || x.now().Sub(x.loadedAt) > tokenPathTTL) && !time.Now().Before(x.retryAt)) {
 		apis, err := x.store.ListAPIs(ctx)
-		if err != nil {
+		switch {
+		case err != nil && x.byPath != nil && errors.Is(err, storage.ErrUnavailable):
+			// No quorum: route with the index known moments ago, and ask
+			// the store again in a while, not on every request.
+			x.retryAt = time.Now().Add(outagePause)
+			return x.byPath[path], nil
+		case err != nil:
 			return "", err
 		}
 		x.byPath = map[string]string{}
@@ -48,15 +58,16 @@ func (x *tokenPathIndex) apiFor(ctx context.Context, path string) (string, error
 				x.byPath[p] = a.Name
 			}
 		}
-		x.loadedAt = x.now()
+		x.loadedAt, x.stale = x.now(), false
 	}
 	return x.byPath[path], nil
 }
 
-// invalidate drops the index after a local API change.
+// invalidate marks the index stale after an API change, here or (heard
+// through the store's watch) on another replica: the next lookup reloads.
 func (x *tokenPathIndex) invalidate() {
 	x.mu.Lock()
-	x.byPath = nil
+	x.stale = true
 	x.mu.Unlock()
 }
 

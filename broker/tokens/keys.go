@@ -25,7 +25,9 @@ import (
 const DefaultSigningAlg = "ES256"
 
 // keyCacheTTL bounds how long a replica signs with a key set it loaded,
-// so a rotation made by another replica is picked up.
+// so a rotation made by another replica is picked up even when no one
+// calls Forget (a store without a watch). When the store is unavailable
+// at reload, the loaded set goes on serving until it answers again.
 const keyCacheTTL = 30 * time.Second
 
 // SupportedAlgs lists the signing algorithms an API may choose.
@@ -53,6 +55,8 @@ type keySet struct {
 	public   []jose.JSONWebKey // every key still published, newest first
 	secret   map[string][]byte // HMAC keys by kid: never published
 	loadedAt time.Time
+	stale    bool      // reload at next use (guarded by keyCache.mu)
+	retryAt  time.Time // the store was unavailable: use as is until then
 }
 
 // verifyKey returns the key and algorithm that verify tokens of kid.
@@ -67,6 +71,10 @@ func (ks *keySet) verifyKey(kid string) (any, string, bool) {
 	}
 	return nil, "", false
 }
+
+// unavailableRetry is how long a key set is used as is after the store
+// could not reload it, before the store is asked again.
+const unavailableRetry = 5 * time.Second
 
 // keyCache caches key sets per API.
 type keyCache struct {
@@ -90,7 +98,9 @@ func (i *Issuer) mayReload(api string) bool {
 		return false
 	}
 	i.cache.forced[api] = now
-	delete(i.cache.sets, api)
+	if ks, ok := i.cache.sets[api]; ok {
+		ks.stale = true
+	}
 	return true
 }
 
@@ -162,20 +172,49 @@ func newKeyMaterial(alg string) ([]byte, error) {
 func (i *Issuer) keys(ctx context.Context, api storage.API) (*keySet, error) {
 	i.cache.mu.Lock()
 	defer i.cache.mu.Unlock()
-	if ks, ok := i.cache.sets[api.Name]; ok && i.now().Sub(ks.loadedAt) < keyCacheTTL && ks.alg == apiAlg(api) {
-		return ks, nil
+	cached, ok := i.cache.sets[api.Name]
+	if ok && cached.alg == apiAlg(api) &&
+		((!cached.stale && i.now().Sub(cached.loadedAt) < keyCacheTTL) || time.Now().Before(cached.retryAt)) {
+		return cached, nil
 	}
 	ks, err := i.loadKeys(ctx, api)
 	if err != nil {
+		if ok && cached.alg == apiAlg(api) && errors.Is(err, storage.ErrUnavailable) {
+			// The store cannot answer (no quorum): go on with the keys
+			// known, which were valid moments ago, rather than fail every
+			// token and JWKS request; ask the store again in a while, not
+			// on every request (each would wait for its timeout).
+			cached.retryAt = time.Now().Add(unavailableRetry)
+			return cached, nil
+		}
 		return nil, err
 	}
 	i.cache.sets[api.Name] = ks
 	return ks, nil
 }
 
+// invalidate marks api's cached key set stale: the next use reloads it.
 func (i *Issuer) invalidate(api string) {
 	i.cache.mu.Lock()
-	delete(i.cache.sets, api)
+	if ks, ok := i.cache.sets[api]; ok {
+		ks.stale = true
+	}
+	i.cache.mu.Unlock()
+}
+
+// Forget marks the cached key set of api stale, or of every API when api
+// is empty, so that the next use reloads it from the store: call it when
+// another process changed the keys or the API. While the store is
+// unavailable a stale set is still used (see keyCacheTTL).
+func (i *Issuer) Forget(api string) {
+	if api != "" {
+		i.invalidate(api)
+		return
+	}
+	i.cache.mu.Lock()
+	for _, ks := range i.cache.sets {
+		ks.stale = true
+	}
 	i.cache.mu.Unlock()
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -19,7 +20,9 @@ import (
 // directory (the default), or etcd with
 // OAUTH2BROKER_STORAGE=etcd://host:2379,host:2379/prefix. With etcd,
 // user and password come from OAUTH2BROKER_ETCD_USERNAME and
-// OAUTH2BROKER_ETCD_PASSWORD.
+// OAUTH2BROKER_ETCD_PASSWORD, and a private CA and client certificate
+// for etcds:// from OAUTH2BROKER_ETCD_CA, OAUTH2BROKER_ETCD_CERT and
+// OAUTH2BROKER_ETCD_KEY (PEM files).
 func openStore(ctx context.Context, s settings, log *slog.Logger) (storage.Storage, error) {
 	if s.Storage == "" || s.Storage == "bbolt" {
 		if err := os.MkdirAll(s.Data, 0o700); err != nil {
@@ -43,6 +46,9 @@ func openStore(ctx context.Context, s settings, log *slog.Logger) (storage.Stora
 		return nil, usagef("with etcd every replica needs the same key: set OAUTH2BROKER_ENCRYPTION_KEY")
 	}
 	cfg.Username, cfg.Password = os.Getenv("OAUTH2BROKER_ETCD_USERNAME"), os.Getenv("OAUTH2BROKER_ETCD_PASSWORD")
+	if cfg.TLS, err = etcdTLS(cfg.TLS, os.Getenv("OAUTH2BROKER_ETCD_CA"), os.Getenv("OAUTH2BROKER_ETCD_CERT"), os.Getenv("OAUTH2BROKER_ETCD_KEY")); err != nil {
+		return nil, err
+	}
 	store, err := etcdstore.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -70,6 +76,40 @@ func parseEtcdURL(raw string) (etcdstore.Config, error) {
 	}
 	if u.Scheme == "etcds" {
 		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // the system's roots
+	}
+	return cfg, nil
+}
+
+// etcdTLS adds a private CA (caFile) and a client certificate (certFile,
+// keyFile), all PEM files and all optional, to the TLS configuration of
+// an etcds:// URL (base); they make no sense without TLS.
+func etcdTLS(base *tls.Config, caFile, certFile, keyFile string) (*tls.Config, error) {
+	if caFile == "" && certFile == "" && keyFile == "" {
+		return base, nil
+	}
+	if base == nil {
+		return nil, usagef("OAUTH2BROKER_ETCD_CA, _CERT and _KEY need TLS: use etcds://")
+	}
+	cfg := base.Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("etcd CA: no PEM certificate in %s", caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, usagef("set both OAUTH2BROKER_ETCD_CERT and OAUTH2BROKER_ETCD_KEY, or neither")
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
 }

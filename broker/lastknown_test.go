@@ -1,0 +1,81 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/storage"
+	"github.com/oauth2broker/oauth2broker/storage/bbolt"
+)
+
+// flaky is a real bbolt store that answers ErrUnavailable while down, as
+// etcd does without quorum.
+type flaky struct {
+	storage.Storage
+	down atomic.Bool
+}
+
+func (f *flaky) GetClient(ctx context.Context, api, id string) (storage.Client, error) {
+	if f.down.Load() {
+		return storage.Client{}, fmt.Errorf("no quorum: %w", storage.ErrUnavailable)
+	}
+	return f.Storage.GetClient(ctx, api, id)
+}
+
+// lastKnown answers what it read while the store is down, for
+// lastKnownTTL; forgets a record the watch says changed; and hands out
+// copies.
+func TestLastKnown(t *testing.T) {
+	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "b.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	if err := db.CreateClient(ctx, storage.Client{API: "a", ID: "c", Scopes: []string{"read"}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	f := &flaky{Storage: db}
+	now := time.Now()
+	lk := newLastKnown(f, func() time.Time { return now })
+
+	if _, err := lk.GetClient(ctx, "a", "unread"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("unknown client: %v", err)
+	}
+	c, err := lk.GetClient(ctx, "a", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Scopes[0] = "mutated by the caller"
+
+	f.down.Store(true)
+	got, err := lk.GetClient(ctx, "a", "c")
+	if err != nil || got.Scopes[0] != "read" {
+		t.Errorf("while down: got %+v, %v; want the client as read, unmutated", got, err)
+	}
+	if _, err := lk.GetClient(ctx, "a", "never-read"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("while down, a client never read: got %v, want ErrUnavailable", err)
+	}
+
+	now = now.Add(lastKnownTTL + time.Second)
+	lk.downUntil = time.Time{} // ask the store, not the pause
+	if _, err := lk.GetClient(ctx, "a", "c"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("down, read longer than lastKnownTTL ago: got %v, want ErrUnavailable", err)
+	}
+
+	f.down.Store(false)
+	if _, err := lk.GetClient(ctx, "a", "c"); err != nil {
+		t.Fatal(err)
+	}
+	lk.changed(storage.Change{Kind: storage.KindClients, API: "a", ID: "c"})
+	f.down.Store(true)
+	lk.downUntil = time.Time{}
+	if _, err := lk.GetClient(ctx, "a", "c"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("down, after the watch said the client changed: got %v, want ErrUnavailable", err)
+	}
+}
