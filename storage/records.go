@@ -76,8 +76,17 @@ type Provider struct {
 	Scopes             []string          `json:"scopes,omitempty"`
 	AuthParams         map[string]string `json:"auth_params,omitempty"`
 	Vars               map[string]string `json:"vars,omitempty"`
-	CreatedAt          time.Time         `json:"created_at"`
-	UpdatedAt          time.Time         `json:"updated_at"`
+	// RefreshLead is how long before its access token expires a
+	// background refresh renews a connection of this provider; zero
+	// means the catalog entry's, else the broker's global lead.
+	RefreshLead time.Duration `json:"refresh_lead,omitempty"`
+	// RefreshIdleAfter makes background refreshes also renew a connection
+	// last refreshed (or connected) this long ago, for providers that
+	// expire unused refresh tokens; zero means the catalog entry's, else
+	// never.
+	RefreshIdleAfter time.Duration `json:"refresh_idle_after,omitempty"`
+	CreatedAt        time.Time     `json:"created_at"`
+	UpdatedAt        time.Time     `json:"updated_at"`
 }
 
 // Connection status values.
@@ -105,6 +114,20 @@ type Connection struct {
 	RefreshedAt  time.Time `json:"refreshed_at,omitempty"`
 	LastError    string    `json:"last_error,omitempty"`
 	LastErrorAt  time.Time `json:"last_error_at,omitempty"`
+	// ConnectedAt is when the current grant was obtained (the last
+	// callback or import); CreatedAt stays the first connect's. Zero in
+	// records older than the field: CreatedAt stands for it.
+	ConnectedAt time.Time `json:"connected_at,omitzero"`
+	// RefreshFailures counts the transient refresh failures since the
+	// last success; background refreshes back off exponentially with it.
+	RefreshFailures int `json:"refresh_failures,omitempty"`
+	// NextRefreshAt is when background refreshes may try the connection
+	// again after a failure (the backoff, or the upstream's Retry-After).
+	NextRefreshAt time.Time `json:"next_refresh_at,omitzero"`
+	// RetryAfter is when the upstream, answering 429 or 503 with
+	// Retry-After, allows the next refresh: no refresh of the connection,
+	// background or on demand, is sent before it.
+	RetryAfter time.Time `json:"retry_after,omitzero"`
 	// RefreshLeaseUntil is set while one broker replica refreshes the
 	// connection upstream: the others wait for its result instead of
 	// refreshing too. A lease left by a crashed replica simply expires.

@@ -124,7 +124,8 @@ func providerKind() kind[storage.Provider] {
 				TokenURL: "https://accounts.example/token", AuthStyle: "header",
 				ClientID: "upstream-" + name, SealedClientSecret: []byte("sealed-" + name),
 				Scopes: []string{"openid", "email"}, AuthParams: map[string]string{"prompt": "consent"},
-				Vars: map[string]string{"tenant": name}, CreatedAt: epoch(), UpdatedAt: epoch(),
+				Vars: map[string]string{"tenant": name}, RefreshLead: 2 * time.Minute, RefreshIdleAfter: 720 * time.Hour,
+				CreatedAt: epoch(), UpdatedAt: epoch(),
 			}
 		},
 		create: storage.Storage.CreateProvider, get: storage.Storage.GetProvider,
@@ -148,7 +149,7 @@ func connection(api, id, clientID, identity, provider string) storage.Connection
 		Status: storage.StatusActive, Scope: "openid email", SealedTokens: []byte("sealed-" + id),
 		// Not UTC: the backend must keep the instant, not the location.
 		Expiry:    epoch().Add(time.Hour).In(time.FixedZone("UTC+2", 2*60*60)),
-		CreatedAt: epoch(), RefreshedAt: epoch(), Version: 1,
+		CreatedAt: epoch(), RefreshedAt: epoch(), ConnectedAt: epoch(), Version: 1,
 	}
 }
 
@@ -167,6 +168,7 @@ func connectionKind() kind[storage.Connection] {
 		change: func(c storage.Connection) storage.Connection {
 			c.Status, c.LastError, c.LastErrorAt = storage.StatusNeedsReauth, "invalid_grant", epoch().Add(time.Minute)
 			c.SealedTokens = nil
+			c.RefreshFailures, c.NextRefreshAt, c.RetryAfter = 3, epoch().Add(time.Hour), epoch().Add(2*time.Minute)
 			return c
 		},
 		mutate: func(c *storage.Connection) { c.SealedTokens[0] = 'X' },
