@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"time"
 )
 
 // Error is an OAuth 2.0 error answer (RFC 6749 §5.2). Values are shared:
@@ -21,6 +22,10 @@ type Error struct {
 	// WWWAuthenticate, when set, is sent as the WWW-Authenticate header
 	// (RFC 6749 §5.2: 401 for failed HTTP Basic authentication).
 	WWWAuthenticate string
+	// RetryAfter, when positive, is sent as the Retry-After header in
+	// whole seconds, rounded up (RFC 9110 §10.2.3), with 503 and 429
+	// answers.
+	RetryAfter time.Duration
 	// cause is logged by the error writer's caller, never shown.
 	cause error
 }
@@ -106,6 +111,13 @@ func (e *Error) WithExtra(key string, value any) *Error {
 func (e *Error) WithWWWAuthenticate(v string) *Error {
 	c := e.clone()
 	c.WWWAuthenticate = v
+	return c
+}
+
+// WithRetryAfter returns a copy that tells the client how long to wait.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := e.clone()
+	c.RetryAfter = d
 	return c
 }
 

@@ -3,6 +3,8 @@ package protocol
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // WriteJSON writes v as a JSON answer with Cache-Control: no-store
@@ -22,6 +24,10 @@ func WriteError(w http.ResponseWriter, err error) {
 	e := AsError(err)
 	if e.WWWAuthenticate != "" {
 		w.Header().Set("WWW-Authenticate", e.WWWAuthenticate)
+	}
+	if e.RetryAfter > 0 {
+		secs := (e.RetryAfter + time.Second - 1) / time.Second
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
 	}
 	WriteJSON(w, e.Status, e.Body())
 }
