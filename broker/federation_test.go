@@ -226,9 +226,11 @@ func TestFederationNeedsReauthAndUnavailable(t *testing.T) {
 	f.Update(func(b *providertest.Behavior) { b.RefreshFail = providertest.FailUnavailable })
 	clk.add(2 * time.Hour)
 	down := e.connToken(id, sec, url.Values{"client_user_identity": {"u1"}})
-	if down.Status != 503 || down.str("error") != "temporarily_unavailable" {
-		t.Errorf("upstream 503 on an expired token: got %d %s, want 503 temporarily_unavailable", down.Status, down.Raw)
+	if down.Status != 503 || down.str("error") != "temporarily_unavailable" || down.Header.Get("Retry-After") != "1" {
+		t.Errorf("upstream 503 on an expired token: got %d %s (Retry-After %q), want 503 temporarily_unavailable with the upstream's Retry-After: 1",
+			down.Status, down.Raw, down.Header.Get("Retry-After"))
 	}
+	clk.add(time.Second) // the upstream's Retry-After: no refresh is sent before it
 	f.Update(func(b *providertest.Behavior) { b.RefreshFail = providertest.FailInvalidGrant })
 	dead := e.connToken(id, sec, url.Values{"client_user_identity": {"u1"}})
 	if dead.Status != 400 || dead.str("error") != "invalid_grant" || dead.str("connection_status") != "needs_reauth" {

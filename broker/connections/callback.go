@@ -132,7 +132,7 @@ func (m *Manager) saveConnection(ctx context.Context, api string, st storage.Sta
 	now := m.now().UTC()
 	c := storage.Connection{
 		API: api, ID: id, ClientID: st.ClientID, Identity: st.Identity, Provider: st.Provider, Status: storage.StatusActive,
-		Scope: ts.Scope, SealedTokens: sealed, Expiry: ts.Expiry, CreatedAt: now,
+		Scope: ts.Scope, SealedTokens: sealed, Expiry: ts.Expiry, CreatedAt: now, ConnectedAt: now,
 	}
 	err = m.store.CreateConnection(ctx, c)
 	if errors.Is(err, storage.ErrAlreadyExists) {
@@ -157,7 +157,11 @@ func upstreamError(err error) error {
 	case errors.Is(err, providers.ErrInvalidClient):
 		return protocol.ErrUpstreamError.WithDescription("the provider refused the broker's client credentials; check the provider configuration").WithCause(err)
 	case errors.Is(err, providers.ErrUnavailable):
-		return protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later").WithCause(err)
+		e := protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later").WithCause(err)
+		if after, ok := providers.RetryAfter(err); ok {
+			e = e.WithDescription("the provider asked the broker to wait; try again later").WithRetryAfter(min(after, maxRetryAfter))
+		}
+		return e
 	}
 	return protocol.ErrUpstreamError.WithDescription("the provider's answer could not be used").WithCause(err)
 }

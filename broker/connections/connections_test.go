@@ -33,6 +33,11 @@ type fakeProvider struct {
 	revokes    atomic.Int32
 	revokeErr  error
 	now        func() time.Time
+	// hook, when set, runs at the start of each refresh with its number.
+	hook func(n int32)
+	// gate, when set, holds each refresh until it is closed, or fails
+	// it as unavailable after 10 s.
+	gate       chan struct{}
 	lastAuth   providers.AuthRequest
 	lastCode   string
 	lastVerify string
@@ -54,6 +59,16 @@ func (f *fakeProvider) Exchange(_ context.Context, code string, r providers.Auth
 
 func (f *fakeProvider) Refresh(_ context.Context, ts *providers.TokenSet) (*providers.TokenSet, error) {
 	n := f.refreshes.Add(1)
+	if f.hook != nil {
+		f.hook(n)
+	}
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-time.After(10 * time.Second):
+			return nil, fmt.Errorf("fake: gate never opened: %w", providers.ErrUnavailable)
+		}
+	}
 	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -79,6 +94,7 @@ type clock struct {
 
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (c *clock) set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type fixture struct {
 	m     *Manager

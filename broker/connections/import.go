@@ -24,8 +24,9 @@ func (m *Manager) Import(ctx context.Context, api storage.API, clientID, identit
 	if err != nil {
 		return err
 	}
+	now := m.now().UTC()
 	return m.store.CreateConnection(ctx, storage.Connection{
 		API: api.Name, ID: id, ClientID: clientID, Identity: identity, Provider: provider, Status: storage.StatusActive,
-		Scope: ts.Scope, SealedTokens: sealed, Expiry: ts.Expiry, CreatedAt: m.now().UTC(),
+		Scope: ts.Scope, SealedTokens: sealed, Expiry: ts.Expiry, CreatedAt: now, ConnectedAt: now,
 	})
 }

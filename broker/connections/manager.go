@@ -76,6 +76,10 @@ type Manager struct {
 	flight     flight
 	cacheMu    sync.Mutex
 	cache      map[string]openedProvider
+	// holds keep refresh ahead away from throttling providers
+	// (ahead_pass.go).
+	holdMu sync.Mutex
+	holds  map[string]providerHold
 }
 
 type openedProvider struct {
@@ -92,7 +96,7 @@ func New(cfg Config) (*Manager, error) {
 		store: cfg.Store, keyring: cfg.Keyring, open: cfg.Open, callback: cfg.CallbackURL,
 		stateTTL: cfg.StateTTL, leeway: cfg.Leeway, log: cfg.Logger, now: cfg.Now, onRefresh: cfg.OnRefresh,
 		replicated: cfg.Replicated, onEvent: cfg.OnEvent,
-		flight: flight{calls: map[string]*call{}}, cache: map[string]openedProvider{},
+		flight: flight{calls: map[string]*call{}}, cache: map[string]openedProvider{}, holds: map[string]providerHold{},
 	}
 	if m.stateTTL <= 0 {
 		m.stateTTL = DefaultStateTTL
@@ -157,6 +161,7 @@ func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, e
 		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
 		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
 		Scopes: p.Scopes, AuthParams: p.AuthParams, Vars: p.Vars,
+		Refresh: providers.RefreshPolicy{Lead: p.RefreshLead, IdleAfter: p.RefreshIdleAfter},
 	}
 	if len(p.SealedClientSecret) > 0 {
 		secret, err := ring.Open(p.SealedClientSecret, ProviderSecretAD(p.API, p.Name))

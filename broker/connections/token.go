@@ -25,6 +25,11 @@ type TokenRequest struct {
 type Result struct {
 	Conn   storage.Connection
 	Tokens *providers.TokenSet
+	// refreshed: these tokens came from the upstream in this call.
+	refreshed bool
+	// failed is the transient upstream failure behind a still-valid
+	// token served instead of a refreshed one.
+	failed error
 }
 
 // Token returns the connection's tokens, refreshing them first when they
@@ -52,7 +57,7 @@ func (m *Manager) Token(ctx context.Context, api storage.API, r TokenRequest) (*
 	return m.flight.do(ctx, api.Name+"\x00"+id, func() (*Result, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
-		return m.refresh(ctx, api.Name, id, r.Force)
+		return m.refresh(ctx, api.Name, id, func(cur *Result) bool { return r.Force || !m.fresh(cur.Tokens) })
 	})
 }
 
@@ -88,11 +93,12 @@ func (m *Manager) fresh(ts *providers.TokenSet) bool {
 }
 
 // refresh is the one upstream refresh of a connection. It reloads the
-// record first (a refresh that just finished makes it unneeded), and
-// stores the result only if nobody else wrote the record meanwhile. With
-// replicas it first takes the record's refresh lease, or waits for the
-// replica that holds it.
-func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Result, error) {
+// record first and refreshes only if need says the loaded record still
+// needs it (a refresh that just finished makes it unneeded), and stores
+// the result only if nobody else wrote the record meanwhile. It sends
+// nothing before the upstream's Retry-After. With replicas it first takes
+// the record's refresh lease, or waits for the replica that holds it.
+func (m *Manager) refresh(ctx context.Context, api, id string, need func(*Result) bool) (*Result, error) {
 	for {
 		cur, err := m.load(ctx, api, id)
 		if err != nil {
@@ -101,8 +107,11 @@ func (m *Manager) refresh(ctx context.Context, api, id string, force bool) (*Res
 		if err := usable(cur.Conn); err != nil {
 			return nil, err
 		}
-		if !force && m.fresh(cur.Tokens) {
+		if !need(cur) {
 			return cur, nil
+		}
+		if cur.Conn.RetryAfter.After(m.now()) {
+			return m.held(cur)
 		}
 		if cur.Tokens.RefreshToken == "" {
 			return m.noRefreshToken(ctx, cur)
@@ -176,7 +185,11 @@ func (m *Manager) awaitLease(ctx context.Context, cur *Result) (*Result, error, 
 			if next.Conn.RefreshLeaseUntil.IsZero() {
 				if !m.fresh(next.Tokens) && (next.Tokens.Expiry.IsZero() || !m.now().Before(next.Tokens.Expiry)) {
 					// The holder's refresh failed and the token is dead.
-					return nil, protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later"), true
+					e := protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later")
+					if next.Conn.RetryAfter.After(m.now()) {
+						e = e.WithRetryAfter(next.Conn.RetryAfter.Sub(m.now()))
+					}
+					return nil, e, true
 				}
 				return next, nil, true
 			}
@@ -223,6 +236,7 @@ func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (
 	next, err := m.casUpdate(saveCtx, cur.Conn, func(c storage.Connection) storage.Connection {
 		c.SealedTokens, c.Expiry, c.Scope, c.Status = sealed, ts.Expiry, ts.Scope, storage.StatusActive
 		c.RefreshedAt, c.LastError, c.LastErrorAt = now, "", time.Time{}
+		c.RefreshFailures, c.NextRefreshAt, c.RetryAfter = 0, time.Time{}, time.Time{}
 		c.RefreshLeaseUntil = time.Time{}
 		return c
 	})
@@ -234,7 +248,7 @@ func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Conn: next, Tokens: ts}, nil
+	return &Result{Conn: next, Tokens: ts, refreshed: true}, nil
 }
 
 // noRefreshToken answers a refresh the connection cannot make: its
@@ -261,75 +275,4 @@ func (m *Manager) casUpdate(ctx context.Context, read storage.Connection, change
 	})
 	out.Version++
 	return out, err
-}
-
-// refreshFailed records a failed refresh. invalid_grant (or a refused
-// client) makes the connection needs_reauth and tombstones its refresh
-// token; a transient failure makes it degraded and keeps the tokens, and
-// the still-valid access token is served if there is one.
-func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (*Result, error) {
-	reauth := providers.NeedsReauth(cause)
-	m.log.WarnContext(ctx, "connection refresh failed", "api", cur.Conn.API, "connection", cur.Conn.ID, "provider", cur.Conn.Provider, "needs_reauth", reauth, "err", cause)
-	now := m.now().UTC()
-	var sealed []byte
-	if reauth {
-		dead := *cur.Tokens
-		dead.RefreshToken = "" // never present a refused refresh token again
-		var err error
-		if sealed, err = m.sealTokens(cur.Conn.API, cur.Conn.ID, &dead); err != nil {
-			return nil, err
-		}
-	}
-	_, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
-		c.LastError, c.LastErrorAt, c.RefreshLeaseUntil = errorClass(cause), now, time.Time{}
-		if reauth {
-			c.Status, c.SealedTokens = storage.StatusNeedsReauth, sealed
-		} else {
-			c.Status = storage.StatusDegraded
-		}
-		return c
-	})
-	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-		// Someone else refreshed meanwhile (perhaps with a rotated token),
-		// or revoked: their result stands.
-		return m.load(ctx, cur.Conn.API, cur.Conn.ID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	event := "connection.refresh_failed"
-	if reauth {
-		event = "connection.needs_reauth"
-	}
-	failed := cur.Conn
-	failed.SealedTokens, failed.LastError, failed.LastErrorAt = nil, errorClass(cause), now
-	failed.Status = storage.StatusDegraded
-	if reauth {
-		failed.Status = storage.StatusNeedsReauth
-	}
-	if failed.Status != cur.Conn.Status {
-		m.onEvent(ctx, event, failed)
-	}
-	if reauth {
-		return nil, protocol.ErrInvalidGrant.WithDescription("the provider refused the refresh; the user must reconnect").
-			WithExtra("connection_status", storage.StatusNeedsReauth).WithCause(cause)
-	}
-	if cur.Tokens.Expiry.IsZero() || m.now().Before(cur.Tokens.Expiry) {
-		return cur, nil
-	}
-	return nil, upstreamError(cause)
-}
-
-// errorClass is the short, secret-free kind of an upstream error kept in
-// the record's last_error.
-func errorClass(err error) string {
-	switch {
-	case errors.Is(err, providers.ErrInvalidGrant):
-		return "invalid_grant"
-	case errors.Is(err, providers.ErrInvalidClient):
-		return "invalid_client"
-	case errors.Is(err, providers.ErrUnavailable):
-		return "upstream_unavailable"
-	}
-	return "upstream_error"
 }
