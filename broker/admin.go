@@ -131,9 +131,15 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("duration must be a string like \"15m\"")
 	}
-	v, err := time.ParseDuration(s)
+	return d.UnmarshalText([]byte(s))
+}
+
+// UnmarshalText reads a Go duration string; YAML declarations decode
+// through it.
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("duration %q: want a Go duration like \"15m\"", s)
+		return fmt.Errorf("duration %q: want a Go duration like \"15m\"", b)
 	}
 	*d = duration(v)
 	return nil

@@ -30,26 +30,34 @@ type ProviderSpec struct {
 	Scopes        []string          `json:"scopes" yaml:"scopes"`
 	AuthParams    map[string]string `json:"auth_params" yaml:"auth_params"`
 	Vars          map[string]string `json:"vars" yaml:"vars"`
+	// RefreshLead and RefreshIdleAfter (Go durations) override the
+	// catalog entry's refresh-ahead policy: how long before expiry a
+	// connection is renewed in the background, and after how long
+	// without a refresh an idle one is renewed anyway.
+	RefreshLead      duration `json:"refresh_lead" yaml:"refresh_lead"`
+	RefreshIdleAfter duration `json:"refresh_idle_after" yaml:"refresh_idle_after"`
 }
 
 // providerView is a provider in admin answers: never the secret.
 type providerView struct {
-	Name            string            `json:"name"`
-	Template        string            `json:"template,omitempty"`
-	Type            string            `json:"type,omitempty"`
-	Issuer          string            `json:"issuer,omitempty"`
-	AuthURL         string            `json:"auth_url,omitempty"`
-	TokenURL        string            `json:"token_url,omitempty"`
-	RevocationURL   string            `json:"revocation_url,omitempty"`
-	UserinfoURL     string            `json:"userinfo_url,omitempty"`
-	AuthStyle       string            `json:"auth_style,omitempty"`
-	ClientID        string            `json:"client_id"`
-	ClientSecretSet bool              `json:"client_secret_set"`
-	Scopes          []string          `json:"scopes"`
-	AuthParams      map[string]string `json:"auth_params,omitempty"`
-	Vars            map[string]string `json:"vars,omitempty"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	Name             string            `json:"name"`
+	Template         string            `json:"template,omitempty"`
+	Type             string            `json:"type,omitempty"`
+	Issuer           string            `json:"issuer,omitempty"`
+	AuthURL          string            `json:"auth_url,omitempty"`
+	TokenURL         string            `json:"token_url,omitempty"`
+	RevocationURL    string            `json:"revocation_url,omitempty"`
+	UserinfoURL      string            `json:"userinfo_url,omitempty"`
+	AuthStyle        string            `json:"auth_style,omitempty"`
+	ClientID         string            `json:"client_id"`
+	ClientSecretSet  bool              `json:"client_secret_set"`
+	Scopes           []string          `json:"scopes"`
+	AuthParams       map[string]string `json:"auth_params,omitempty"`
+	Vars             map[string]string `json:"vars,omitempty"`
+	RefreshLead      duration          `json:"refresh_lead,omitempty"`
+	RefreshIdleAfter duration          `json:"refresh_idle_after,omitempty"`
+	CreatedAt        time.Time         `json:"created_at"`
+	UpdatedAt        time.Time         `json:"updated_at"`
 }
 
 func viewProvider(p storage.Provider) providerView {
@@ -57,7 +65,7 @@ func viewProvider(p storage.Provider) providerView {
 		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
 		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
 		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), AuthParams: p.AuthParams, Vars: p.Vars,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		RefreshLead: duration(p.RefreshLead), RefreshIdleAfter: duration(p.RefreshIdleAfter), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 
@@ -68,6 +76,7 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 		Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL, TokenURL: sp.TokenURL,
 		RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle, ClientID: sp.ClientID,
 		ClientSecret: sp.ClientSecret, Scopes: sp.Scopes, AuthParams: sp.AuthParams, Vars: sp.Vars,
+		Refresh: providers.RefreshPolicy{Lead: time.Duration(sp.RefreshLead), IdleAfter: time.Duration(sp.RefreshIdleAfter)},
 	}
 	if err := cfg.Validate(); err != nil {
 		return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())
@@ -87,6 +96,7 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 		API: api, Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL,
 		TokenURL: sp.TokenURL, RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle,
 		ClientID: sp.ClientID, Scopes: sp.Scopes, AuthParams: sp.AuthParams, Vars: sp.Vars, CreatedAt: now, UpdatedAt: now,
+		RefreshLead: cfg.Refresh.Lead, RefreshIdleAfter: cfg.Refresh.IdleAfter,
 	}
 	if sp.ClientSecret != "" {
 		sealed, err := s.keyring.Seal([]byte(sp.ClientSecret), connections.ProviderSecretAD(api, name))
