@@ -157,7 +157,7 @@ func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secre
 			return cl, "", "", err
 		}
 	}
-	cl.SecretHash = secret.HashClientSecret(secretValue)
+	cl.SecretHash = secret.HashClientSecret(s.keyring, secretValue)
 	var hook string
 	if cl.WebhookURL != "" {
 		if hook, err = secret.RandomString(32); err != nil {
@@ -251,7 +251,7 @@ func (s *Server) rotateClientSecret(c *gin.Context) {
 	}
 	var cl storage.Client
 	err = s.store.UpdateClient(c, a.Name, c.Param("id"), func(old storage.Client) (storage.Client, error) {
-		old.SecretHash = secret.HashClientSecret(sec)
+		old.SecretHash = secret.HashClientSecret(s.keyring, sec)
 		old.UpdatedAt = s.now().UTC()
 		cl = old
 		return old, nil

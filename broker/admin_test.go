@@ -172,7 +172,7 @@ func TestAdminBackup(t *testing.T) {
 	}
 	defer restored.Close()
 	c, err := restored.GetClient(context.Background(), "b", id)
-	if err != nil || !secret.CheckClientSecret(c.SecretHash, sec) {
+	if err != nil || !secret.CheckClientSecret(e.Ring, c.SecretHash, sec) {
 		t.Errorf("the backup lacks the client: %v", err)
 	}
 	if a := e.admin("GET", "/backup", nil); a.Status != 200 {

@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.grants = grants.New(grants.Config{Store: s.store, Tokens: iss, Connections: s.conns, Now: s.now})
+	s.grants = grants.New(grants.Config{Store: s.store, Keyring: cfg.Keyring, Tokens: iss, Connections: s.conns, Now: s.now})
 	s.paths = tokenPathIndex{store: s.store, now: s.now}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)
@@ -175,6 +175,10 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runWebhooks(ctx) }()
+	if s.keyring.HasOldKeys() {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.resealAtStart(ctx) }()
+	}
 	if w, ok := s.shared.(storage.Watcher); ok {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.watchStore(ctx, w) }()
@@ -193,6 +197,18 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 		go func() { defer wg.Done(); s.lead(ctx, "refresh-ahead", job) }()
 	}
 	go func() { wg.Wait(); close(s.gcDone) }()
+}
+
+// resealAtStart runs Reseal once, after an encryption-key rotation, and
+// logs what it did.
+func (s *Server) resealAtStart(ctx context.Context) {
+	res, err := s.Reseal(ctx)
+	if err != nil {
+		s.log.Error("resealing under the new encryption key failed; old keys are still needed", "err", err)
+		return
+	}
+	s.log.Info("resealed under the new encryption key", "signing_keys", res.SigningKeys,
+		"provider_secrets", res.ProviderSecrets, "webhook_secrets", res.WebhookSecrets)
 }
 
 // watchStore drops what this replica caches of the APIs, their signing

@@ -117,7 +117,7 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 	}
 	return s.store.UpdateClient(ctx, api, dc.ID, func(old storage.Client) (storage.Client, error) {
 		want.CreatedAt = old.CreatedAt
-		want.SecretHash = secret.HashClientSecret(dc.Secret)
+		want.SecretHash = secret.HashClientSecret(s.keyring, dc.Secret)
 		return want, nil
 	})
 }

@@ -46,6 +46,7 @@ type env struct {
 	URL   string
 	Srv   *broker.Server
 	Store *bbolt.DB
+	Ring  *seal.Keyring
 	Logs  *syncBuffer
 }
 
@@ -87,7 +88,7 @@ func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 		srv.Close()
 		db.Close()
 	})
-	return &env{t: t, URL: ts.URL, Srv: srv, Store: db, Logs: logs}
+	return &env{t: t, URL: ts.URL, Srv: srv, Store: db, Ring: ring, Logs: logs}
 }
 
 // answer is a decoded JSON answer.

@@ -1,6 +1,7 @@
 package grants
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -19,6 +21,8 @@ import (
 type Config struct {
 	Store  storage.Storage
 	Tokens *tokens.Issuer
+	// Keyring keys the client-secret hashes. Required.
+	Keyring *seal.Keyring
 	// Connections serves the connection and token-exchange grants; they
 	// are off when nil.
 	Connections *connections.Manager
@@ -28,9 +32,10 @@ type Config struct {
 
 // Dispatcher is the token endpoint's logic.
 type Dispatcher struct {
-	store  storage.Storage
-	now    func() time.Time
-	grants map[string]Grant
+	store   storage.Storage
+	keyring *seal.Keyring
+	now     func() time.Time
+	grants  map[string]Grant
 }
 
 // New returns a Dispatcher with the client_credentials, password and
@@ -41,7 +46,7 @@ func New(cfg Config) *Dispatcher {
 	if now == nil {
 		now = time.Now
 	}
-	d := &Dispatcher{store: cfg.Store, now: now, grants: map[string]Grant{
+	d := &Dispatcher{store: cfg.Store, keyring: cfg.Keyring, now: now, grants: map[string]Grant{
 		protocol.GrantClientCredentials: &clientCredentials{tokens: cfg.Tokens},
 		protocol.GrantPassword: &password{
 			store: cfg.Store, tokens: cfg.Tokens, hashing: make(chan struct{}, runtime.NumCPU()),
@@ -150,17 +155,38 @@ func (d *Dispatcher) authenticate(ctx context.Context, api storage.API, p *proto
 	}
 	c, err := d.store.GetClient(ctx, api.Name, p.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
-		secret.CheckClientSecret(nil, p.ClientSecret) // same work as a found client
+		secret.CheckClientSecret(d.keyring, nil, p.ClientSecret) // same work as a found client
 		return c, fail
 	}
 	if err != nil {
 		return c, err
 	}
-	if !secret.CheckClientSecret(c.SecretHash, p.ClientSecret) {
+	if !secret.CheckClientSecret(d.keyring, c.SecretHash, p.ClientSecret) {
 		return c, fail
+	}
+	if secret.ClientSecretNeedsRehash(d.keyring, c.SecretHash) {
+		d.rehash(ctx, c, p.ClientSecret)
 	}
 	return c, nil
 }
+
+// rehash stores the hash of a client's secret, which just matched, under
+// the primary encryption key (after a key rotation, or from the legacy
+// unkeyed format), unless the secret changed meanwhile. It is best effort:
+// the old hash keeps working while its key is in the ring.
+func (d *Dispatcher) rehash(ctx context.Context, c storage.Client, clientSecret string) {
+	old := c.SecretHash
+	_ = d.store.UpdateClient(ctx, c.API, c.ID, func(cur storage.Client) (storage.Client, error) {
+		if !bytes.Equal(cur.SecretHash, old) {
+			return cur, errSecretChanged
+		}
+		cur.SecretHash = secret.HashClientSecret(d.keyring, clientSecret)
+		return cur, nil
+	})
+}
+
+// errSecretChanged stops a rehash whose client got a new secret meanwhile.
+var errSecretChanged = errors.New("grants: the client secret changed")
 
 // truncate keeps client-supplied values short in error descriptions.
 func truncate(s string) string {

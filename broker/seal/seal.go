@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // KeySize is the size of an encryption key in bytes (AES-256).
@@ -32,12 +33,14 @@ type Keyring struct {
 	primary    [kidSize]byte
 	primaryKey []byte
 	aeads      map[[kidSize]byte]cipher.AEAD
+	keys       map[[kidSize]byte][]byte // for MACs made before a rotation
+	derived    sync.Map                 // macKey → derived key ([]byte)
 }
 
 // NewKeyring builds a keyring. primary seals; old keys only open values
 // sealed before a rotation.
 func NewKeyring(primary []byte, old ...[]byte) (*Keyring, error) {
-	k := &Keyring{aeads: map[[kidSize]byte]cipher.AEAD{}}
+	k := &Keyring{aeads: map[[kidSize]byte]cipher.AEAD{}, keys: map[[kidSize]byte][]byte{}}
 	for i, key := range append([][]byte{primary}, old...) {
 		if len(key) != KeySize {
 			return nil, fmt.Errorf("seal: key %d is %d bytes, want %d", i, len(key), KeySize)
@@ -55,6 +58,7 @@ func NewKeyring(primary []byte, old ...[]byte) (*Keyring, error) {
 			k.primary, k.primaryKey = id, append([]byte(nil), key...)
 		}
 		k.aeads[id] = aead
+		k.keys[id] = append([]byte(nil), key...)
 	}
 	return k, nil
 }
@@ -111,6 +115,24 @@ func (k *Keyring) NeedsReseal(sealed []byte) bool {
 	return len(sealed) < 1+kidSize || string(sealed[1:1+kidSize]) != string(k.primary[:])
 }
 
+// Reseal opens a value sealed under an older key of the ring and seals it
+// again under the primary key, with the same additional data. A value
+// already under the primary key is returned as is, with changed false.
+func (k *Keyring) Reseal(sealed, additional []byte) (out []byte, changed bool, err error) {
+	if !k.NeedsReseal(sealed) {
+		return sealed, false, nil
+	}
+	plain, err := k.Open(sealed, additional)
+	if err != nil {
+		return nil, false, err
+	}
+	out, err = k.Seal(plain, additional)
+	return out, err == nil, err
+}
+
+// HasOldKeys reports whether the ring holds keys besides the primary one.
+func (k *Keyring) HasOldKeys() bool { return len(k.aeads) > 1 }
+
 // GenerateKey returns a new random key.
 func GenerateKey() ([]byte, error) {
 	key := make([]byte, KeySize)
@@ -142,8 +164,66 @@ func EncodeKey(key []byte) string { return base64.StdEncoding.EncodeToString(key
 // primary key with HMAC-SHA256: the same on every replica with the same
 // key, unrelated to the sealing itself. It changes when the primary key
 // is rotated.
-func (k *Keyring) Derive(label string) []byte {
-	mac := hmac.New(sha256.New, k.primaryKey)
+func (k *Keyring) Derive(label string) []byte { return derive(k.primaryKey, label) }
+
+func derive(key []byte, label string) []byte {
+	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("oauth2broker derive\x00" + label))
 	return mac.Sum(nil)
+}
+
+// MACSize is the length of what MAC returns.
+const MACSize = kidSize + sha256.Size
+
+// MAC returns a keyed hash of msg for one purpose (label): the primary
+// key's id, then HMAC-SHA256 of msg under a key derived from the primary
+// key for label. Unlike Derive, it survives a rotation: CheckMAC finds the
+// key by its id as long as the key stays in the ring.
+func (k *Keyring) MAC(label string, msg []byte) []byte {
+	return append(k.primary[:], k.macWith(k.primary, label, msg)...)
+}
+
+// macWith is HMAC-SHA256 of msg under the key of id derived for label;
+// derived keys are kept, so a MAC costs one HMAC.
+func (k *Keyring) macWith(id [kidSize]byte, label string, msg []byte) []byte {
+	dk := macKey{id, label}
+	derived, ok := k.derived.Load(dk)
+	if !ok {
+		derived, _ = k.derived.LoadOrStore(dk, derive(k.keys[id], label))
+	}
+	mac := hmac.New(sha256.New, derived.([]byte))
+	mac.Write(msg)
+	return mac.Sum(nil)
+}
+
+// macKey names a derived MAC key.
+type macKey struct {
+	id    [kidSize]byte
+	label string
+}
+
+// CheckMAC reports, in constant time, whether tagged is MAC(label, msg)
+// under any key of the ring. A tag of an unknown key (or malformed) does
+// the same work and reports false.
+func (k *Keyring) CheckMAC(label string, msg, tagged []byte) bool {
+	id := k.primary
+	known := len(tagged) == MACSize
+	if known {
+		copy(id[:], tagged)
+		if _, known = k.keys[id]; !known {
+			id = k.primary
+		}
+	}
+	sum := k.macWith(id, label, msg)
+	if !known {
+		return false
+	}
+	return hmac.Equal(sum, tagged[kidSize:])
+}
+
+// NeedsRemac reports whether tagged was made under a key other than the
+// primary one, so a caller holding msg can make it again after a
+// rotation.
+func (k *Keyring) NeedsRemac(tagged []byte) bool {
+	return len(tagged) != MACSize || string(tagged[:kidSize]) != string(k.primary[:])
 }

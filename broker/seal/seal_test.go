@@ -116,3 +116,36 @@ func TestDerive(t *testing.T) {
 		t.Fatalf("Derive did not change with the primary key")
 	}
 }
+
+// A MAC checks under the key that made it while that key is in the ring,
+// never under another label, message or key, and asks to be remade after
+// a rotation.
+func TestMAC(t *testing.T) {
+	k1, _ := GenerateKey()
+	k2, _ := GenerateKey()
+	ring, _ := NewKeyring(k1)
+	tag := ring.MAC("label", []byte("msg"))
+	if len(tag) != MACSize || !ring.CheckMAC("label", []byte("msg"), tag) || ring.NeedsRemac(tag) {
+		t.Fatalf("fresh MAC: %x does not check", tag)
+	}
+	bad := append([]byte(nil), tag...)
+	bad[len(bad)-1] ^= 1
+	for name, ok := range map[string]bool{
+		"other label":   ring.CheckMAC("other", []byte("msg"), tag),
+		"other message": ring.CheckMAC("label", []byte("msh"), tag),
+		"altered tag":   ring.CheckMAC("label", []byte("msg"), bad),
+		"short tag":     ring.CheckMAC("label", []byte("msg"), tag[1:]),
+		"nil tag":       ring.CheckMAC("label", []byte("msg"), nil),
+	} {
+		if ok {
+			t.Errorf("%s: CheckMAC true, want false", name)
+		}
+	}
+	rotated, _ := NewKeyring(k2, k1)
+	if !rotated.CheckMAC("label", []byte("msg"), tag) || !rotated.NeedsRemac(tag) {
+		t.Error("after a rotation the old MAC must check and need remaking")
+	}
+	if other, _ := NewKeyring(k2); other.CheckMAC("label", []byte("msg"), tag) {
+		t.Error("a ring without the key checked the MAC")
+	}
+}

@@ -1,12 +1,18 @@
 package secret
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/oauth2broker/oauth2broker/broker/seal"
+)
 
 func BenchmarkCheckClientSecret(b *testing.B) {
 	s, _ := NewClientSecret()
-	h := HashClientSecret(s)
+	key, _ := seal.GenerateKey()
+	ring, _ := seal.NewKeyring(key)
+	h := HashClientSecret(ring, s)
 	for b.Loop() {
-		if !CheckClientSecret(h, s) {
+		if !CheckClientSecret(ring, h, s) {
 			b.Fatal("mismatch")
 		}
 	}

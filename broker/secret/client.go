@@ -1,18 +1,27 @@
 package secret
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 )
 
 // clientSecretBytes is the entropy of a generated client secret: 256 bits.
 const clientSecretBytes = 32
 
-// hashPrefix versions the client-secret hash format.
-const hashPrefix = "sha256:"
+// Prefixes version the client-secret hash format: hashPrefix is keyed
+// with the encryption keyring; legacyPrefix, unkeyed SHA-256, is what
+// earlier versions stored and is still accepted.
+const (
+	hashPrefix   = "hmac-sha256:"
+	legacyPrefix = "sha256:"
+	macLabel     = "client secret"
+)
 
 // NewClientSecret returns a new client secret with 256 bits from
 // crypto/rand, URL-safe base64 without padding.
@@ -29,19 +38,35 @@ func RandomString(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// HashClientSecret hashes a generated client secret for storage.
+// HashClientSecret hashes a client secret for storage: HMAC-SHA256 under
+// a key derived from the encryption keyring (seal.Keyring.MAC), so that a
+// stolen database without the key says nothing of the secrets, not even
+// of a weak declared one.
 //
-// A fast hash is right here and a password hash is not: the secret has 256
-// bits of entropy, so a stolen hash cannot be brute-forced, and a 50 ms
-// password hash on every client_credentials request would cap the token
-// endpoint at a few dozen requests per second per core.
-func HashClientSecret(secret string) []byte {
-	sum := sha256.Sum256([]byte("oauth2broker client secret\x00" + secret))
-	return append([]byte(hashPrefix), sum[:]...)
+// A fast hash is right here and a password hash is not: a generated
+// secret has 256 bits of entropy, and a 50 ms password hash on every
+// client_credentials request would cap the token endpoint at a few dozen
+// requests per second per core.
+func HashClientSecret(k *seal.Keyring, secret string) []byte {
+	return append([]byte(hashPrefix), k.MAC(macLabel, []byte(secret))...)
 }
 
 // CheckClientSecret reports, in constant time, whether secret matches the
-// stored hash.
-func CheckClientSecret(hash []byte, secret string) bool {
-	return subtle.ConstantTimeCompare(hash, HashClientSecret(secret)) == 1
+// stored hash. A nil or malformed hash does the same work and reports
+// false.
+func CheckClientSecret(k *seal.Keyring, hash []byte, secret string) bool {
+	if rest, ok := bytes.CutPrefix(hash, []byte(legacyPrefix)); ok {
+		sum := sha256.Sum256([]byte("oauth2broker client secret\x00" + secret))
+		return subtle.ConstantTimeCompare(rest, sum[:]) == 1
+	}
+	rest, _ := bytes.CutPrefix(hash, []byte(hashPrefix))
+	return k.CheckMAC(macLabel, []byte(secret), rest) && bytes.HasPrefix(hash, []byte(hashPrefix))
+}
+
+// ClientSecretNeedsRehash reports whether hash should be made again, from
+// the secret that just matched it: it is of the legacy format, or keyed
+// with an encryption key that is no longer the primary one.
+func ClientSecretNeedsRehash(k *seal.Keyring, hash []byte) bool {
+	rest, ok := bytes.CutPrefix(hash, []byte(hashPrefix))
+	return !ok || k.NeedsRemac(rest)
 }

@@ -1,8 +1,11 @@
 package secret
 
 import (
+	"crypto/sha256"
 	"strings"
 	"testing"
+
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 )
 
 func TestClientSecret(t *testing.T) {
@@ -17,15 +20,44 @@ func TestClientSecret(t *testing.T) {
 	if s == other {
 		t.Fatalf("two generated secrets are equal")
 	}
-	h := HashClientSecret(s)
+	key, _ := seal.GenerateKey()
+	ring, _ := seal.NewKeyring(key)
+	h := HashClientSecret(ring, s)
 	if strings.Contains(string(h), s) {
 		t.Fatalf("hash contains the secret")
 	}
-	if !CheckClientSecret(h, s) {
+	if !CheckClientSecret(ring, h, s) {
 		t.Fatalf("CheckClientSecret(hash, secret) = false, want true")
 	}
-	if CheckClientSecret(h, other) || CheckClientSecret(h, "") || CheckClientSecret(nil, s) {
-		t.Fatalf("CheckClientSecret accepted a wrong secret")
+	if CheckClientSecret(ring, h, other) || CheckClientSecret(ring, h, "") || CheckClientSecret(ring, nil, s) || CheckClientSecret(ring, h[1:], s) {
+		t.Fatalf("CheckClientSecret accepted a wrong secret or hash")
+	}
+	if ClientSecretNeedsRehash(ring, h) {
+		t.Error("a fresh hash needs a rehash")
+	}
+
+	// Keyed: another encryption key gives another hash, which a ring
+	// without that key refuses.
+	otherKey, _ := seal.GenerateKey()
+	otherRing, _ := seal.NewKeyring(otherKey)
+	if CheckClientSecret(otherRing, h, s) {
+		t.Error("a ring without the key accepted the hash")
+	}
+	// After a rotation the old hash still matches and asks for a rehash.
+	rotated, _ := seal.NewKeyring(otherKey, key)
+	if !CheckClientSecret(rotated, h, s) || !ClientSecretNeedsRehash(rotated, h) {
+		t.Error("after a rotation: the old hash must match and need a rehash")
+	}
+	if nh := HashClientSecret(rotated, s); !CheckClientSecret(rotated, nh, s) || ClientSecretNeedsRehash(rotated, nh) {
+		t.Error("a hash under the new primary key must match and need no rehash")
+	}
+
+	// The unkeyed format of earlier versions still matches, and asks for a
+	// rehash.
+	sum := sha256.Sum256([]byte("oauth2broker client secret\x00" + s))
+	legacy := append([]byte("sha256:"), sum[:]...)
+	if !CheckClientSecret(ring, legacy, s) || CheckClientSecret(ring, legacy, other) || !ClientSecretNeedsRehash(ring, legacy) {
+		t.Error("legacy hash: must match its secret only, and need a rehash")
 	}
 }
 

@@ -121,6 +121,10 @@ func generateKey(alg string) (crypto.Signer, error) {
 
 func keyAD(api, kid string) []byte { return []byte("signing-key\x00" + api + "\x00" + kid) }
 
+// SigningKeyAD is the additional data a signing key is sealed with, for
+// resealing it after an encryption-key rotation.
+func SigningKeyAD(api, kid string) []byte { return keyAD(api, kid) }
+
 // newKeyID returns an id that sorts by creation time.
 func newKeyID(now time.Time) (string, error) {
 	b := make([]byte, 4)

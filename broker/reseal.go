@@ -1,0 +1,117 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// ResealResult counts the values Reseal sealed again, by kind.
+type ResealResult struct {
+	SigningKeys     int
+	ProviderSecrets int
+	WebhookSecrets  int
+}
+
+// errUnchanged ends an update that has nothing to write.
+var errUnchanged = errors.New("broker: unchanged")
+
+// Reseal seals again under the primary encryption key every signing key,
+// upstream client secret and webhook secret that was sealed under an older
+// key of the ring, each in a compare-and-swap update, so that after a key
+// rotation the old key can be dropped. Connections' token sets are sealed
+// again under the primary key whenever they are refreshed. Safe to run on
+// several replicas at once; with no old keys in the ring it does nothing.
+func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
+	var res ResealResult
+	if !s.keyring.HasOldKeys() {
+		return res, nil
+	}
+	apis, err := s.shared.ListAPIs(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, a := range apis {
+		keys, err := s.shared.ListSigningKeys(ctx, a.Name)
+		if err != nil {
+			return res, err
+		}
+		for _, k := range keys {
+			if !s.keyring.NeedsReseal(k.SealedPrivateKey) {
+				continue
+			}
+			err := s.shared.UpdateSigningKey(ctx, a.Name, k.ID, func(cur storage.SigningKey) (storage.SigningKey, error) {
+				return cur, s.reseal(&cur.SealedPrivateKey, tokens.SigningKeyAD(a.Name, cur.ID))
+			})
+			if err = counted(&res.SigningKeys, err); err != nil {
+				return res, fmt.Errorf("signing key %s of %s: %w", k.ID, a.Name, err)
+			}
+		}
+		provs, err := s.shared.ListProviders(ctx, a.Name)
+		if err != nil {
+			return res, err
+		}
+		for _, p := range provs {
+			if len(p.SealedClientSecret) == 0 || !s.keyring.NeedsReseal(p.SealedClientSecret) {
+				continue
+			}
+			err := s.shared.UpdateProvider(ctx, a.Name, p.Name, func(cur storage.Provider) (storage.Provider, error) {
+				return cur, s.reseal(&cur.SealedClientSecret, connections.ProviderSecretAD(a.Name, cur.Name))
+			})
+			if err = counted(&res.ProviderSecrets, err); err != nil {
+				return res, fmt.Errorf("provider %s of %s: %w", p.Name, a.Name, err)
+			}
+		}
+		clients, err := s.shared.ListClients(ctx, a.Name)
+		if err != nil {
+			return res, err
+		}
+		for _, c := range clients {
+			if len(c.SealedWebhookSecret) == 0 || !s.keyring.NeedsReseal(c.SealedWebhookSecret) {
+				continue
+			}
+			err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
+				return cur, s.reseal(&cur.SealedWebhookSecret, webhookSecretAD(a.Name, cur.ID))
+			})
+			if err = counted(&res.WebhookSecrets, err); err != nil {
+				return res, fmt.Errorf("webhook secret of client %s of %s: %w", c.ID, a.Name, err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// reseal seals *sealed again under the primary key, or returns
+// errUnchanged when it already is (another replica got there first) or is
+// empty.
+func (s *Server) reseal(sealed *[]byte, ad []byte) error {
+	if len(*sealed) == 0 {
+		return errUnchanged
+	}
+	out, changed, err := s.keyring.Reseal(*sealed, ad)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return errUnchanged
+	}
+	*sealed = out
+	return nil
+}
+
+// counted adds one to *n for an update that wrote, and drops the errors
+// that mean there was nothing to do.
+func counted(n *int, err error) error {
+	switch {
+	case err == nil:
+		*n++
+		return nil
+	case errors.Is(err, errUnchanged), errors.Is(err, storage.ErrNotFound):
+		return nil
+	}
+	return err
+}
