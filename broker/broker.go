@@ -208,7 +208,7 @@ func (s *Server) resealAtStart(ctx context.Context) {
 		return
 	}
 	s.log.Info("resealed under the new encryption key", "signing_keys", res.SigningKeys,
-		"provider_secrets", res.ProviderSecrets, "webhook_secrets", res.WebhookSecrets)
+		"provider_secrets", res.ProviderSecrets, "webhook_secrets", res.WebhookSecrets, "connection_tokens", res.ConnectionTokens)
 }
 
 // watchStore drops what this replica caches of the APIs, their signing

@@ -7,17 +7,20 @@ import (
 	"net/url"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/storage"
 	"github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
 // After an encryption-key rotation (new key primary, old key kept), the
-// signing keys are sealed again under the new key and a client's secret
-// hash is made again on first use, so that the old key can then be
-// dropped.
+// signing keys, provider and webhook secrets and connection token sets are
+// sealed again under the new key and a client's secret hash is made again
+// on first use, so that the old key can then be dropped.
 func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {
@@ -43,9 +46,15 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "r"})
 	id, sec := e.client("r", map[string]any{"grant_types": []string{"client_credentials"}})
 	idle, idleSec := e.client("r", map[string]any{"grant_types": []string{"client_credentials"}})
-	e.client("r", map[string]any{"grant_types": []string{"connection"}, "webhook_url": "https://app.example/hook"})
+	app, appSec := e.client("r", map[string]any{"grant_types": []string{"connection"}, "webhook_url": "https://app.example/hook"})
 	e.mustAdmin(200, "PUT", "/apis/r/providers/up", map[string]any{"type": "oauth2", "auth_url": "https://up.example/auth",
 		"token_url": "https://up.example/token", "client_id": "x", "client_secret": "upstream-secret"})
+	if err := e.Srv.ImportConnection(t.Context(), "r", app, "u1", "up", &providers.TokenSet{
+		AccessToken: "upstream-access", RefreshToken: "upstream-refresh", Expiry: time.Now().Add(time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	connTok := url.Values{"client_user_identity": {"u1"}}
 	cc := url.Values{"grant_type": {"client_credentials"}}
 	if a := e.form("POST", "/r/oauth2/token", cc, id, sec); a.Status != 200 {
 		t.Fatalf("token under the first key: %d %s", a.Status, a.Raw)
@@ -55,6 +64,9 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 	e = start(ring2)
 	if a := e.form("POST", "/r/oauth2/token", cc, id, sec); a.Status != 200 {
 		t.Fatalf("token after the rotation, old key kept: %d %s", a.Status, a.Raw)
+	}
+	if a := e.form("POST", "/r/oauth2/token", connTok, app, appSec); a.Status != 200 {
+		t.Fatalf("connection token after the rotation, old key kept: %d %s", a.Status, a.Raw)
 	}
 	if _, err := e.Srv.Reseal(t.Context()); err != nil { // also run at start, in the background
 		t.Fatal(err)
@@ -76,6 +88,10 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 	if ring2.NeedsReseal(p.SealedClientSecret) || hooks != 1 {
 		t.Errorf("after Reseal: provider secret under the old key %v, webhook secrets %d", ring2.NeedsReseal(p.SealedClientSecret), hooks)
 	}
+	conns, _ := db.ListConnections(t.Context(), "r", storage.ConnectionFilter{})
+	if len(conns) != 1 || ring2.NeedsReseal(conns[0].SealedTokens) {
+		t.Errorf("after Reseal: %d connections, want one sealed under the new key", len(conns))
+	}
 	keys, _ := db.ListSigningKeys(t.Context(), "r")
 	for _, k := range keys {
 		if ring2.NeedsReseal(k.SealedPrivateKey) {
@@ -91,6 +107,9 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 	e = start(ring3)
 	if a := e.form("POST", "/r/oauth2/token", cc, id, sec); a.Status != 200 {
 		t.Errorf("token after the old key was dropped: %d %s", a.Status, a.Raw)
+	}
+	if a := e.form("POST", "/r/oauth2/token", connTok, app, appSec); a.Status != 200 || a.str("access_token") != "upstream-access" {
+		t.Errorf("connection token after the old key was dropped: %d %s", a.Status, a.Raw)
 	}
 	// A client unused during the rotation needs its secret rotated.
 	if a := e.form("POST", "/r/oauth2/token", cc, idle, idleSec); a.Status != 401 {

@@ -12,20 +12,23 @@ import (
 
 // ResealResult counts the values Reseal sealed again, by kind.
 type ResealResult struct {
-	SigningKeys     int
-	ProviderSecrets int
-	WebhookSecrets  int
+	SigningKeys      int
+	ProviderSecrets  int
+	WebhookSecrets   int
+	ConnectionTokens int
 }
 
 // errUnchanged ends an update that has nothing to write.
 var errUnchanged = errors.New("broker: unchanged")
 
 // Reseal seals again under the primary encryption key every signing key,
-// upstream client secret and webhook secret that was sealed under an older
-// key of the ring, each in a compare-and-swap update, so that after a key
-// rotation the old key can be dropped. Connections' token sets are sealed
-// again under the primary key whenever they are refreshed. Safe to run on
-// several replicas at once; with no old keys in the ring it does nothing.
+// upstream client secret, webhook secret and connection token set that was
+// sealed under an older key of the ring, each in a compare-and-swap
+// update (connections never while they are refreshed: see
+// connections.Manager.Reseal), so that after a key rotation the old key
+// can be dropped. Safe to run on several replicas at once; with no old
+// keys in the ring it does nothing. States in progress (minutes long) are
+// not resealed.
 func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
 	var res ResealResult
 	if !s.keyring.HasOldKeys() {
@@ -80,6 +83,11 @@ func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
 			if err = counted(&res.WebhookSecrets, err); err != nil {
 				return res, fmt.Errorf("webhook secret of client %s of %s: %w", c.ID, a.Name, err)
 			}
+		}
+		n, err := s.conns.Reseal(ctx, a.Name)
+		res.ConnectionTokens += n
+		if err != nil {
+			return res, fmt.Errorf("connections of %s: %w", a.Name, err)
 		}
 	}
 	return res, nil
