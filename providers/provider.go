@@ -16,8 +16,10 @@ var (
 	// needs the user to reconnect.
 	ErrInvalidGrant = errors.New("providers: upstream refused the grant (invalid_grant)")
 	// ErrInvalidClient: the upstream refused the broker's client
-	// credentials (invalid_client, unauthorized_client). An admin must fix
-	// the provider configuration; the connection needs reauth too.
+	// credentials (invalid_client, unauthorized_client). The fault is the
+	// broker's provider configuration (a wrong or expired client secret, a
+	// disabled app), not the user's grant: an admin must fix the provider,
+	// and connections keep their tokens meanwhile.
 	ErrInvalidClient = errors.New("providers: upstream refused the client credentials")
 	// ErrUnavailable: the upstream failed transiently (timeout, network
 	// error, 5xx, 429). Retrying later may work; stored tokens stay.
@@ -152,9 +154,12 @@ type RefreshAdvisor interface {
 	RefreshPolicy() RefreshPolicy
 }
 
-// NeedsReauth reports whether err means the user must reconnect.
+// NeedsReauth reports whether err means the user must reconnect: only
+// ErrInvalidGrant, the user's grant is dead. ErrInvalidClient does not:
+// it says nothing about the user's grant, which works again once the
+// provider configuration is fixed.
 func NeedsReauth(err error) bool {
-	return errors.Is(err, ErrInvalidGrant) || errors.Is(err, ErrInvalidClient)
+	return errors.Is(err, ErrInvalidGrant)
 }
 
 // CallbackKeeper is a Provider whose callback carries parameters the app

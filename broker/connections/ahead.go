@@ -42,8 +42,10 @@ const (
 // exponential backoff (persisted on its record, so it survives restarts
 // and holds for every replica), and at least as long as the upstream's
 // Retry-After; a provider that answered 429 is left alone as long as it
-// asked. Connections marked needs_reauth are never touched: their refused
-// refresh token is gone.
+// asked, and one that refused the broker's client credentials
+// (invalid_client: its connections stay degraded, with their tokens)
+// until its record changes. Connections marked needs_reauth are never
+// touched: their refused refresh token is gone.
 //
 // It scans every connection of every API: run it every minute or so, not
 // per request. With replicas, the refresh lease keeps two of them from

@@ -19,8 +19,9 @@ const maxProviderFailures = 3
 // any one of them, providers taking turns. A slow or failing provider
 // thus holds at most perProvider workers: one that throttles (429,
 // Retry-After) is left alone for as long as it asks, one that refuses the
-// broker's client until its record changes, and one that fails
-// maxProviderFailures times in a row until the next pass.
+// broker's client credentials until its record changes (however long),
+// and one that fails maxProviderFailures times in a row until the next
+// pass.
 type aheadPass struct {
 	m           *Manager
 	keys        []string // providers with work, in turn order
@@ -120,9 +121,9 @@ func (p *aheadPass) settle(r aheadDone) {
 		p.m.holdProvider(r.key, r.d.pol.version, now.Add(min(after, maxRetryAfter)))
 		p.queues[r.key] = nil
 	case errors.Is(cause, providers.ErrInvalidClient):
-		// Every connection would fail alike, and be marked needs_reauth:
-		// wait for an admin to fix the provider (its record changes).
-		p.m.holdProvider(r.key, r.d.pol.version, now.Add(backoffMax))
+		// Every connection would fail alike (and keep its tokens):
+		// refreshNow held the provider until an admin fixes it (its
+		// record changes).
 		p.queues[r.key] = nil
 	case errors.Is(cause, providers.ErrUnavailable):
 		if p.failures[r.key]++; p.failures[r.key] >= maxProviderFailures {
@@ -136,22 +137,38 @@ func (p *aheadPass) settle(r aheadDone) {
 
 // providerHold keeps refresh ahead away from one provider.
 type providerHold struct {
+	// until is when the hold ends; zero: only when the record changes
+	// (or a refresh of the provider succeeds).
 	until time.Time
 	// version is the provider record's UpdatedAt when the hold began: an
 	// updated record ends the hold.
 	version time.Time
 }
 
-// holdProvider keeps refresh ahead away from a provider until until. The
-// holds live in memory: they spare a throttling provider the calls of a
-// pass; the backoff of each connection that failed is on its record.
+// holdProvider keeps refresh ahead away from a provider until until, or,
+// when until is zero, until its record changes (a refused client: only an
+// admin can fix it). The holds live in memory: they spare a provider the
+// calls of a pass; the backoff of each connection that failed is on its
+// record. A hold without a time limit is lost on restart, and then costs
+// one batch of refreshes (which keep their tokens) to set again.
 func (m *Manager) holdProvider(key string, version, until time.Time) {
 	m.holdMu.Lock()
 	defer m.holdMu.Unlock()
-	if h, ok := m.holds[key]; ok && h.version.Equal(version) && h.until.After(until) {
+	if h, ok := m.holds[key]; ok && h.version.Equal(version) && (h.until.IsZero() || (!until.IsZero() && h.until.After(until))) {
 		return
 	}
 	m.holds[key] = providerHold{until: until, version: version}
+}
+
+// clientAccepted ends a hold without a time limit: a refresh of the
+// provider succeeded, so its client credentials work again (fixed at the
+// provider, say, without a change of the record).
+func (m *Manager) clientAccepted(key string) {
+	m.holdMu.Lock()
+	defer m.holdMu.Unlock()
+	if h, ok := m.holds[key]; ok && h.until.IsZero() {
+		delete(m.holds, key)
+	}
 }
 
 // providerHeld reports whether refresh ahead must leave a provider alone
@@ -160,7 +177,7 @@ func (m *Manager) providerHeld(key string, version, now time.Time) bool {
 	m.holdMu.Lock()
 	defer m.holdMu.Unlock()
 	h, ok := m.holds[key]
-	if ok && (!now.Before(h.until) || !h.version.Equal(version)) {
+	if ok && (!h.version.Equal(version) || (!h.until.IsZero() && !now.Before(h.until))) {
 		delete(m.holds, key)
 		return false
 	}

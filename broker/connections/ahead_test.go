@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -495,4 +496,137 @@ func lastRefreshToken(t *testing.T, f *fixture, id string) string {
 		t.Fatal(err)
 	}
 	return ts.RefreshToken
+}
+
+// 7. A provider that refuses the broker's client credentials
+// (invalid_client; here the broker's stored client secret is wrong, as
+// when the provider app's secret expired) is the provider
+// configuration's fault, not the users': the connections it refused keep
+// their refresh tokens and become degraded, token requests get the
+// still-valid token or 502 upstream_error (never invalid_grant or
+// needs_reauth), and refresh ahead sends one batch, then leaves the
+// provider alone, however long, until its record changes. Then every
+// connection refreshes with the refresh token it had. Calls are counted
+// at the Fake.
+func TestRefusedClientKeepsGrants(t *testing.T) {
+	f, fake := newUpstreamFixture(t)
+	ctx := context.Background()
+	const n, workers = 6, 4
+	var ids []string
+	kept := map[string]string{} // id -> refresh token
+	for i := range n {
+		id := f.connectFake(t, fake, fmt.Sprintf("u%d", i))
+		ids = append(ids, id)
+		kept[id] = lastRefreshToken(t, f, id)
+	}
+	t0 := f.clk.now()
+	setSecret := func(secret string, updated time.Time) {
+		t.Helper()
+		sealed, err := f.m.keyring.Seal([]byte(secret), ProviderSecretAD("a", "fake"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.UpdateProvider(ctx, "a", "fake", func(p storage.Provider) (storage.Provider, error) {
+			p.SealedClientSecret, p.UpdatedAt = sealed, updated
+			return p, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkKept := func(when string) (degraded int) {
+		t.Helper()
+		for _, id := range ids {
+			c := f.conn(t, id)
+			if got := lastRefreshToken(t, f, id); got != kept[id] {
+				t.Errorf("%s: %s: refresh token %q, want %q kept", when, c.Identity, got, kept[id])
+			}
+			switch {
+			case c.Status == storage.StatusDegraded && c.LastError == lastErrorClientRefused:
+				degraded++
+			case c.Status != storage.StatusActive:
+				t.Errorf("%s: %s: status %s, last_error %q; want active, or degraded saying the provider rejected the broker's client credentials", when, c.Identity, c.Status, c.LastError)
+			}
+		}
+		return degraded
+	}
+
+	setSecret("expired-secret", t0)
+	f.clk.set(t0.Add(58 * time.Minute)) // every access token expires in 2 min: all due
+	if got := f.pass(t, 5*time.Minute, workers); got != 0 {
+		t.Errorf("first pass: %d refreshed, want 0", got)
+	}
+	batch := fake.RefreshCount()
+	if batch < 1 || batch > workers {
+		t.Fatalf("first pass: %d upstream calls, want at most the %d started before the first answer", batch, workers)
+	}
+	if d := checkKept("after the first pass"); d != batch {
+		t.Errorf("after the first pass: %d degraded, want the %d refused", d, batch)
+	}
+
+	// A token request with a still-valid access token gets it.
+	req := TokenRequest{ClientID: "app", Identity: "u0", Provider: "fake"}
+	if res, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u0", Provider: "fake", Force: true}); err != nil || res.Tokens.AccessToken == "" {
+		t.Fatalf("forced token request, access token still valid: %v; want that token", err)
+	}
+	calls := batch + 1
+
+	// Hours pass, well beyond any backoff and every expiry: refresh ahead
+	// sends nothing; a token request (its token dead) gets 502
+	// upstream_error saying the provider configuration is at fault.
+	for _, at := range []time.Duration{2 * time.Hour, 5 * time.Hour, 30 * time.Hour} {
+		f.clk.set(t0.Add(at))
+		f.pass(t, 5*time.Minute, workers)
+		if got := fake.RefreshCount(); got != calls {
+			t.Fatalf("+%v: %d upstream calls, want still %d: the provider is held until its record changes", at, got, calls)
+		}
+		_, err := f.m.Token(ctx, f.api, req)
+		var e *protocol.Error
+		if !errors.As(err, &e) || e.Code != "upstream_error" || e.Status != http.StatusBadGateway || e.Extra["connection_status"] != storage.StatusDegraded ||
+			!strings.Contains(e.Description, "client credentials") {
+			t.Fatalf("+%v token request: got %v (%+v), want 502 upstream_error about the broker's client credentials, connection degraded", at, err, e)
+		}
+		calls++
+		checkKept(fmt.Sprintf("+%v", at))
+	}
+
+	// An admin fixes the provider: its record changes, the hold ends, and
+	// every connection refreshes with the refresh token it had.
+	setSecret(fake.ClientSecret, t0.Add(30*time.Hour))
+	if got := f.pass(t, 5*time.Minute, workers); got != n || fake.RefreshCount() != calls+n {
+		t.Fatalf("after the fix: %d refreshed, %d upstream calls; want all %d, %d calls", got, fake.RefreshCount(), n, calls+n)
+	}
+	if d := checkKept("after the fix"); d != 0 {
+		t.Errorf("after the fix: %d still degraded, want all active", d)
+	}
+}
+
+// 7. A refresh that succeeds (here a token request's) ends a hold of a
+// provider that refused the broker's client: its credentials work again,
+// though its record did not change (fixed at the provider).
+func TestRefusedClientHoldEndsOnSuccess(t *testing.T) {
+	f := newFixture(t)
+	ups := f.withProviders(t, storage.Provider{Name: "p"})
+	t0 := f.clk.now()
+	for i := range 4 {
+		f.importConn(t, fmt.Sprintf("u%d", i), "p", t0.Add(time.Hour))
+	}
+	ups["p"].refreshErr = fmt.Errorf("fake: %w", providers.ErrInvalidClient)
+	f.clk.set(t0.Add(58 * time.Minute))
+	f.pass(t, 5*time.Minute, 1)
+	if n := ups["p"].refreshes.Load(); n != 1 {
+		t.Fatalf("refused: %d upstream calls, want 1", n)
+	}
+	ups["p"].mu.Lock()
+	ups["p"].refreshErr = nil
+	ups["p"].mu.Unlock()
+	f.clk.set(t0.Add(3 * time.Hour))
+	if got := f.pass(t, 5*time.Minute, 1); got != 0 || ups["p"].refreshes.Load() != 1 {
+		t.Fatalf("held: %d refreshed, %d upstream calls; want none", got, ups["p"].refreshes.Load())
+	}
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u0", Provider: "p"}); err != nil {
+		t.Fatalf("token request: %v", err)
+	}
+	if got := f.pass(t, 5*time.Minute, 1); got != 3 {
+		t.Errorf("after a successful refresh: %d refreshed, want the other 3", got)
+	}
 }

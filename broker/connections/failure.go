@@ -31,14 +31,23 @@ func backoff(n int) time.Duration {
 	return min(d, backoffMax)
 }
 
-// refreshFailed records a failed refresh. invalid_grant (or a refused
-// client) makes the connection needs_reauth and tombstones its refresh
-// token; a transient failure makes it degraded, keeps the tokens, and
-// pushes the next background attempt back (backoff, Retry-After); the
+// refreshFailed records a failed refresh. invalid_grant (the user's
+// grant is dead) makes the connection needs_reauth and tombstones its
+// refresh token. Any other failure keeps the tokens and makes the
+// connection degraded: a transient one pushes the next background attempt
+// back (backoff, Retry-After); a refusal of the broker's own client
+// credentials (invalid_client, unauthorized_client) is the provider
+// configuration's fault, not the user's, and refresh ahead leaves the
+// provider alone until its record changes (refreshNow holds it). The
 // still-valid access token is served if there is one.
 func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (*Result, error) {
 	reauth := providers.NeedsReauth(cause)
-	m.log.WarnContext(ctx, "connection refresh failed", "api", cur.Conn.API, "connection", cur.Conn.ID, "provider", cur.Conn.Provider, "needs_reauth", reauth, "err", cause)
+	if errors.Is(cause, providers.ErrInvalidClient) {
+		m.log.ErrorContext(ctx, "connection refresh failed: the provider refused the broker's client credentials; fix the provider configuration (the connection keeps its refresh token)",
+			"api", cur.Conn.API, "connection", cur.Conn.ID, "provider", cur.Conn.Provider, "err", cause)
+	} else {
+		m.log.WarnContext(ctx, "connection refresh failed", "api", cur.Conn.API, "connection", cur.Conn.ID, "provider", cur.Conn.Provider, "needs_reauth", reauth, "err", cause)
+	}
 	now := m.now().UTC()
 	var err error
 	if reauth {
@@ -64,16 +73,33 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 		served.failed = cause
 		return &served, nil
 	}
+	if errors.Is(cause, providers.ErrInvalidClient) {
+		return nil, errClientRefused.WithCause(cause)
+	}
 	return nil, upstreamError(cause)
 }
 
-// recordTransient stores a transient failure: the connection is
-// degraded, and background refreshes leave it alone for an exponential
-// backoff, and at least as long as the upstream's Retry-After, which
-// on-demand refreshes honour too.
+// errClientRefused answers a token request whose refresh the provider
+// refused for the broker's client credentials, with no still-valid token
+// to serve: the broker's side is at fault, not the user's grant.
+var errClientRefused = protocol.ErrUpstreamError.
+	WithDescription("the provider rejected the broker's client credentials: the broker's configuration of this provider must be fixed; the connection is kept, the user need not reconnect").
+	WithExtra("connection_status", storage.StatusDegraded)
+
+// recordTransient stores a failure that leaves the user's grant alone (a
+// transient one, or a refused client): the connection is degraded and
+// keeps its tokens. After a transient failure background refreshes leave
+// it alone for an exponential backoff, and at least as long as the
+// upstream's Retry-After, which on-demand refreshes honour too.
 func (m *Manager) recordTransient(ctx context.Context, cur *Result, cause error, now time.Time) error {
 	_, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
-		c.Status, c.LastError, c.LastErrorAt, c.RefreshLeaseUntil = storage.StatusDegraded, errorClass(cause), now, time.Time{}
+		c.Status, c.LastError, c.LastErrorAt, c.RefreshLeaseUntil = storage.StatusDegraded, lastError(cause), now, time.Time{}
+		if errors.Is(cause, providers.ErrInvalidClient) {
+			// Not this connection's failure: the hold on the provider
+			// stands in for a backoff, and once the provider is fixed
+			// the connection is due at once.
+			return c
+		}
 		c.RefreshFailures++
 		c.NextRefreshAt = now.Add(backoff(c.RefreshFailures))
 		if after, ok := providers.RetryAfter(cause); ok && after > 0 {
@@ -107,7 +133,7 @@ func (m *Manager) tombstone(ctx context.Context, cur *Result, cause error, now t
 			return c, err
 		}
 		c.Status, c.SealedTokens = storage.StatusNeedsReauth, sealed
-		c.LastError, c.LastErrorAt, c.RefreshLeaseUntil = errorClass(cause), now, time.Time{}
+		c.LastError, c.LastErrorAt, c.RefreshLeaseUntil = lastError(cause), now, time.Time{}
 		c.NextRefreshAt, c.RetryAfter = time.Time{}, time.Time{}
 		return c, nil
 	})
@@ -116,7 +142,7 @@ func (m *Manager) tombstone(ctx context.Context, cur *Result, cause error, now t
 // notifyFailure tells OnEvent of a status change caused by a failure.
 func (m *Manager) notifyFailure(ctx context.Context, was storage.Connection, cause error, reauth bool, now time.Time) {
 	failed := was
-	failed.SealedTokens, failed.LastError, failed.LastErrorAt = nil, errorClass(cause), now
+	failed.SealedTokens, failed.LastError, failed.LastErrorAt = nil, lastError(cause), now
 	failed.Status = storage.StatusDegraded
 	event := "connection.refresh_failed"
 	if reauth {
@@ -138,8 +164,22 @@ func (m *Manager) held(cur *Result) (*Result, error) {
 		WithRetryAfter(cur.Conn.RetryAfter.Sub(m.now()))
 }
 
-// errorClass is the short, secret-free kind of an upstream error kept in
-// the record's last_error.
+// lastErrorClientRefused is the last_error of a connection whose refresh
+// the provider refused because of the broker's client credentials.
+const lastErrorClientRefused = "invalid_client: the provider rejected the broker's client credentials; the provider configuration must be fixed"
+
+// lastError is the secret-free last_error a failure leaves on the record:
+// its class, spelled out for a refused client, whose name alone would
+// read as the user's or the app's fault.
+func lastError(err error) string {
+	if errors.Is(err, providers.ErrInvalidClient) {
+		return lastErrorClientRefused
+	}
+	return errorClass(err)
+}
+
+// errorClass is the short, secret-free kind of an upstream error (the
+// outcome of OnRefresh).
 func errorClass(err error) string {
 	switch {
 	case errors.Is(err, providers.ErrInvalidGrant):

@@ -185,6 +185,9 @@ func (m *Manager) awaitLease(ctx context.Context, cur *Result) (*Result, error, 
 			if next.Conn.RefreshLeaseUntil.IsZero() {
 				if !m.fresh(next.Tokens) && (next.Tokens.Expiry.IsZero() || !m.now().Before(next.Tokens.Expiry)) {
 					// The holder's refresh failed and the token is dead.
+					if next.Conn.LastError == lastErrorClientRefused {
+						return nil, errClientRefused, true
+					}
 					e := protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later")
 					if next.Conn.RetryAfter.After(m.now()) {
 						e = e.WithRetryAfter(next.Conn.RetryAfter.Sub(m.now()))
@@ -218,9 +221,15 @@ func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (
 		outcome = errorClass(err)
 	}
 	m.onRefresh(api, cur.Conn.Provider, outcome, time.Since(start))
+	if errors.Is(err, providers.ErrInvalidClient) {
+		// Every connection of the provider would fail alike: refresh
+		// ahead leaves it alone until its record changes.
+		m.holdProvider(api+"\x00"+p.Name, p.UpdatedAt, time.Time{})
+	}
 	if err != nil {
 		return m.refreshFailed(ctx, cur, err)
 	}
+	m.clientAccepted(api + "\x00" + p.Name)
 	if ts.Scope == "" {
 		ts.Scope = cur.Conn.Scope
 	}
