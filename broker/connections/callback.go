@@ -66,6 +66,10 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			m.log.ErrorContext(ctx, "callback: consume state", "api", api.Name, "err", err)
 		}
+		if errors.Is(err, storage.ErrUnavailable) {
+			// Not an unknown state: the store could not say.
+			return &CallbackResult{Error: errCallbackStore.Code, Description: errCallbackStore.Description}
+		}
 		return &CallbackResult{Error: "invalid_request", Description: "unknown, used or missing state"}
 	}
 	res := &CallbackResult{ReturnURL: st.ReturnURL, Identity: st.Identity, Provider: st.Provider}
@@ -87,18 +91,28 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 	}
 	if err := m.connect(ctx, api, st, q); err != nil {
 		e := protocol.AsError(err)
+		if e.Status >= 500 && errors.Is(err, storage.ErrUnavailable) {
+			e = errCallbackStore.WithCause(err)
+		}
 		m.log.WarnContext(ctx, "callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err, "cause", errors.Unwrap(e))
 		return fail(e.Code, e.Description)
 	}
 	return res
 }
 
+// errCallbackStore ends a callback the store could not serve (etcd
+// without quorum): the user may try again shortly.
+var errCallbackStore = protocol.ErrTemporarilyUnavailable.WithDescription("the broker's store is unavailable; try again shortly")
+
 // connect exchanges the code and stores the connection.
 func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State, q url.Values) error {
 	code := q.Get("code")
 	p, err := m.store.GetProvider(ctx, api.Name, st.Provider)
-	if err != nil {
+	if errors.Is(err, storage.ErrNotFound) {
 		return protocol.ErrInvalidRequest.WithDescription("the provider was removed").WithCause(err)
+	}
+	if err != nil {
+		return err
 	}
 	up, err := m.provider(ctx, p)
 	if err != nil {

@@ -207,8 +207,11 @@ func (m *Manager) awaitLease(ctx context.Context, cur *Result) (*Result, error, 
 // refreshNow makes the upstream refresh and stores its outcome.
 func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (*Result, error) {
 	p, err := m.store.GetProvider(ctx, api, cur.Conn.Provider)
-	if err != nil {
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, protocol.ErrInvalidRequest.WithDescription("the connection's provider was removed").WithCause(err)
+	}
+	if err != nil {
+		return nil, err // storage.ErrUnavailable: 503 at the HTTP layer
 	}
 	up, err := m.provider(ctx, p)
 	if err != nil {
