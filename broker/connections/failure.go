@@ -57,7 +57,8 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 	}
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
 		// Someone else refreshed meanwhile (perhaps with a rotated token),
-		// or reconnected, or revoked: their result stands.
+		// or reconnected, or revoked: their result stands. (A write that
+		// left the token set alone does not get here: saveOutcome.)
 		return m.load(ctx, cur.Conn.API, cur.Conn.ID)
 	}
 	if err != nil {
@@ -92,7 +93,7 @@ var errClientRefused = protocol.ErrUpstreamError.
 // it alone for an exponential backoff, and at least as long as the
 // upstream's Retry-After, which on-demand refreshes honour too.
 func (m *Manager) recordTransient(ctx context.Context, cur *Result, cause error, now time.Time) error {
-	_, err := m.casUpdate(ctx, cur.Conn, func(c storage.Connection) storage.Connection {
+	_, err := m.saveOutcome(ctx, cur, func(c storage.Connection) storage.Connection {
 		c.Status, c.LastError, c.LastErrorAt, c.RefreshLeaseUntil = storage.StatusDegraded, lastError(cause), now, time.Time{}
 		if errors.Is(cause, providers.ErrInvalidClient) {
 			// Not this connection's failure: the hold on the provider

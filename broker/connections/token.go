@@ -245,7 +245,7 @@ func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (
 	// gets its own time, whatever is left of the request's.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	next, err := m.casUpdate(saveCtx, cur.Conn, func(c storage.Connection) storage.Connection {
+	next, err := m.saveOutcome(saveCtx, cur, func(c storage.Connection) storage.Connection {
 		c.SealedTokens, c.Expiry, c.Scope, c.Status = sealed, ts.Expiry, ts.Scope, storage.StatusActive
 		c.RefreshedAt, c.LastError, c.LastErrorAt = now, "", time.Time{}
 		c.RefreshFailures, c.NextRefreshAt, c.RetryAfter = 0, time.Time{}, time.Time{}
@@ -253,8 +253,9 @@ func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (
 		return c
 	})
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-		// Another replica refreshed first (serve what it stored), or the
-		// connection was revoked meanwhile (load answers "none").
+		// Another replica refreshed first (serve what it stored), the
+		// user reconnected, or the connection was revoked meanwhile (load
+		// answers "none").
 		return m.load(ctx, api, id)
 	}
 	if err != nil {
@@ -272,6 +273,49 @@ func (m *Manager) noRefreshToken(ctx context.Context, cur *Result) (*Result, err
 		return cur, nil
 	}
 	return m.refreshFailed(ctx, cur, fmt.Errorf("connections: %w: expired and no refresh token", providers.ErrInvalidGrant))
+}
+
+// saveOutcome stores the outcome of the refresh that read cur: change,
+// applied to the record as it is now, provided the record still holds the
+// token set cur read. A write meanwhile that left that token set alone (a
+// reseal under a new encryption key, a failure recorded by another
+// replica, a lease) does not stop it, so a refresh token the upstream has
+// just rotated is not lost to it; a refresh lease another replica took
+// meanwhile is left to that replica. It answers storage.ErrConflict when
+// the token set changed: someone else refreshed (and stored what the
+// upstream answered them) or the user reconnected.
+func (m *Manager) saveOutcome(ctx context.Context, cur *Result, change func(storage.Connection) storage.Connection) (storage.Connection, error) {
+	var out storage.Connection
+	err := m.store.UpdateConnection(ctx, cur.Conn.API, cur.Conn.ID, func(c storage.Connection) (storage.Connection, error) {
+		if c.Version == cur.Conn.Version {
+			out = change(c)
+			return out, nil
+		}
+		if !m.holdsTokenSet(c, cur) {
+			return c, storage.ErrConflict
+		}
+		lease := c.RefreshLeaseUntil
+		out = change(c)
+		if !lease.Equal(cur.Conn.RefreshLeaseUntil) {
+			out.RefreshLeaseUntil = lease
+		}
+		return out, nil
+	})
+	out.Version++
+	return out, err
+}
+
+// holdsTokenSet reports whether record c, written since cur was read,
+// still holds cur's token set: the same grant (not reconnected), not
+// refreshed since, still refreshable, and with the refresh token cur's
+// refresh presented.
+func (m *Manager) holdsTokenSet(c storage.Connection, cur *Result) bool {
+	if cur.Tokens.RefreshToken == "" || !refreshable(c) ||
+		!c.ConnectedAt.Equal(cur.Conn.ConnectedAt) || !c.RefreshedAt.Equal(cur.Conn.RefreshedAt) {
+		return false
+	}
+	ts, err := m.openTokens(c)
+	return err == nil && ts.RefreshToken == cur.Tokens.RefreshToken
 }
 
 // casUpdate applies change to the connection only if its version is still
