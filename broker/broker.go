@@ -158,6 +158,7 @@ func (s *Server) Close() {
 		<-s.gcDone
 	}
 	s.conns.Close()
+	s.grants.Wait()
 }
 
 // startGC runs the background work until Close: garbage collection every
@@ -213,8 +214,8 @@ func (s *Server) resealAtStart(ctx context.Context) {
 
 // watchStore drops what this replica caches of the APIs, their signing
 // keys, clients, users and providers when the store says another replica
-// changed them (or, for the caches that have a TTL, that changes may have
-// been missed), until ctx ends.
+// changed them, or everything when it says changes were lost, until ctx
+// ends.
 func (s *Server) watchStore(ctx context.Context, w storage.Watcher) {
 	kinds := []string{storage.KindAPIs, storage.KindSigningKeys, storage.KindClients, storage.KindUsers, storage.KindProviders}
 	_ = w.Watch(ctx, kinds, func(c storage.Change) {
@@ -227,7 +228,7 @@ func (s *Server) watchStore(ctx context.Context, w storage.Watcher) {
 			s.tokens.Forget(c.API)
 		case storage.KindSigningKeys:
 			s.tokens.Forget(c.API)
-		case "":
+		case "": // changes were lost
 			s.paths.invalidate()
 			s.tokens.Forget("")
 		}

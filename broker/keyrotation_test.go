@@ -98,9 +98,12 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 			t.Errorf("signing key %s still sealed under the old key after Reseal", k.ID)
 		}
 	}
-	c, err := db.GetClient(t.Context(), "r", id)
-	if err != nil || secret.ClientSecretNeedsRehash(ring2, c.SecretHash) {
-		t.Fatalf("the used client's hash was not made again under the new key (%v)", err)
+	e.Srv.Close() // waits for the background rehashes
+	for _, cl := range []string{id, app} {
+		c, err := db.GetClient(t.Context(), "r", cl)
+		if err != nil || secret.ClientSecretNeedsRehash(ring2, c.SecretHash) {
+			t.Fatalf("the used client %s's hash was not made again under the new key (%v)", cl, err)
+		}
 	}
 
 	ring3, _ := seal.NewKeyring(k2)

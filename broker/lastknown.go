@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -31,15 +32,12 @@ type lastKnown struct {
 	storage.Storage
 	now func() time.Time
 
-	mu        sync.Mutex
-	recs      map[lastKnownKey]lastKnownRec
-	downUntil time.Time // see outagePause
-}
+	probing atomic.Bool // a read is asking the store whether it is back
 
-func (lk *lastKnown) down() time.Time {
-	lk.mu.Lock()
-	defer lk.mu.Unlock()
-	return lk.downUntil
+	mu   sync.Mutex
+	recs map[lastKnownKey]lastKnownRec
+	down bool   // the store's last answer was "unavailable"
+	gen  uint64 // counts changes heard, to spot one during a read
 }
 
 type lastKnownKey struct{ kind, api, id string }
@@ -53,44 +51,57 @@ func newLastKnown(s storage.Storage, now func() time.Time) *lastKnown {
 	return &lastKnown{Storage: s, now: now, recs: map[lastKnownKey]lastKnownRec{}}
 }
 
-// outagePause is how long after the store answered "unavailable" the
-// reads that have a last-known answer take it without asking the store:
-// during an outage each would otherwise wait for the store's timeout. It
-// is also how long after the store's return those reads may lag.
-const outagePause = 5 * time.Second
-
 // read answers a read of k: from the store, remembered; or, while the
-// store is unavailable, the answer last remembered.
+// store is unavailable, the answer last remembered. While the store is
+// down, one read at a time asks it whether it is back (and waits for its
+// timeout if not); the others take their remembered answer at once.
 func read[T any](lk *lastKnown, k lastKnownKey, load func() (T, error)) (T, error) {
-	if time.Now().Before(lk.down()) {
+	lk.mu.Lock()
+	down, gen := lk.down, lk.gen
+	lk.mu.Unlock()
+	if down {
 		if old, ok := lastKnownGet[T](lk, k); ok {
-			return old, nil
+			if !lk.probing.CompareAndSwap(false, true) {
+				return old, nil
+			}
+			defer lk.probing.Store(false)
 		}
 	}
 	v, err := load()
 	switch {
 	case err == nil:
-		lk.put(k, v)
+		lk.put(k, v, gen)
 	case errors.Is(err, storage.ErrUnavailable):
 		lk.mu.Lock()
-		lk.downUntil = time.Now().Add(outagePause)
+		lk.down = true
 		lk.mu.Unlock()
 		if old, ok := lastKnownGet[T](lk, k); ok {
 			return old, nil
 		}
 	case errors.Is(err, storage.ErrNotFound):
+		lk.up()
 		lk.forget(k)
 	}
 	return v, err
 }
 
-func (lk *lastKnown) put(k lastKnownKey, v any) {
+// up records that the store answers.
+func (lk *lastKnown) up() {
+	lk.mu.Lock()
+	lk.down = false
+	lk.mu.Unlock()
+}
+
+// put remembers v as the answer of k, unless a change was heard since
+// the read began (gen): what was read may predate it.
+func (lk *lastKnown) put(k lastKnownKey, v any, gen uint64) {
 	b, err := json.Marshal(v)
-	if err != nil {
-		return
-	}
 	lk.mu.Lock()
 	defer lk.mu.Unlock()
+	lk.down = false
+	if err != nil || lk.gen != gen {
+		return
+	}
 	if _, ok := lk.recs[k]; !ok && len(lk.recs) >= maxLastKnown {
 		return
 	}
@@ -116,6 +127,12 @@ func (lk *lastKnown) forget(k lastKnownKey) {
 
 // changed forgets what a change heard from the store's watch makes stale.
 func (lk *lastKnown) changed(c storage.Change) {
+	lk.mu.Lock()
+	lk.gen++
+	if c.Kind == "" { // changes were lost
+		clear(lk.recs)
+	}
+	lk.mu.Unlock()
 	switch c.Kind {
 	case storage.KindAPIs:
 		lk.forget(lastKnownKey{kind: storage.KindAPIs, api: c.API})

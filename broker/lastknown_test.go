@@ -17,11 +17,15 @@ import (
 // etcd does without quorum.
 type flaky struct {
 	storage.Storage
-	down atomic.Bool
+	down  atomic.Bool
+	stall chan struct{} // when set, a read while down waits for it, as for a timeout
 }
 
 func (f *flaky) GetClient(ctx context.Context, api, id string) (storage.Client, error) {
 	if f.down.Load() {
+		if f.stall != nil {
+			<-f.stall
+		}
 		return storage.Client{}, fmt.Errorf("no quorum: %w", storage.ErrUnavailable)
 	}
 	return f.Storage.GetClient(ctx, api, id)
@@ -63,7 +67,6 @@ func TestLastKnown(t *testing.T) {
 	}
 
 	now = now.Add(lastKnownTTL + time.Second)
-	lk.downUntil = time.Time{} // ask the store, not the pause
 	if _, err := lk.GetClient(ctx, "a", "c"); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("down, read longer than lastKnownTTL ago: got %v, want ErrUnavailable", err)
 	}
@@ -74,8 +77,50 @@ func TestLastKnown(t *testing.T) {
 	}
 	lk.changed(storage.Change{Kind: storage.KindClients, API: "a", ID: "c"})
 	f.down.Store(true)
-	lk.downUntil = time.Time{}
 	if _, err := lk.GetClient(ctx, "a", "c"); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("down, after the watch said the client changed: got %v, want ErrUnavailable", err)
+	}
+}
+
+// While the store is down, one read at a time asks it again (and waits
+// for its timeout); the others get the remembered answer at once.
+func TestLastKnownProbesOneAtATime(t *testing.T) {
+	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "b.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	if err := db.CreateClient(ctx, storage.Client{API: "a", ID: "c", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	f := &flaky{Storage: db}
+	lk := newLastKnown(f, time.Now)
+	if _, err := lk.GetClient(ctx, "a", "c"); err != nil {
+		t.Fatal(err)
+	}
+	f.down.Store(true)
+	if _, err := lk.GetClient(ctx, "a", "c"); err != nil { // learns that the store is down
+		t.Fatal(err)
+	}
+	f.stall = make(chan struct{})
+	probed := make(chan error, 1)
+	go func() { _, err := lk.GetClient(ctx, "a", "c"); probed <- err }()
+	for !lk.probing.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	quick := make(chan error, 1)
+	go func() { _, err := lk.GetClient(ctx, "a", "c"); quick <- err }()
+	select {
+	case err := <-quick:
+		if err != nil {
+			t.Errorf("a read beside the probe: %v, want the remembered client", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a read beside the probe waited for the store")
+	}
+	close(f.stall)
+	if err := <-probed; err != nil {
+		t.Errorf("the probe: %v, want the remembered client", err)
 	}
 }

@@ -18,11 +18,13 @@ const tokenPathTTL = 5 * time.Second
 type tokenPathIndex struct {
 	store    storage.Storage
 	now      func() time.Time
-	mu       sync.Mutex
+	load     sync.Mutex // one reload at a time
+	mu       sync.Mutex // guards the fields below
 	byPath   map[string]string
 	loadedAt time.Time
 	stale    bool
-	retryAt  time.Time // the store was unavailable: use as is until then
+	loading  bool
+	gen      uint64 // counts invalidations, to spot one during a reload
 }
 
 // lookup returns the API that serves its token endpoint at path.
@@ -38,28 +40,46 @@ func (x *tokenPathIndex) lookup(ctx context.Context, path string) (storage.API, 
 	return a, true, nil
 }
 
+// apiFor returns the API name of path, reloading the index when it is
+// stale. While one request reloads it, the others route with the index
+// they have rather than wait for the store.
 func (x *tokenPathIndex) apiFor(ctx context.Context, path string) (string, error) {
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.byPath == nil || ((x.stale || x.now().Sub(x.loadedAt) > tokenPathTTL) && !time.Now().Before(x.retryAt)) {
-		apis, err := x.store.ListAPIs(ctx)
-		switch {
-		case err != nil && x.byPath != nil && errors.Is(err, storage.ErrUnavailable):
-			// No quorum: route with the index known moments ago, and ask
-			// the store again in a while, not on every request.
-			x.retryAt = time.Now().Add(outagePause)
-			return x.byPath[path], nil
-		case err != nil:
-			return "", err
-		}
-		x.byPath = map[string]string{}
-		for _, a := range apis {
-			for _, p := range a.TokenPaths {
-				x.byPath[p] = a.Name
-			}
-		}
-		x.loadedAt, x.stale = x.now(), false
+	current := x.byPath != nil && !x.stale && x.now().Sub(x.loadedAt) <= tokenPathTTL
+	if current || (x.byPath != nil && x.loading) {
+		defer x.mu.Unlock()
+		return x.byPath[path], nil
 	}
+	x.loading = true
+	x.mu.Unlock()
+
+	x.load.Lock()
+	defer x.load.Unlock()
+	x.mu.Lock()
+	if x.byPath != nil && !x.stale && x.now().Sub(x.loadedAt) <= tokenPathTTL {
+		defer x.mu.Unlock()
+		x.loading = false
+		return x.byPath[path], nil // reloaded by the request before this one
+	}
+	gen := x.gen
+	x.mu.Unlock()
+	apis, err := x.store.ListAPIs(ctx)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.loading = false
+	switch {
+	case err != nil && x.byPath != nil && errors.Is(err, storage.ErrUnavailable):
+		return x.byPath[path], nil // no quorum: route with the index known
+	case err != nil:
+		return "", err
+	}
+	x.byPath = map[string]string{}
+	for _, a := range apis {
+		for _, p := range a.TokenPaths {
+			x.byPath[p] = a.Name
+		}
+	}
+	x.loadedAt, x.stale = x.now(), x.gen != gen
 	return x.byPath[path], nil
 }
 
@@ -68,6 +88,7 @@ func (x *tokenPathIndex) apiFor(ctx context.Context, path string) (string, error
 func (x *tokenPathIndex) invalidate() {
 	x.mu.Lock()
 	x.stale = true
+	x.gen++
 	x.mu.Unlock()
 }
 

@@ -128,8 +128,8 @@ const (
 )
 
 // Change names a record that some process created, changed or deleted. A
-// Change with an empty Kind says that changes may have been missed (the
-// watch was cut or fell behind): the receiver drops everything it caches.
+// Change with an empty Kind says that changes were missed (the watch fell
+// behind the store's history): the receiver drops everything it caches.
 type Change struct {
 	Kind string
 	API  string // the API's name; for KindAPIs, the API itself
@@ -141,8 +141,9 @@ type Change struct {
 // A store used by one process (bbolt) does not need it.
 type Watcher interface {
 	// Watch calls fn, from one goroutine, for every change to a record of
-	// the given kinds, until ctx ends; it then returns ctx's error. When
-	// the watch is cut it calls fn with an empty Change and resumes.
+	// the given kinds, until ctx ends; it then returns ctx's error. A watch
+	// that is cut resumes where it was; when changes were lost it calls fn
+	// with an empty Change.
 	Watch(ctx context.Context, kinds []string, fn func(Change)) error
 }
 

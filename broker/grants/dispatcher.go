@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
@@ -32,10 +33,12 @@ type Config struct {
 
 // Dispatcher is the token endpoint's logic.
 type Dispatcher struct {
-	store   storage.Storage
-	keyring *seal.Keyring
-	now     func() time.Time
-	grants  map[string]Grant
+	store      storage.Storage
+	keyring    *seal.Keyring
+	rehashing  sync.Map // client keys with a rehash running
+	background sync.WaitGroup
+	now        func() time.Time
+	grants     map[string]Grant
 }
 
 // New returns a Dispatcher with the client_credentials, password and
@@ -165,16 +168,39 @@ func (d *Dispatcher) authenticate(ctx context.Context, api storage.API, p *proto
 		return c, fail
 	}
 	if secret.ClientSecretNeedsRehash(d.keyring, c.SecretHash) {
-		d.rehash(ctx, c, p.ClientSecret)
+		d.rehash(c, p.ClientSecret)
 	}
 	return c, nil
 }
 
-// rehash stores the hash of a client's secret, which just matched, under
-// the primary encryption key (after a key rotation, or from the legacy
-// unkeyed format), unless the secret changed meanwhile. It is best effort:
-// the old hash keeps working while its key is in the ring.
-func (d *Dispatcher) rehash(ctx context.Context, c storage.Client, clientSecret string) {
+// rehashTimeout bounds one rehash write.
+const rehashTimeout = 5 * time.Second
+
+// rehash stores, in the background (the request does not wait for the
+// write, which fails slowly while the store is unavailable), the hash of
+// a client's secret, which just matched, under the primary encryption key
+// (after a key rotation, or from the legacy unkeyed format), unless the
+// secret changed meanwhile. One rehash per client runs at a time. It is
+// best effort: the old hash keeps working while its key is in the ring.
+func (d *Dispatcher) rehash(c storage.Client, clientSecret string) {
+	key := c.API + "\x00" + c.ID
+	if _, busy := d.rehashing.LoadOrStore(key, true); busy {
+		return
+	}
+	d.background.Add(1)
+	go func() {
+		defer d.background.Done()
+		defer d.rehashing.Delete(key)
+		ctx, cancel := context.WithTimeout(context.Background(), rehashTimeout)
+		defer cancel()
+		d.storeRehash(ctx, c, clientSecret)
+	}()
+}
+
+// Wait waits for the background rehashes to end.
+func (d *Dispatcher) Wait() { d.background.Wait() }
+
+func (d *Dispatcher) storeRehash(ctx context.Context, c storage.Client, clientSecret string) {
 	old := c.SecretHash
 	_ = d.store.UpdateClient(ctx, c.API, c.ID, func(cur storage.Client) (storage.Client, error) {
 		if !bytes.Equal(cur.SecretHash, old) {

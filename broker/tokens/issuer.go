@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -61,7 +62,7 @@ func New(cfg Config) (*Issuer, error) {
 	return &Issuer{
 		store: cfg.Store, keyring: cfg.Keyring, now: now,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		cache:     keyCache{sets: map[string]*keySet{}, forced: map[string]time.Time{}},
+		cache:     keyCache{sets: map[string]*keySet{}, loaders: map[string]*sync.Mutex{}, forced: map[string]time.Time{}},
 	}, nil
 }
 

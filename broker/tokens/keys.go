@@ -57,6 +57,7 @@ type keySet struct {
 	loadedAt time.Time
 	stale    bool      // reload at next use (guarded by keyCache.mu)
 	retryAt  time.Time // the store was unavailable: use as is until then
+	loading  bool      // a request is reloading it
 }
 
 // verifyKey returns the key and algorithm that verify tokens of kid.
@@ -78,8 +79,10 @@ const unavailableRetry = 5 * time.Second
 
 // keyCache caches key sets per API.
 type keyCache struct {
-	mu   sync.Mutex
-	sets map[string]*keySet
+	mu      sync.Mutex
+	sets    map[string]*keySet
+	loaders map[string]*sync.Mutex // one load per API at a time
+	gen     uint64                 // counts invalidations, to spot one during a load
 	// forced records the last reload forced by an unknown kid per API.
 	forced map[string]time.Time
 }
@@ -172,36 +175,73 @@ func newKeyMaterial(alg string) ([]byte, error) {
 }
 
 // keys returns the API's key set, loading it from storage (and creating
-// the first key) when the cache is cold or stale.
+// the first key) when the cache is cold or stale. One load per API runs at
+// a time, outside the cache's lock; while a stale set is reloaded, other
+// requests go on with it rather than wait for the store.
 func (i *Issuer) keys(ctx context.Context, api storage.API) (*keySet, error) {
+	alg := apiAlg(api)
 	i.cache.mu.Lock()
-	defer i.cache.mu.Unlock()
 	cached, ok := i.cache.sets[api.Name]
-	if ok && cached.alg == apiAlg(api) &&
-		((!cached.stale && i.now().Sub(cached.loadedAt) < keyCacheTTL) || time.Now().Before(cached.retryAt)) {
+	usable := ok && cached.alg == alg
+	if usable && (i.current(cached) || cached.loading) {
+		i.cache.mu.Unlock()
 		return cached, nil
 	}
+	if usable {
+		cached.loading = true
+	}
+	load, ok := i.cache.loaders[api.Name]
+	if !ok {
+		load = &sync.Mutex{}
+		i.cache.loaders[api.Name] = load
+	}
+	i.cache.mu.Unlock()
+
+	load.Lock() // a cold cache creates the first key: once
+	defer load.Unlock()
+	i.cache.mu.Lock()
+	if cur, ok := i.cache.sets[api.Name]; ok && cur != cached && cur.alg == alg && i.current(cur) {
+		i.cache.mu.Unlock()
+		return cur, nil // loaded by the request before this one
+	}
+	gen := i.cache.gen
+	i.cache.mu.Unlock()
+
 	ks, err := i.loadKeys(ctx, api)
+	i.cache.mu.Lock()
+	defer i.cache.mu.Unlock()
+	if usable {
+		cached.loading = false
+	}
 	if err != nil {
-		if ok && cached.alg == apiAlg(api) && errors.Is(err, storage.ErrUnavailable) {
+		if usable && errors.Is(err, storage.ErrUnavailable) {
 			// The store cannot answer (no quorum): go on with the keys
 			// known, which were valid moments ago, rather than fail every
 			// token and JWKS request; ask the store again in a while, not
-			// on every request (each would wait for its timeout).
+			// on every request.
 			cached.retryAt = time.Now().Add(unavailableRetry)
 			return cached, nil
 		}
 		return nil, err
 	}
+	// A change heard while loading may not be in what was read.
+	ks.stale = i.cache.gen != gen
 	i.cache.sets[api.Name] = ks
 	return ks, nil
+}
+
+// current reports whether ks may be used without a reload. The caller
+// holds the cache's lock.
+func (i *Issuer) current(ks *keySet) bool {
+	return (!ks.stale && i.now().Sub(ks.loadedAt) < keyCacheTTL) || time.Now().Before(ks.retryAt)
 }
 
 // invalidate marks api's cached key set stale: the next use reloads it.
 func (i *Issuer) invalidate(api string) {
 	i.cache.mu.Lock()
+	i.cache.gen++
 	if ks, ok := i.cache.sets[api]; ok {
-		ks.stale = true
+		ks.stale, ks.retryAt = true, time.Time{}
 	}
 	i.cache.mu.Unlock()
 }
@@ -216,6 +256,7 @@ func (i *Issuer) Forget(api string) {
 		return
 	}
 	i.cache.mu.Lock()
+	i.cache.gen++
 	for _, ks := range i.cache.sets {
 		ks.stale = true
 	}

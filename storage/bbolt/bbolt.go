@@ -207,8 +207,14 @@ func Verify(path string) (map[string]int, error) {
 		if fi.Size() < tx.Size() {
 			return fmt.Errorf("bbolt: file is cut short: %d bytes, its pages need %d", fi.Size(), tx.Size())
 		}
-		for cerr := range tx.Check() {
-			return fmt.Errorf("bbolt: consistency check: %w", cerr)
+		var errs []error
+		for cerr := range tx.Check() { // read to the end: the checker runs until then
+			if len(errs) < 10 {
+				errs = append(errs, cerr)
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("bbolt: consistency check: %w", errors.Join(errs...))
 		}
 		meta := tx.Bucket([]byte(bucketMeta))
 		if meta == nil {

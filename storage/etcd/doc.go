@@ -22,7 +22,8 @@
 // without quorum, or no cluster at all, gives an error (wrapping
 // storage.ErrUnavailable) instead of a hang. Within that budget a request
 // that found the cluster unavailable (a member that died, a leader
-// election) is tried again, each attempt getting a third of the budget:
+// election, a member that froze) is tried again, each attempt getting a
+// quarter of the budget:
 // reads are safe to repeat, and every write is a compare-and-swap, so a
 // repeat of one that was applied without its answer arriving fails its
 // compare; Create and Update then recognise their own record byte for
@@ -31,9 +32,9 @@
 // applied.
 //
 // DB is also a storage.Watcher (one watch per watched record type,
-// requiring a leader, so a member cut off from the quorum ends the watch
-// and the broker drops its caches) and a storage.Elector (etcd's
-// concurrency.Election on a session lease of ten seconds).
+// requiring a leader, resuming where it was after a cut) and a
+// storage.Elector (etcd's concurrency.Election on a session lease of ten
+// seconds).
 //
 // This package is the only importer of go.etcd.io/etcd/client/v3 (and of
 // go.etcd.io/etcd/api/v3) besides its own test, which also imports

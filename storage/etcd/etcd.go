@@ -185,17 +185,20 @@ const retryPause = 50 * time.Millisecond
 
 // retry runs call until it succeeds, fails otherwise than by the cluster
 // being unavailable, the caller's ctx ends, or the request timeout is
-// spent. Each attempt gets a third of the request timeout, so that one
-// sent to a member that just died is tried again on another before the
-// budget is gone. retried reports that an earlier attempt failed as
-// unavailable: a write may then have been applied by it already.
+// spent. Each attempt gets a quarter of the request timeout, so that one
+// sent to a member that died or froze (its server still accepts requests
+// but its raft node is gone) is tried again on another before the budget
+// is gone; a request slower than that on a healthy cluster is retried the
+// same way, and the last attempt gets whatever is left. retried reports
+// that an earlier attempt failed as unavailable: a write may then have
+// been applied by it already.
 func (d *DB) retry(ctx context.Context, call func(context.Context) error) (retried bool, err error) {
 	deadline := time.Now().Add(d.timeout)
-	per := max(d.timeout/3, 100*time.Millisecond)
+	per := max(d.timeout/4, 250*time.Millisecond)
 	for attempt := 0; ; attempt++ {
 		end := time.Now().Add(per)
-		if end.After(deadline) {
-			end = deadline
+		if end.After(deadline) || deadline.Sub(end) < per {
+			end = deadline // the last attempt
 		}
 		actx, cancel := context.WithDeadline(ctx, end)
 		err = call(actx)

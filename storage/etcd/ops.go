@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -50,6 +51,11 @@ func (l loc) fail(ctx context.Context, op string, err error) error {
 // Unavailable (no leader, leader changed, member out of reach).
 func unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	// A member whose raft node stopped (it is going down) answers with
+	// raft's own error, which reaches the client without a gRPC code.
+	if strings.Contains(err.Error(), "raft: stopped") {
 		return true
 	}
 	var ee rpctypes.EtcdError

@@ -21,12 +21,14 @@ var (
 const watchRetry = 500 * time.Millisecond
 
 // Watch reports every change to the records of kinds, from one watch per
-// kind on its key prefix. The watches require a leader: on a member cut
-// off from the quorum they end, so fn hears an empty Change (drop all
-// caches) instead of silence, and they are opened again after a pause.
-// After a cut each watch resumes at the revision it had reached; when that
-// revision was compacted away, fn hears an empty Change and the watches
-// start from the present.
+// kind on its key prefix. The watches require a leader, so on a member cut
+// off from the quorum they end instead of going silent; they are opened
+// again after a pause and resume at the revision each had reached, so
+// changes made meanwhile (by a quorum on the other side of a partition)
+// are still heard, once the member is back. Idle watches ask for progress
+// notifications, so their revision moves on too. Only when a revision to
+// resume from was compacted away are changes lost: fn then hears an empty
+// Change, and the watch resumes at the oldest revision etcd still has.
 func (d *DB) Watch(ctx context.Context, kinds []string, fn func(storage.Change)) error {
 	next := make(map[string]int64, len(kinds)) // by prefix: the next revision to hear; 0: from now
 	for _, k := range kinds {
@@ -36,7 +38,7 @@ func (d *DB) Watch(ctx context.Context, kinds []string, fn func(storage.Change))
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		merged := make(chan heard)
 		for p, rev := range next {
-			opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithCreatedNotify()}
+			opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithCreatedNotify(), clientv3.WithProgressNotify()}
 			if rev > 0 {
 				opts = append(opts, clientv3.WithRev(rev))
 			}
@@ -44,15 +46,12 @@ func (d *DB) Watch(ctx context.Context, kinds []string, fn func(storage.Change))
 		}
 		compacted := d.hear(wctx, merged, next, fn)
 		cancel()
-		if compacted {
-			for p := range next {
-				next[p] = 0
-			}
-		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		fn(storage.Change{}) // the watch was cut: something may be missed
+		if compacted {
+			fn(storage.Change{}) // changes were lost: drop everything
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -86,8 +85,8 @@ func forward(ctx context.Context, prefix string, in clientv3.WatchChan, merged c
 }
 
 // hear calls fn for the events of merged, and moves next on, until one
-// watch ends or fails. It reports whether the watch fell behind a
-// compaction.
+// watch ends or fails. It reports whether a watch fell behind a
+// compaction (its next is then the oldest revision left).
 func (d *DB) hear(ctx context.Context, merged <-chan heard, next map[string]int64, fn func(storage.Change)) (compacted bool) {
 	for {
 		var h heard
@@ -97,6 +96,7 @@ func (d *DB) hear(ctx context.Context, merged <-chan heard, next map[string]int6
 		case h = <-merged:
 		}
 		if h.resp.CompactRevision > 0 {
+			next[h.prefix] = h.resp.CompactRevision
 			return true
 		}
 		if h.ended || h.resp.Canceled || h.resp.Err() != nil {

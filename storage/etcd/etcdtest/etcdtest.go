@@ -172,7 +172,29 @@ func (c *Cluster) Endpoints() []string {
 	return eps
 }
 
-// Stop stops member i at once (its data stays).
+// Leader returns the index of the member that leads, or -1.
+func (c *Cluster) Leader() int {
+	for i, m := range c.members {
+		if m.e != nil && m.e.Server.Leader() == m.e.Server.MemberID() {
+			return i
+		}
+	}
+	return -1
+}
+
+// Kill stops member i abruptly, as a crash would: its raft node stops
+// without handing its leadership over, then its listeners close (its
+// data stays).
+func (c *Cluster) Kill(i int) {
+	if m := c.members[i]; m.e != nil {
+		m.e.Server.HardStop()
+		m.e.Close()
+		m.e = nil
+	}
+}
+
+// Stop stops member i (its data stays); a leader hands its leadership
+// over first.
 func (c *Cluster) Stop(i int) {
 	if m := c.members[i]; m.e != nil {
 		m.e.Close()
