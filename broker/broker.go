@@ -200,16 +200,27 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 	go func() { wg.Wait(); close(s.gcDone) }()
 }
 
-// resealAtStart runs Reseal once, after an encryption-key rotation, and
-// logs what it did.
+// resealRetry is the pause before Reseal runs again after it failed.
+const resealRetry = time.Minute
+
+// resealAtStart runs Reseal after an encryption-key rotation, again every
+// resealRetry until it has gone through without an error, and logs what
+// it did.
 func (s *Server) resealAtStart(ctx context.Context) {
-	res, err := s.Reseal(ctx)
-	if err != nil {
-		s.log.Error("resealing under the new encryption key failed; old keys are still needed", "err", err)
-		return
+	for ctx.Err() == nil {
+		res, err := s.Reseal(ctx)
+		attrs := []any{"signing_keys", res.SigningKeys, "provider_secrets", res.ProviderSecrets,
+			"webhook_secrets", res.WebhookSecrets, "connection_tokens", res.ConnectionTokens}
+		if err == nil {
+			s.log.Info("resealed under the new encryption key", attrs...)
+			return
+		}
+		if ctx.Err() == nil {
+			s.log.Error("resealing under the new encryption key is incomplete; keep the old keys; trying again in a minute",
+				append(attrs, "err", err)...)
+			sleepCtx(ctx, resealRetry)
+		}
 	}
-	s.log.Info("resealed under the new encryption key", "signing_keys", res.SigningKeys,
-		"provider_secrets", res.ProviderSecrets, "webhook_secrets", res.WebhookSecrets, "connection_tokens", res.ConnectionTokens)
 }
 
 // watchStore drops what this replica caches of the APIs, their signing

@@ -38,59 +38,70 @@ func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
 	if err != nil {
 		return res, err
 	}
+	var errs []error
 	for _, a := range apis {
-		keys, err := s.shared.ListSigningKeys(ctx, a.Name)
-		if err != nil {
-			return res, err
-		}
-		for _, k := range keys {
-			if !s.keyring.NeedsReseal(k.SealedPrivateKey) {
-				continue
-			}
-			err := s.shared.UpdateSigningKey(ctx, a.Name, k.ID, func(cur storage.SigningKey) (storage.SigningKey, error) {
-				return cur, s.reseal(&cur.SealedPrivateKey, tokens.SigningKeyAD(a.Name, cur.ID))
-			})
-			if err = counted(&res.SigningKeys, err); err != nil {
-				return res, fmt.Errorf("signing key %s of %s: %w", k.ID, a.Name, err)
-			}
-		}
-		provs, err := s.shared.ListProviders(ctx, a.Name)
-		if err != nil {
-			return res, err
-		}
-		for _, p := range provs {
-			if len(p.SealedClientSecret) == 0 || !s.keyring.NeedsReseal(p.SealedClientSecret) {
-				continue
-			}
-			err := s.shared.UpdateProvider(ctx, a.Name, p.Name, func(cur storage.Provider) (storage.Provider, error) {
-				return cur, s.reseal(&cur.SealedClientSecret, connections.ProviderSecretAD(a.Name, cur.Name))
-			})
-			if err = counted(&res.ProviderSecrets, err); err != nil {
-				return res, fmt.Errorf("provider %s of %s: %w", p.Name, a.Name, err)
-			}
-		}
-		clients, err := s.shared.ListClients(ctx, a.Name)
-		if err != nil {
-			return res, err
-		}
-		for _, c := range clients {
-			if len(c.SealedWebhookSecret) == 0 || !s.keyring.NeedsReseal(c.SealedWebhookSecret) {
-				continue
-			}
-			err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
-				return cur, s.reseal(&cur.SealedWebhookSecret, webhookSecretAD(a.Name, cur.ID))
-			})
-			if err = counted(&res.WebhookSecrets, err); err != nil {
-				return res, fmt.Errorf("webhook secret of client %s of %s: %w", c.ID, a.Name, err)
-			}
-		}
-		n, err := s.conns.Reseal(ctx, a.Name)
-		res.ConnectionTokens += n
-		if err != nil {
-			return res, fmt.Errorf("connections of %s: %w", a.Name, err)
+		if err := s.resealAPI(ctx, a, &res); err != nil {
+			errs = append(errs, err) // go on with the other APIs
 		}
 	}
-	return res, nil
+	return res, errors.Join(errs...)
+}
+
+// resealAPI reseals what one API holds, going on past a record that
+// fails; it returns every failure.
+func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult) error {
+	var errs []error
+	keys, err := s.shared.ListSigningKeys(ctx, a.Name)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, k := range keys {
+		if !s.keyring.NeedsReseal(k.SealedPrivateKey) {
+			continue
+		}
+		err := s.shared.UpdateSigningKey(ctx, a.Name, k.ID, func(cur storage.SigningKey) (storage.SigningKey, error) {
+			return cur, s.reseal(&cur.SealedPrivateKey, tokens.SigningKeyAD(a.Name, cur.ID))
+		})
+		if err = counted(&res.SigningKeys, err); err != nil {
+			errs = append(errs, fmt.Errorf("signing key %s of %s: %w", k.ID, a.Name, err))
+		}
+	}
+	provs, err := s.shared.ListProviders(ctx, a.Name)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range provs {
+		if len(p.SealedClientSecret) == 0 || !s.keyring.NeedsReseal(p.SealedClientSecret) {
+			continue
+		}
+		err := s.shared.UpdateProvider(ctx, a.Name, p.Name, func(cur storage.Provider) (storage.Provider, error) {
+			return cur, s.reseal(&cur.SealedClientSecret, connections.ProviderSecretAD(a.Name, cur.Name))
+		})
+		if err = counted(&res.ProviderSecrets, err); err != nil {
+			errs = append(errs, fmt.Errorf("provider %s of %s: %w", p.Name, a.Name, err))
+		}
+	}
+	clients, err := s.shared.ListClients(ctx, a.Name)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, c := range clients {
+		if len(c.SealedWebhookSecret) == 0 || !s.keyring.NeedsReseal(c.SealedWebhookSecret) {
+			continue
+		}
+		err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
+			return cur, s.reseal(&cur.SealedWebhookSecret, webhookSecretAD(a.Name, cur.ID))
+		})
+		if err = counted(&res.WebhookSecrets, err); err != nil {
+			errs = append(errs, fmt.Errorf("webhook secret of client %s of %s: %w", c.ID, a.Name, err))
+		}
+	}
+	n, err := s.conns.Reseal(ctx, a.Name)
+	res.ConnectionTokens += n
+	if err != nil {
+		errs = append(errs, fmt.Errorf("connections of %s: %w", a.Name, err))
+	}
+	return errors.Join(errs...)
 }
 
 // reseal seals *sealed again under the primary key, or returns

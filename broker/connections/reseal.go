@@ -12,12 +12,12 @@ var errResealSkip = errors.New("connections: nothing to reseal")
 
 // Reseal seals again, under the primary encryption key, the token sets of
 // api's connections that were sealed under an older key, and returns how
-// many it wrote. A connection is never resealed while it is refreshed:
-// here the reseal waits for this process's refresh of it (and no refresh
-// starts meanwhile), and one whose refresh lease another replica holds is
-// left alone (its refresh seals it anew). Without that, the refresh's
-// compare-and-swap would lose to the reseal and drop a rotated refresh
-// token.
+// many it wrote. A connection is not resealed while it is refreshed: here
+// the reseal waits for this process's refresh of it (and no refresh starts
+// meanwhile), and one whose refresh lease another replica holds is left
+// alone (its refresh seals it anew). A refresh's save would survive the
+// reseal anyway (it accepts a write that left the token set alone), but
+// staying out of its way costs nothing.
 func (m *Manager) Reseal(ctx context.Context, api string) (int, error) {
 	conns, err := m.store.ListConnections(ctx, api, storage.ConnectionFilter{})
 	if err != nil {
