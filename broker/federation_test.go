@@ -58,7 +58,11 @@ func (e *env) connect(id, sec, identity, provider string, browse func(string) *u
 	if resp.StatusCode != http.StatusFound {
 		e.t.Fatalf("callback: got %d, want 302 to the return url", resp.StatusCode)
 	}
-	return resp.Header.Get("Location")
+	loc := resp.Header.Get("Location")
+	if back, err := url.Parse(loc); err != nil || back.Query().Get("state") != a.str("state") {
+		e.t.Fatalf("return redirect %s: want the state authorize answered (%s), for the app to check", loc, a.str("state"))
+	}
+	return loc
 }
 
 func (e *env) connToken(id, sec string, v url.Values) answer {
@@ -81,8 +85,9 @@ func TestFederationRoundTripWithOpenIDProvider(t *testing.T) {
 	}
 
 	loc := e.connect(id, sec, "u1", "corp", func(u string) *url.URL { return op.Login(t, u) })
-	if loc != returnURL+"?provider=corp&status=connected" {
-		t.Fatalf("return redirect: got %s, want status=connected and nothing else", loc)
+	back, _ := url.Parse(loc)
+	if q := back.Query(); back.Scheme+"://"+back.Host+back.Path != returnURL || len(q) != 3 || q.Get("status") != "connected" || q.Get("provider") != "corp" {
+		t.Fatalf("return redirect: got %s, want status=connected, provider and state, nothing else", loc)
 	}
 	tok := e.connToken(id, sec, url.Values{"client_user_identity": {"u1"}})
 	if tok.Status != 200 || tok.str("access_token") == "" || tok.str("id_token") == "" || tok.str("provider") != "corp" ||
@@ -194,8 +199,9 @@ func TestFederationCallbackSecurity(t *testing.T) {
 	// Errors from the provider reach the return url, never a token.
 	f.Update(func(b *providertest.Behavior) { b.AuthorizeError = "access_denied" })
 	loc := e.connect(id, sec, "u2", "", func(u string) *url.URL { return f.Authorize(t, u) })
-	if loc != returnURL+"?error=access_denied&provider=fake&status=error" {
-		t.Errorf("denied: got %s, want status=error&error=access_denied", loc)
+	if back, _ := url.Parse(loc); !strings.HasPrefix(loc, returnURL+"?") || back.Query().Get("status") != "error" ||
+		back.Query().Get("error") != "access_denied" || back.Query().Get("provider") != "fake" || len(back.Query()) != 4 {
+		t.Errorf("denied: got %s, want status=error&error=access_denied, provider and state", loc)
 	}
 	if a := e.form("POST", "/fed/oauth2/provider/authorize", url.Values{"client_user_identity": {"u1"}, "return_url": {"https://evil.example/"}}, id, sec); a.Status != 400 {
 		t.Errorf("unregistered return_url: got %d, want 400", a.Status)

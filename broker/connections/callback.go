@@ -25,14 +25,18 @@ type CallbackResult struct {
 	ReturnURL string
 	Identity  string
 	Provider  string
+	// State is the state the flow was started with (authorize answered
+	// it to the app), sent back to the return URL so that the app can
+	// check that the browser coming back is the one it sent.
+	State string
 	// Error is the RFC 6749 error code when the flow failed.
 	Error string
 	// Description explains Error for the page; it holds no secret.
 	Description string
 }
 
-// Redirect returns ReturnURL with status (and error) added to its query.
-// Tokens never travel to the browser.
+// Redirect returns ReturnURL with status (and error), provider and state
+// added to its query. Tokens never travel to the browser.
 func (r *CallbackResult) Redirect() string {
 	u, err := url.Parse(r.ReturnURL)
 	if err != nil {
@@ -47,6 +51,9 @@ func (r *CallbackResult) Redirect() string {
 	}
 	if r.Provider != "" {
 		q.Set("provider", r.Provider)
+	}
+	if r.State != "" {
+		q.Set("state", r.State)
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
@@ -72,7 +79,7 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 		}
 		return &CallbackResult{Error: "invalid_request", Description: "unknown, used or missing state"}
 	}
-	res := &CallbackResult{ReturnURL: st.ReturnURL, Identity: st.Identity, Provider: st.Provider}
+	res := &CallbackResult{ReturnURL: st.ReturnURL, Identity: st.Identity, Provider: st.Provider, State: st.ID}
 	fail := func(code, desc string) *CallbackResult {
 		res.Error, res.Description = code, desc
 		return res

@@ -57,11 +57,26 @@ func main() {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
+		// Remember which flow this browser started: the broker sends the
+		// state back to the return URL.
+		http.SetCookie(w, &http.Cookie{Name: "connect_state", Value: a["state"].(string), Path: "/connected",
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 600})
 		http.Redirect(w, r, a["authorization_url"].(string), http.StatusFound)
 	})
 	http.HandleFunc("/connected", func(w http.ResponseWriter, r *http.Request) {
-		if s := r.URL.Query().Get("status"); s != "connected" {
-			http.Error(w, "connection failed: "+r.URL.Query().Get("error"), http.StatusBadRequest)
+		q := r.URL.Query()
+		if c, err := r.Cookie("connect_state"); err != nil || c.Value != q.Get("state") {
+			// Someone else's authorization link was opened in this
+			// browser: its account must not stay linked to that user.
+			if q.Get("status") == "connected" {
+				_, _ = call("/oauth2/revoke", url.Values{"client_user_identity": {user}, "provider": {q.Get("provider")}})
+			}
+			http.Error(w, "this connection was not started in this browser; it was not kept", http.StatusForbidden)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "connect_state", Path: "/connected", MaxAge: -1})
+		if s := q.Get("status"); s != "connected" {
+			http.Error(w, "connection failed: "+q.Get("error"), http.StatusBadRequest)
 			return
 		}
 		tok, err := call("/oauth2/token", url.Values{"client_user_identity": {user}})
