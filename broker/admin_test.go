@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
 	"github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
@@ -200,5 +202,42 @@ func TestAdminAudit(t *testing.T) {
 	}
 	if strings.Contains(a.Raw, sec) || strings.Contains(a.Raw, "hunter22") {
 		t.Errorf("the audit trail holds a secret")
+	}
+
+	// Pages: two, two, then the rest with no next.
+	var paged []string
+	after := ""
+	for page := 0; ; page++ {
+		p := e.mustAdmin(200, "GET", "/apis/x/audit?limit=2&after="+after, nil)
+		for _, ev := range p.Body["events"].([]any) {
+			paged = append(paged, ev.(map[string]any)["action"].(string))
+		}
+		next, _ := p.Body["next"].(string)
+		if next == "" {
+			break
+		}
+		if page > 5 {
+			t.Fatal("the pages do not end")
+		}
+		after = next
+	}
+	if len(paged) != len(got) {
+		t.Errorf("audit in pages of two: got %v, want the %d events once each", paged, len(got))
+	}
+	for _, bad := range []string{"0", "10001", "x"} {
+		if a := e.admin("GET", "/apis/x/audit?limit="+bad, nil); a.Status != 400 {
+			t.Errorf("audit limit %s: got %d, want 400", bad, a.Status)
+		}
+	}
+
+	// Events carry their expiry (90 days by default), and GC honours it.
+	first := a.Body["events"].([]any)[0].(map[string]any)
+	created, _ := time.Parse(time.RFC3339Nano, first["created_at"].(string))
+	expires, _ := time.Parse(time.RFC3339Nano, first["expires_at"].(string))
+	if expires.Sub(created) != broker.DefaultAuditRetention {
+		t.Errorf("audit event expiry: created %v, expires %v; want 90 days later", created, expires)
+	}
+	if n, err := e.Store.GarbageCollect(t.Context(), expires.Add(time.Second)); err != nil || n.AuditEvents != int64(len(got)) {
+		t.Errorf("GC after the retention: %+v, %v; want every audit event gone", n, err)
 	}
 }

@@ -52,9 +52,12 @@ type Config struct {
 	// StateTTL is the lifetime of an upstream authorization state;
 	// connections.DefaultStateTTL when zero.
 	StateTTL time.Duration
-	// GCInterval is how often expired states, token records and keys are
-	// deleted; one minute when zero, never when negative.
+	// GCInterval is how often expired states, token records, keys and
+	// audit events are deleted; one minute when zero, never when negative.
 	GCInterval time.Duration
+	// AuditRetention is how long audit events are kept;
+	// DefaultAuditRetention when zero, for ever when negative.
+	AuditRetention time.Duration
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -81,7 +84,8 @@ type Server struct {
 	now           func() time.Time
 	engine        *gin.Engine
 	paths         tokenPathIndex
-	adminMu       sync.Mutex // serialises API writes (token path uniqueness)
+	adminMu       sync.Mutex    // serialises API writes (token path uniqueness)
+	auditTTL      time.Duration // 0: keep for ever
 	stopGC        context.CancelFunc
 	gcDone        chan struct{}
 }
@@ -109,6 +113,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.store = s.lastKnown
 	}
 	s.metrics = newMetrics()
+	switch {
+	case cfg.AuditRetention == 0:
+		s.auditTTL = DefaultAuditRetention
+	case cfg.AuditRetention > 0:
+		s.auditTTL = cfg.AuditRetention
+	}
 	s.webhookWake = make(chan struct{}, 1)
 	s.webhookRetry = cfg.WebhookRetry
 	if s.webhookRetry <= 0 {
@@ -309,8 +319,9 @@ func (s *Server) collect(ctx context.Context) {
 	n, err := s.store.GarbageCollect(ctx, s.now())
 	if err != nil {
 		s.log.Error("garbage collection failed", "err", err)
-	} else if n.States+n.IssuedTokens+n.SigningKeys > 0 {
-		s.log.Info("garbage collected", "states", n.States, "issued_tokens", n.IssuedTokens, "signing_keys", n.SigningKeys)
+	} else if n.States+n.IssuedTokens+n.SigningKeys+n.AuditEvents > 0 {
+		s.log.Info("garbage collected", "states", n.States, "issued_tokens", n.IssuedTokens, "signing_keys", n.SigningKeys,
+			"audit_events", n.AuditEvents)
 	}
 }
 

@@ -233,4 +233,7 @@ type AuditEvent struct {
 	Target    string            `json:"target,omitempty"`
 	Details   map[string]string `json:"details,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
+	// ExpiresAt is when GarbageCollect may delete the event; zero keeps
+	// it for ever.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }

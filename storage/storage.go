@@ -101,8 +101,8 @@ type Storage interface {
 
 	// GarbageCollect deletes states and issued-token records whose
 	// ExpiresAt is before now (so callers must set ExpiresAt: a zero one
-	// counts as expired), and signing keys whose RemoveAt is set and
-	// before now.
+	// counts as expired), signing keys whose RemoveAt is set and before
+	// now, and audit events whose ExpiresAt is set and before now.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 
 	// Close releases the backend. It must be called once, after all other
@@ -115,6 +115,7 @@ type GCResult struct {
 	States       int64
 	IssuedTokens int64
 	SigningKeys  int64
+	AuditEvents  int64
 }
 
 // Record kinds, as a Watcher reports them.

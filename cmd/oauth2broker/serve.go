@@ -59,8 +59,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 			return usagef("refresh-ahead %q: want a duration such as 5m", s.RefreshAhead)
 		}
 	}
+	retention, err := parseAuditRetention(s.AuditRetention)
+	if err != nil {
+		return err
+	}
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log,
-		Replicated: s.Storage != "" && s.Storage != "bbolt", RefreshAhead: ahead})
+		Replicated: s.Storage != "" && s.Storage != "bbolt", RefreshAhead: ahead, AuditRetention: retention})
 	if err != nil {
 		return err
 	}

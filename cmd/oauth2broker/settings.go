@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"time"
 )
 
 // settings are the serve settings once defaults, file, environment and
@@ -16,6 +17,7 @@ type settings struct {
 	AdminToken        string
 	Storage           string // "bbolt" (default) or etcd://host:2379,…/prefix
 	RefreshAhead      string // a Go duration; empty: off
+	AuditRetention    string // a Go duration or "forever"; empty: the default
 }
 
 // Defaults of serve.
@@ -43,6 +45,8 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.Storage }, func(f *fileConfig) string { return f.Storage }},
 		{"refresh-ahead", "OAUTH2BROKER_REFRESH_AHEAD", "renew connections whose token expires within this duration, in the background (e.g. 5m; default off)",
 			func(s *settings) *string { return &s.RefreshAhead }, nil},
+		{"audit-retention", "OAUTH2BROKER_AUDIT_RETENTION", "how long audit events are kept (a Go duration; default 2160h, 90 days; forever keeps them)",
+			func(s *settings) *string { return &s.AuditRetention }, nil},
 		{"config", "OAUTH2BROKER_CONFIG", "YAML configuration file",
 			func(s *settings) *string { return &s.Config }, nil},
 		{"encryption-key", "OAUTH2BROKER_ENCRYPTION_KEY", "base64 32-byte key sealing secrets at rest (default: <data>/encryption.key, generated when missing; prefer the environment)",
@@ -95,4 +99,20 @@ func loadSettings(args []string, lookupEnv func(string) (string, bool), stderr i
 		return settings{}, nil, usagef("addr and data must not be empty")
 	}
 	return s, fc, nil
+}
+
+// parseAuditRetention reads --audit-retention: empty for the default,
+// "forever", or a positive Go duration.
+func parseAuditRetention(v string) (time.Duration, error) {
+	switch v {
+	case "":
+		return 0, nil
+	case "forever":
+		return -1, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, usagef("audit-retention %q: want a duration such as 2160h, or forever", v)
+	}
+	return d, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // clearEnv unsets every serve setting for the test.
@@ -100,5 +101,18 @@ func TestLoadSettingsErrors(t *testing.T) {
 				t.Errorf("got error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseAuditRetention(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 0, "forever": -1, "720h": 720 * time.Hour} {
+		if got, err := parseAuditRetention(in); err != nil || got != want {
+			t.Errorf("parseAuditRetention(%q): got %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"0s", "-1h", "ever", "90d"} {
+		if _, err := parseAuditRetention(bad); err == nil {
+			t.Errorf("parseAuditRetention(%q): got nil error", bad)
+		}
 	}
 }

@@ -35,6 +35,12 @@ func (d *DB) GarbageCollect(ctx context.Context, now time.Time) (storage.GCResul
 		res.SigningKeys, err = sweep(tx, bucketSigningKeys, func(k storage.SigningKey) bool {
 			return !k.RemoveAt.IsZero() && k.RemoveAt.Before(now)
 		})
+		if err != nil {
+			return err
+		}
+		res.AuditEvents, err = sweep(tx, bucketAudit, func(e storage.AuditEvent) bool {
+			return !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(now)
+		})
 		return err
 	})
 	if err != nil {

@@ -44,6 +44,12 @@ func (d *DB) GarbageCollect(ctx context.Context, now time.Time) (storage.GCResul
 	if err != nil {
 		return storage.GCResult{}, err
 	}
+	res.AuditEvents, err = sweep(ctx, d, typeAudit, func(e storage.AuditEvent) bool {
+		return !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(now)
+	})
+	if err != nil {
+		return storage.GCResult{}, err
+	}
 	return res, nil
 }
 

@@ -27,6 +27,13 @@ func testGarbageCollect(t *testing.T, s storage.Storage) {
 		signingKey(apiA, "k3-retired", future), signingKey(apiAB, "k4-removed", past),
 	}
 	mustCreateAll(t, s, states, tokens, keys)
+	// Audit events expire only when they say so.
+	for id, exp := range map[string]time.Time{"expired": past, "now": now, "kept": {}, "live": future} {
+		e := storage.AuditEvent{API: apiA, ID: id, Actor: "admin", Action: "client.created", CreatedAt: now.Add(-time.Hour), ExpiresAt: exp}
+		if err := s.CreateAuditEvent(ctx, e); err != nil {
+			t.Fatalf("CreateAuditEvent(%s): got error %v, want nil", id, err)
+		}
+	}
 	// Connections never expire by GC, whatever their Expiry.
 	conn := connection(apiA, "c1", "app", "alice", "google")
 	conn.Expiry = past
@@ -39,13 +46,21 @@ func testGarbageCollect(t *testing.T, s storage.Storage) {
 	if err != nil {
 		t.Fatalf("GarbageCollect: got error %v, want nil", err)
 	}
-	if want := (storage.GCResult{States: 2, IssuedTokens: 1, SigningKeys: 2}); got != want {
+	if want := (storage.GCResult{States: 2, IssuedTokens: 1, SigningKeys: 2, AuditEvents: 1}); got != want {
 		t.Errorf("GarbageCollect: got %+v, want %+v", got, want)
 	}
 	if got, err := s.GarbageCollect(ctx, now); err != nil || got != (storage.GCResult{}) {
 		t.Errorf("GarbageCollect again: got %+v, error %v, want %+v", got, err, storage.GCResult{})
 	}
 	wantSurvivors(t, s, states, tokens)
+	events, err := s.ListAuditEvents(ctx, apiA)
+	var ids []string
+	for _, e := range events {
+		ids = append(ids, e.ID)
+	}
+	if err != nil || !slices.Equal(ids, []string{"kept", "live", "now"}) {
+		t.Errorf("audit events after GC: got %v, %v; want kept, live, now", ids, err)
+	}
 }
 
 // wantSurvivors checks what GarbageCollect left: every fixture whose ID is
