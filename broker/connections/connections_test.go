@@ -186,7 +186,7 @@ func TestCallbackStateIsOneTimeAndExpires(t *testing.T) {
 	ctx := context.Background()
 	a, _ := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u1", ReturnURL: "https://app.example/back"})
 	res := f.m.Callback(ctx, f.api, url.Values{"state": {a.State}, "code": {"c"}})
-	if res.Error != "" || res.Redirect() != "https://app.example/back?provider=up&status=connected" {
+	if res.Error != "" || res.Redirect() != "https://app.example/back?provider=up&state="+a.State+"&status=connected" {
 		t.Fatalf("callback: got %+v → %s", res, res.Redirect())
 	}
 	if f.up.lastVerify != f.up.lastAuth.Verifier {
