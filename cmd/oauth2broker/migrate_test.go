@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
-
 	"github.com/oauth2broker/oauth2broker/storage"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 	etcdstore "github.com/oauth2broker/oauth2broker/storage/etcd"
+	"github.com/oauth2broker/oauth2broker/storage/etcd/etcdtest"
 )
 
 // snapshot is everything a store lists, API by API in API order.
@@ -381,7 +377,11 @@ func TestMigrateArguments(t *testing.T) {
 
 func TestMigrateBboltToEtcd(t *testing.T) {
 	t.Setenv("ETCD_CLIENT_DEBUG", "error") // the client logs retries at info level
-	ep := startTestEtcd(t)
+	ep, stop, err := etcdtest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	src, want := newBoltSource(t)
 	dst := "etcd://" + strings.TrimPrefix(ep, "http://") + "/migrated"
 	out := mustCLI(t, "migrate", "--from", "bbolt:"+src, "--to", dst)
@@ -399,61 +399,4 @@ func TestMigrateBboltToEtcd(t *testing.T) {
 	if code != exitError || !strings.Contains(errOut, "target is not empty") {
 		t.Errorf("second migrate to etcd: got exit %d, stderr %q; want %d and a refusal", code, errOut, exitError)
 	}
-}
-
-// startTestEtcd starts a quiet one-member etcd on free loopback ports,
-// stopped when t ends, and returns its client URL.
-func startTestEtcd(t *testing.T) string {
-	t.Helper()
-	var errs []error
-	for attempt := range 5 { // a free port may be taken before etcd binds it
-		e, ep, err := tryStartTestEtcd(filepath.Join(t.TempDir(), fmt.Sprint(attempt)))
-		if err == nil {
-			t.Cleanup(e.Close)
-			return ep
-		}
-		errs = append(errs, err)
-	}
-	t.Fatalf("starting etcd: %v", errors.Join(errs...))
-	return ""
-}
-
-func tryStartTestEtcd(dir string) (*embed.Etcd, string, error) {
-	client, peer := freeLoopbackURL(), freeLoopbackURL()
-	if client == nil || peer == nil {
-		return nil, "", errors.New("no free port on 127.0.0.1")
-	}
-	cfg := embed.NewConfig()
-	cfg.Name = "test"
-	cfg.Dir = dir
-	cfg.LogLevel = "error"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-		return e, client.String(), nil
-	case err := <-e.Err():
-		e.Close()
-		return nil, "", err
-	case <-time.After(time.Minute):
-		e.Close()
-		return nil, "", errors.New("etcd not ready after a minute")
-	}
-}
-
-// freeLoopbackURL returns an http URL on a port of 127.0.0.1 that was free
-// a moment ago, or nil.
-func freeLoopbackURL() *url.URL {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil
-	}
-	defer l.Close()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}
 }
