@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -81,10 +82,27 @@ func (s *Server) renderErrors(c *gin.Context) {
 		e = errStoreUnavailable.WithCause(err)
 		c.Header("Retry-After", "1")
 	}
+	if e.Status == http.StatusUnauthorized && e.WWWAuthenticate == "" {
+		// RFC 7235 §3.1: every 401 carries a challenge, so no route can
+		// forget it.
+		e = e.WithWWWAuthenticate(grants.BasicChallenge(realm(c)))
+	}
 	if e.Status >= 500 {
 		s.log.Error("request failed", "path", c.Request.URL.Path, "request_id", c.GetString("request_id"), "err", errors.Unwrap(e))
 	}
 	renderError(c, e)
+}
+
+// realm is the API of the request (loaded, or named by the path), else
+// the broker's name.
+func realm(c *gin.Context) string {
+	if a, ok := c.Get(apiKey); ok {
+		return a.(storage.API).Name
+	}
+	if name := c.Param("api"); apiNameRE.MatchString(name) {
+		return name
+	}
+	return "oauth2broker"
 }
 
 // recoverPanic turns a panic into a 500 server_error and logs it.

@@ -139,10 +139,9 @@ func (d *Dispatcher) Authenticate(ctx context.Context, api storage.API, p *proto
 // client credentials at all is attributed to the API's default_client
 // (the MachPanel shape of the password grant).
 func (d *Dispatcher) authenticate(ctx context.Context, api storage.API, p *protocol.Request, allowDefault bool) (storage.Client, error) {
-	fail := protocol.ErrInvalidClient.WithDescription("client authentication failed")
-	if p.AuthMethod == protocol.AuthMethodBasic {
-		fail = fail.WithWWWAuthenticate(`Basic realm="` + api.Name + `"`)
-	}
+	// Every 401 names the scheme the client may use (RFC 7235 §3.1),
+	// however the client tried (RFC 6749 §5.2).
+	fail := protocol.ErrInvalidClient.WithDescription("client authentication failed").WithWWWAuthenticate(BasicChallenge(api.Name))
 	if p.ClientID == "" && p.AuthMethod == protocol.AuthMethodNone {
 		if allowDefault && api.DefaultClient != "" {
 			c, err := d.store.GetClient(ctx, api.Name, api.DefaultClient)
@@ -172,6 +171,10 @@ func (d *Dispatcher) authenticate(ctx context.Context, api storage.API, p *proto
 	}
 	return c, nil
 }
+
+// BasicChallenge is the WWW-Authenticate challenge of an API's client
+// authentication: HTTP Basic with the API's name as the realm.
+func BasicChallenge(api string) string { return `Basic realm="` + api + `"` }
 
 // rehashTimeout bounds one rehash write.
 const rehashTimeout = 5 * time.Second

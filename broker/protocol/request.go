@@ -245,7 +245,8 @@ func (r *Request) clientCredentials(authorization string) error {
 	}
 	id, secret, err := parseBasic(authorization)
 	if err != nil {
-		return ErrInvalidClient.WithDescription("malformed HTTP Basic credentials").WithWWWAuthenticate(`Basic realm="oauth2broker"`)
+		// The error renderer adds the challenge with the API's realm.
+		return ErrInvalidClient.WithDescription("malformed HTTP Basic credentials")
 	}
 	if bodySecret != "" {
 		return ErrInvalidRequest.WithDescription("client credentials sent both in the Authorization header and in the body")
