@@ -282,14 +282,24 @@ func TestTokenExchangeForUpstreamToken(t *testing.T) {
 	if x.Status != 200 || !strings.HasPrefix(x.str("access_token"), "at-") || x.str("issued_token_type") != "urn:ietf:params:oauth:token-type:access_token" || x.Body["refresh_token"] != nil {
 		t.Fatalf("token exchange: got %d %s, want the upstream access token", x.Status, x.Raw)
 	}
-	if bad := exchange("forged", id, sec); bad.Status != 400 || bad.str("error") != "invalid_grant" {
-		t.Errorf("forged subject token: got %d %s, want 400 invalid_grant", bad.Status, bad.Raw)
+	// An invalid or unacceptable subject_token is invalid_request
+	// (RFC 8693 §2.2.2).
+	if bad := exchange("forged", id, sec); bad.Status != 400 || bad.str("error") != "invalid_request" {
+		t.Errorf("forged subject token: got %d %s, want 400 invalid_request", bad.Status, bad.Raw)
 	}
 	// Another client holding the user's token never reaches this client's
 	// connections.
-	other, otherSec := e.client("fed", map[string]any{"grant_types": []string{"token_exchange"}})
-	if cross := exchange(login.str("access_token"), other, otherSec); cross.Status != 400 || cross.str("error") != "invalid_grant" {
-		t.Errorf("exchange by another client: got %d %s, want 400 invalid_grant", cross.Status, cross.Raw)
+	other, otherSec := e.client("fed", map[string]any{"grant_types": []string{"token_exchange", "client_credentials"}})
+	if cross := exchange(login.str("access_token"), other, otherSec); cross.Status != 400 || cross.str("error") != "invalid_request" {
+		t.Errorf("exchange by another client: got %d %s, want 400 invalid_request", cross.Status, cross.Raw)
+	}
+	machine := e.form("POST", "/fed/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, other, otherSec).str("access_token")
+	if notUser := exchange(machine, other, otherSec); notUser.Status != 400 || notUser.str("error") != "invalid_request" {
+		t.Errorf("subject token of no end user: got %d %s, want 400 invalid_request", notUser.Status, notUser.Raw)
+	}
+	e.form("POST", "/fed/oauth2/revoke", url.Values{"token": {login.str("access_token")}}, id, sec)
+	if revoked := exchange(login.str("access_token"), id, sec); revoked.Status != 400 || revoked.str("error") != "invalid_request" {
+		t.Errorf("revoked subject token: got %d %s, want 400 invalid_request", revoked.Status, revoked.Raw)
 	}
 }
 

@@ -41,19 +41,21 @@ func (g *tokenExchange) Handle(ctx context.Context, req *Request) (*Response, er
 	if provider == "" {
 		return nil, protocol.ErrInvalidTarget.WithDescription("resource (the provider name) is required")
 	}
+	// An invalid, expired or unacceptable subject_token is invalid_request
+	// (RFC 8693 §2.2.2), not invalid_grant.
 	claims, err := g.tokens.VerifyActive(ctx, req.API, p.Get("subject_token"))
 	if errors.Is(err, tokens.ErrInvalidToken) {
-		return nil, protocol.ErrInvalidGrant.WithDescription("subject_token is invalid, expired or revoked")
+		return nil, protocol.ErrInvalidRequest.WithDescription("subject_token is invalid, expired or revoked")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if claims.Username == "" {
-		return nil, protocol.ErrInvalidGrant.WithDescription("subject_token was not issued to an end user")
+		return nil, protocol.ErrInvalidRequest.WithDescription("subject_token was not issued to an end user")
 	}
 	if claims.ClientID != req.Client.ID {
 		// A client may only reach the connections it made itself.
-		return nil, protocol.ErrInvalidGrant.WithDescription("subject_token was issued to another client")
+		return nil, protocol.ErrInvalidRequest.WithDescription("subject_token was issued to another client")
 	}
 	res, err := g.conns.Token(ctx, req.API, connections.TokenRequest{ClientID: claims.ClientID, Identity: claims.Username, Provider: provider})
 	if errors.Is(err, protocol.ErrInvalidRequest) {
