@@ -85,6 +85,7 @@ type Server struct {
 	engine        *gin.Engine
 	paths         tokenPathIndex
 	adminMu       sync.Mutex    // serialises API writes (token path uniqueness)
+	namesMu       sync.Mutex    // serialises client and user creation (ids never equal usernames)
 	auditTTL      time.Duration // 0: keep for ever
 	stopGC        context.CancelFunc
 	gcDone        chan struct{}
@@ -103,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.log = slog.New(requestIDHandler{s.log.Handler()})
+	s.log = slog.New(requestIDHandler{Handler: s.log.Handler()})
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -150,21 +150,38 @@ func (s *Server) logger(c *gin.Context) *slog.Logger {
 type requestIDKey struct{}
 
 // requestIDHandler adds the request id found in a log call's context to
-// the record, so that lines
-// written below the HTTP layer (connections, refreshes) carry it too.
-type requestIDHandler struct{ slog.Handler }
+// the record, so that lines written below the HTTP layer (connections,
+// refreshes) carry it too; a line that already names the request id (as
+// an attribute of the call, or of the logger) keeps just that one.
+type requestIDHandler struct {
+	slog.Handler
+	hasID bool // the logger's own attributes name the request id
+}
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id, ok := ctx.Value(requestIDKey{}).(string); ok && id != "" {
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok && id != "" && !h.hasID && !recordHasID(r) {
 		r.AddAttrs(slog.String("request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)
 }
 
+func recordHasID(r slog.Record) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = a.Key == "request_id"
+		return !found
+	})
+	return found
+}
+
 func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+	has := h.hasID
+	for _, a := range attrs {
+		has = has || a.Key == "request_id"
+	}
+	return requestIDHandler{h.Handler.WithAttrs(attrs), has}
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	return requestIDHandler{h.Handler.WithGroup(name), h.hasID}
 }

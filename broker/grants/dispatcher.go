@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -62,6 +63,12 @@ func New(cfg Config) *Dispatcher {
 		d.grants[protocol.GrantTokenExchange] = &tokenExchange{conns: cfg.Connections, tokens: cfg.Tokens}
 	}
 	return d
+}
+
+// GrantTypes lists the grant_type values the dispatcher serves, sorted:
+// what the metadata's grant_types_supported says.
+func (d *Dispatcher) GrantTypes() []string {
+	return slices.Sorted(maps.Keys(d.grants))
 }
 
 // tenantGrants are the grants that take a tenant.

@@ -9,18 +9,24 @@ import (
 
 // Introspection is an RFC 7662 §2.2 answer.
 type Introspection struct {
-	Active    bool     `json:"active"`
-	Scope     string   `json:"scope,omitempty"`
-	ClientID  string   `json:"client_id,omitempty"`
-	Username  string   `json:"username,omitempty"`
-	TokenType string   `json:"token_type,omitempty"`
-	Expiry    int64    `json:"exp,omitempty"`
-	IssuedAt  int64    `json:"iat,omitempty"`
-	Subject   string   `json:"sub,omitempty"`
-	Audience  []string `json:"aud,omitempty"`
-	Issuer    string   `json:"iss,omitempty"`
-	ID        string   `json:"jti,omitempty"`
-	Tenant    string   `json:"tenant,omitempty"`
+	Active   bool   `json:"active"`
+	Scope    string `json:"scope,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	Username string `json:"username,omitempty"`
+	// TokenType is the access token's type (RFC 7662 §2.2 refers to
+	// RFC 6749 §5.1): "Bearer"; absent for a refresh token, which has
+	// none, so that no resource server takes one for an access token.
+	TokenType string `json:"token_type,omitempty"`
+	// TokenUse says which kind of token this is, "access_token" or
+	// "refresh_token" (an extension member, as in Ory Hydra).
+	TokenUse string   `json:"token_use,omitempty"`
+	Expiry   int64    `json:"exp,omitempty"`
+	IssuedAt int64    `json:"iat,omitempty"`
+	Subject  string   `json:"sub,omitempty"`
+	Audience []string `json:"aud,omitempty"`
+	Issuer   string   `json:"iss,omitempty"`
+	ID       string   `json:"jti,omitempty"`
+	Tenant   string   `json:"tenant,omitempty"`
 }
 
 // Introspect tells whether a token the broker issued for api is active
@@ -48,7 +54,7 @@ func (i *Issuer) introspectAccess(ctx context.Context, api storage.API, token st
 		return Introspection{}, err
 	}
 	return Introspection{
-		Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: c.Username, TokenType: "Bearer",
+		Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: c.Username, TokenType: "Bearer", TokenUse: "access_token",
 		Expiry: c.Expiry.Time().Unix(), IssuedAt: c.IssuedAt.Time().Unix(), Subject: c.Subject,
 		Audience: c.Audience, Issuer: c.Issuer, ID: c.ID, Tenant: c.Tenant,
 	}, nil
@@ -63,7 +69,7 @@ func (i *Issuer) introspectRefresh(ctx context.Context, api storage.API, token s
 		return Introspection{}, err
 	}
 	in := Introspection{
-		Active: true, Scope: rec.Scope, ClientID: rec.ClientID, TokenType: "refresh_token",
+		Active: true, Scope: rec.Scope, ClientID: rec.ClientID, TokenUse: "refresh_token",
 		Expiry: rec.ExpiresAt.Unix(), IssuedAt: rec.IssuedAt.Unix(), Subject: rec.Subject,
 		Issuer: i.IssuerURL(api.Name), Tenant: rec.Tenant,
 	}
