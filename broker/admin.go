@@ -36,6 +36,7 @@ func (s *Server) adminRoutes(g *gin.RouterGroup) {
 	a.POST("/users", s.createUser)
 	a.GET("/users/:id", s.getUser)
 	a.DELETE("/users/:id", s.deleteUser)
+	a.PUT("/users/:id/password", s.putUserPassword)
 
 	a.GET("/providers", s.listProviders)
 	a.PUT("/providers/:id", s.putProviderRoute)

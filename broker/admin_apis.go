@@ -37,6 +37,9 @@ type apiView struct {
 	DefaultClient      string    `json:"default_client,omitempty"`
 	ExposeRefreshToken bool      `json:"expose_refresh_token"`
 	CreatedAt          time.Time `json:"created_at"`
+	// RefreshTokenMaxLifetime is the absolute lifetime of a refresh-token
+	// family (the effective value: the default when unset).
+	RefreshTokenMaxLifetime duration `json:"refresh_token_max_lifetime"`
 }
 
 func (s *Server) apiView(a storage.API) apiView {
@@ -51,8 +54,26 @@ func (s *Server) apiView(a storage.API) apiView {
 	return apiView{
 		Name: a.Name, Issuer: s.tokens.IssuerURL(a.Name), Tenants: nonNil(a.Tenants), AccessTokenTTL: duration(ttl),
 		TokenPaths: nonNil(a.TokenPaths), SigningAlg: alg, TokenFormat: tokenFormat(a), Audience: a.Audience, DefaultClient: a.DefaultClient,
-		ExposeRefreshToken: a.ExposeRefreshToken, CreatedAt: a.CreatedAt,
+		ExposeRefreshToken: a.ExposeRefreshToken, CreatedAt: a.CreatedAt, RefreshTokenMaxLifetime: duration(refreshMaxLifetime(a)),
 	}
+}
+
+// refreshMaxLifetime is an API's refresh-token family lifetime.
+func refreshMaxLifetime(a storage.API) time.Duration {
+	if a.RefreshTokenMaxLifetime > 0 {
+		return a.RefreshTokenMaxLifetime
+	}
+	return tokens.DefaultRefreshFamilyLifetime
+}
+
+// maxRefreshLifetime bounds refresh_token_max_lifetime (ten years).
+const maxRefreshLifetime = 10 * 365 * 24 * time.Hour
+
+func checkRefreshLifetime(d *duration) error {
+	if d != nil && (*d < 0 || time.Duration(*d) > maxRefreshLifetime || (*d > 0 && time.Duration(*d) < time.Minute)) {
+		return protocol.ErrInvalidRequest.WithDescription("refresh_token_max_lifetime must be between 1m and 87600h (0: the default, 2160h)")
+	}
+	return nil
 }
 
 // apiInput is the body of POST (all fields) and PATCH (fields to change).
@@ -66,12 +87,20 @@ type apiInput struct {
 	Audience           *string   `json:"audience"`
 	DefaultClient      *string   `json:"default_client"`
 	ExposeRefreshToken *bool     `json:"expose_refresh_token"`
+	// RefreshTokenMaxLifetime applies to refresh tokens of later logins.
+	RefreshTokenMaxLifetime *duration `json:"refresh_token_max_lifetime"`
 }
 
 // apply copies the set fields of in onto a.
 func (in apiInput) apply(a *storage.API) error {
 	if err := checkTTL(in.AccessTokenTTL); err != nil {
 		return err
+	}
+	if err := checkRefreshLifetime(in.RefreshTokenMaxLifetime); err != nil {
+		return err
+	}
+	if in.RefreshTokenMaxLifetime != nil {
+		a.RefreshTokenMaxLifetime = time.Duration(*in.RefreshTokenMaxLifetime)
 	}
 	setIf(&a.Tenants, in.Tenants)
 	setIf(&a.TokenPaths, in.TokenPaths)

@@ -167,6 +167,11 @@ func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secre
 			return cl, "", "", err
 		}
 	}
+	s.namesMu.Lock()
+	defer s.namesMu.Unlock()
+	if err := s.clientIDFree(ctx, api, cl.ID); err != nil {
+		return cl, "", "", err
+	}
 	return cl, secretValue, hook, storeError(s.store.CreateClient(ctx, cl), "client")
 }
 

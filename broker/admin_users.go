@@ -22,10 +22,12 @@ type userView struct {
 	Scopes    []string  `json:"scopes"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// PasswordChangedAt is when the password was last set.
+	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
 }
 
 func viewUser(u storage.User) userView {
-	return userView{Username: u.Username, Scopes: nonNil(u.Scopes), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	return userView{Username: u.Username, Scopes: nonNil(u.Scopes), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, PasswordChangedAt: u.PasswordChangedAt}
 }
 
 // UserSpec declares a user of the password grant.
@@ -40,26 +42,84 @@ func (s *Server) buildUser(api string, sp UserSpec) (storage.User, error) {
 	if sp.Username == "" || len(sp.Username) > 256 || !printable(sp.Username) {
 		return storage.User{}, protocol.ErrInvalidRequest.WithDescription("username must be 1 to 256 printable ASCII characters without spaces")
 	}
-	if sp.Password == "" || len(sp.Password) > maxPasswordBytes {
-		return storage.User{}, protocol.ErrInvalidRequest.WithDescription("password must be 1 to 1024 bytes")
-	}
 	if err := validScopes(sp.Scopes); err != nil {
 		return storage.User{}, err
 	}
-	hash, err := secret.HashPassword(sp.Password)
-	if err != nil {
-		return storage.User{}, err
-	}
 	now := s.now().UTC()
-	return storage.User{API: api, Username: sp.Username, PasswordHash: hash, Scopes: sp.Scopes, CreatedAt: now, UpdatedAt: now}, nil
+	u := storage.User{API: api, Username: sp.Username, Scopes: sp.Scopes, CreatedAt: now}
+	return u, s.setPassword(&u, sp.Password)
 }
 
+// setPassword gives u a new password and so a new generation, which ends
+// every refresh-token family of the old one and makes the access tokens
+// issued before it inactive.
+func (s *Server) setPassword(u *storage.User, password string) error {
+	if password == "" || len(password) > maxPasswordBytes {
+		return protocol.ErrInvalidRequest.WithDescription("password must be 1 to 1024 bytes")
+	}
+	hash, err := secret.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	gen, err := secret.RandomString(16)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	u.PasswordHash, u.Generation, u.PasswordChangedAt, u.UpdatedAt = hash, gen, now, now
+	return nil
+}
+
+// newUser creates a user, unless a client of the API has that id (see
+// admin_names.go).
 func (s *Server) newUser(ctx context.Context, api string, sp UserSpec) (storage.User, error) {
 	u, err := s.buildUser(api, sp)
 	if err != nil {
 		return u, err
 	}
+	s.namesMu.Lock()
+	defer s.namesMu.Unlock()
+	if err := s.usernameFree(ctx, api, u.Username); err != nil {
+		return u, err
+	}
 	return u, storeError(s.store.CreateUser(ctx, u), "user")
+}
+
+// changePassword sets a user's password, which ends the user's refresh
+// tokens (see setPassword).
+func (s *Server) changePassword(ctx context.Context, api, username, password string) (storage.User, error) {
+	var want storage.User
+	if err := s.setPassword(&want, password); err != nil {
+		return want, err
+	}
+	var out storage.User
+	err := s.store.UpdateUser(ctx, api, username, func(u storage.User) (storage.User, error) {
+		u.PasswordHash, u.Generation, u.PasswordChangedAt, u.UpdatedAt = want.PasswordHash, want.Generation, want.PasswordChangedAt, want.UpdatedAt
+		out = u
+		return u, nil
+	})
+	return out, storeError(err, "user")
+}
+
+// passwordInput is the body of PUT .../users/{username}/password.
+type passwordInput struct {
+	Password string `json:"password"`
+}
+
+func (s *Server) putUserPassword(c *gin.Context) {
+	var in passwordInput
+	if err := decodeJSON(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	u, err := s.changePassword(c, currentAPI(c).Name, c.Param("id"), in.Password)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.logger(c).Info("user password changed", "api", u.API, "username", u.Username)
+	s.adminAudit(c, "user.password_changed", u.Username)
+	writeJSON(c, http.StatusOK, viewUser(u))
 }
 
 func (s *Server) createUser(c *gin.Context) {

@@ -31,6 +31,9 @@ type APISpec struct {
 	Clients            []DeclaredClient
 	Users              []UserSpec
 	Providers          map[string]ProviderSpec
+	// RefreshTokenMaxLifetime is the refresh-token family lifetime; zero
+	// means the default.
+	RefreshTokenMaxLifetime time.Duration
 }
 
 // DeclaredClient is a client with a secret chosen by the operator (a
@@ -58,9 +61,14 @@ func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
 			return err
 		}
 	}
+	rl := duration(sp.RefreshTokenMaxLifetime)
+	if err := checkRefreshLifetime(&rl); err != nil {
+		return err
+	}
 	a := storage.API{
 		Name: sp.Name, Tenants: sp.Tenants, AccessTokenTTL: sp.AccessTokenTTL, TokenPaths: sp.TokenPaths,
 		SigningAlg: sp.SigningAlg, TokenFormat: sp.TokenFormat, Audience: sp.Audience, ExposeRefreshToken: sp.ExposeRefreshToken,
+		RefreshTokenMaxLifetime: sp.RefreshTokenMaxLifetime,
 	}
 	old, err := s.store.GetAPI(ctx, sp.Name)
 	exists := err == nil
@@ -123,7 +131,8 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 }
 
 // applyUser creates a user, or updates its scopes and, when the declared
-// password no longer matches, its password hash.
+// password no longer matches, its password (with a new generation, which
+// ends the user's refresh tokens, as the admin API's password change).
 func (s *Server) applyUser(ctx context.Context, api string, sp UserSpec) error {
 	old, err := s.store.GetUser(ctx, api, sp.Username)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -133,16 +142,21 @@ func (s *Server) applyUser(ctx context.Context, api string, sp UserSpec) error {
 	if err != nil {
 		return err
 	}
-	if ok, _ := secret.CheckPassword(old.PasswordHash, sp.Password); ok && slices.Equal(old.Scopes, sp.Scopes) {
-		return nil
-	}
-	want, err := s.buildUser(api, sp)
-	if err != nil {
+	if err := validScopes(sp.Scopes); err != nil {
 		return err
 	}
-	return s.store.UpdateUser(ctx, api, sp.Username, func(old storage.User) (storage.User, error) {
-		want.CreatedAt = old.CreatedAt
-		return want, nil
+	samePassword, _ := secret.CheckPassword(old.PasswordHash, sp.Password)
+	if !samePassword {
+		if _, err := s.changePassword(ctx, api, sp.Username, sp.Password); err != nil {
+			return err
+		}
+	}
+	if slices.Equal(old.Scopes, sp.Scopes) {
+		return nil
+	}
+	return s.store.UpdateUser(ctx, api, sp.Username, func(u storage.User) (storage.User, error) {
+		u.Scopes, u.UpdatedAt = sp.Scopes, s.now().UTC()
+		return u, nil
 	})
 }
 

@@ -1,11 +1,14 @@
 package broker_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // passwordSetup creates an API with a password+refresh client and a user.
@@ -89,8 +92,14 @@ func TestRevokeEndpoint(t *testing.T) {
 	if in := e.form("POST", "/app/oauth2/introspect", url.Values{"token": {at}}, other, otherSec); in.Body["active"] != false {
 		t.Errorf("revoked access token: got %s, want inactive", in.Raw)
 	}
-	if in := e.form("POST", "/app/oauth2/introspect", url.Values{"token": {rt}}, other, otherSec); in.Body["active"] != true || in.str("token_type") != "refresh_token" {
-		t.Errorf("refresh token introspected by another client of the API: got %s, want active", in.Raw)
+	// token_type is the access token's type (RFC 7662 §2.2 → RFC 6749
+	// §5.1); a refresh token has none, and says what it is in token_use.
+	if in := e.form("POST", "/app/oauth2/introspect", url.Values{"token": {rt}}, other, otherSec); in.Body["active"] != true || in.Body["token_type"] != nil || in.str("token_use") != "refresh_token" {
+		t.Errorf("refresh token introspected by another client of the API: got %s, want active, token_use refresh_token and no token_type", in.Raw)
+	}
+	fresh := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}, id, sec)
+	if in := e.form("POST", "/app/oauth2/introspect", url.Values{"token": {fresh.str("access_token")}}, other, otherSec); in.str("token_type") != "Bearer" || in.str("token_use") != "access_token" {
+		t.Errorf("access token introspected: got %s, want token_type Bearer, token_use access_token", in.Raw)
 	}
 	e.form("POST", "/app/oauth2/revoke", url.Values{"token": {rt}}, id, sec)
 	if a := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, id, sec); a.Status != 400 {
@@ -253,8 +262,12 @@ func TestRefreshNarrowsToCurrentScopes(t *testing.T) {
 	if login.str("scope") != "read write" {
 		t.Fatalf("login scope: got %q, want \"read write\"", login.str("scope"))
 	}
-	e.mustAdmin(204, "DELETE", "/apis/app/users/bob", nil)
-	e.mustAdmin(201, "POST", "/apis/app/users", map[string]any{"username": "bob", "password": "builder1", "scopes": []string{"read"}})
+	if err := e.Store.UpdateUser(context.Background(), "app", "bob", func(u storage.User) (storage.User, error) {
+		u.Scopes = []string{"read"}
+		return u, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	next := e.form("POST", "/app/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {login.str("refresh_token")}}, id, sec)
 	if next.Status != 200 || next.str("scope") != "read" {
 		t.Errorf("refresh after the user lost write: got %d %s, want scope read", next.Status, next.Raw)

@@ -22,6 +22,10 @@ type API struct {
 	// DefaultClient receives password-grant requests that carry no client
 	// credentials at all.
 	DefaultClient string `json:"default_client,omitempty"`
+	// RefreshTokenMaxLifetime is the absolute lifetime of a broker
+	// refresh-token family, from the login: no rotation extends it. Zero
+	// means the broker default.
+	RefreshTokenMaxLifetime time.Duration `json:"refresh_token_max_lifetime,omitempty"`
 	// ExposeRefreshToken returns upstream refresh tokens to clients.
 	ExposeRefreshToken bool      `json:"expose_refresh_token,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
@@ -56,6 +60,14 @@ type User struct {
 	Scopes       []string  `json:"scopes,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// Generation is a random value, new whenever the user is created or
+	// the password changes. Refresh-token families record it: a family of
+	// another generation (a re-created user, an old password) is dead.
+	// Empty in records older than the field.
+	Generation string `json:"generation,omitempty"`
+	// PasswordChangedAt is when the password was set (at creation or
+	// since): access tokens issued before it are no longer active.
+	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
 }
 
 // Provider is an upstream authorization server configured in an API.
@@ -172,6 +184,11 @@ type IssuedToken struct {
 	// UsedAt is set when a refresh token was exchanged (rotated).
 	UsedAt  time.Time `json:"used_at,omitempty"`
 	Revoked bool      `json:"revoked,omitempty"`
+	// UserGeneration is the Generation of the user a refresh token was
+	// issued to (password grant).
+	UserGeneration string `json:"user_generation,omitempty"`
+	// FamilyExpiresAt is the absolute end of a refresh token's family.
+	FamilyExpiresAt time.Time `json:"family_expires_at,omitzero"`
 }
 
 // SigningKey is one of an API's token signing keys.

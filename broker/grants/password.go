@@ -92,7 +92,7 @@ func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	return issueUserTokens(ctx, g.tokens, req, user.Username, scope, "")
+	return issueUserTokens(ctx, g.tokens, req, userGrant{User: user, Scope: scope})
 }
 
 func (g *password) checkLogin(ctx context.Context, api, username, pw string) (storage.User, error) {
@@ -126,26 +126,52 @@ func userScope(req *Request, user storage.User) ([]string, error) {
 	return req.Scope, nil
 }
 
+// userGrant is what issueUserTokens issues tokens for.
+type userGrant struct {
+	User storage.User
+	// Scope is the access token's scope.
+	Scope []string
+	// GrantScope is the refresh token's: the scope of the original grant,
+	// which a refresh keeps even when it narrows the access token
+	// (RFC 6749 §6). Scope when nil.
+	GrantScope []string
+	// Family and FamilyExpiresAt are the refreshed token's; zero for a
+	// new login.
+	Family          string
+	FamilyExpiresAt time.Time
+}
+
 // issueUserTokens issues an access token for a user and, when the client
-// may use refresh_token, a refresh token of family (a new family when
-// empty). The refresh record is stored before the answer is returned.
-func issueUserTokens(ctx context.Context, iss *tokens.Issuer, req *Request, username string, scope []string, family string) (*Response, error) {
+// may use refresh_token, a refresh token of the grant's family (a new
+// family when empty), bound to the user's generation. The refresh record
+// is stored before the answer is returned.
+func issueUserTokens(ctx context.Context, iss *tokens.Issuer, req *Request, g userGrant) (*Response, error) {
 	var refresh string
+	family := g.Family
 	if slices.Contains(req.Client.GrantTypes, protocol.GrantRefreshToken) {
+		grantScope := g.GrantScope
+		if grantScope == nil {
+			grantScope = g.Scope
+		}
 		var err error
 		refresh, family, err = iss.IssueRefresh(ctx, req.API.Name, tokens.RefreshGrant{
-			ClientID: req.Client.ID, Subject: username, Scope: joinScope(scope), Tenant: req.Tenant, Family: family,
+			ClientID: req.Client.ID, Subject: g.User.Username, Scope: joinScope(grantScope), Tenant: req.Tenant,
+			Family: family, FamilyExpiresAt: g.FamilyExpiresAt, MaxLifetime: req.API.RefreshTokenMaxLifetime,
+			UserGeneration: g.User.Generation,
 		})
+		if errors.Is(err, tokens.ErrInvalidToken) {
+			return nil, protocol.ErrInvalidGrant.WithDescription("refresh token is invalid, expired or revoked")
+		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	at, err := iss.Issue(ctx, req.API, tokens.AccessRequest{
-		Subject: username, ClientID: req.Client.ID, Scope: joinScope(scope), Tenant: req.Tenant,
-		Username: username, Family: family, TTL: accessTTL(req.API, req.Client),
+		Subject: g.User.Username, ClientID: req.Client.ID, Scope: joinScope(g.Scope), Tenant: req.Tenant,
+		Username: g.User.Username, Family: family, TTL: accessTTL(req.API, req.Client),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return bearer(at, refresh, scope), nil
+	return bearer(at, refresh, g.Scope), nil
 }

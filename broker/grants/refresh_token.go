@@ -45,15 +45,35 @@ func (g *refreshToken) Handle(ctx context.Context, req *Request) (*Response, err
 		}
 		scope = req.Scope
 	}
-	// The user may have been deleted, and scopes taken away, since the
-	// login: the new tokens carry only what both still have.
-	user, err := g.store.GetUser(ctx, req.API.Name, rec.Subject)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, protocol.ErrInvalidGrant.WithDescription("the user no longer exists")
-	} else if err != nil {
+	user, err := g.currentUser(ctx, req.API.Name, rec)
+	if err != nil {
 		return nil, err
 	}
+	// Scopes may have been taken away since the login: the access token
+	// carries only what the client and the user still have. The rotated
+	// refresh token keeps the original grant's scope (RFC 6749 §6), so a
+	// narrower refresh never loses the rest for good.
 	scope = intersect(intersect(scope, req.Client.Scopes), user.Scopes)
 	req.Tenant = rec.Tenant
-	return issueUserTokens(ctx, g.tokens, req, rec.Subject, scope, rec.FamilyID)
+	return issueUserTokens(ctx, g.tokens, req, userGrant{
+		User: user, Scope: scope, GrantScope: original, Family: rec.FamilyID, FamilyExpiresAt: rec.FamilyExpiresAt,
+	})
+}
+
+// currentUser returns the user a refresh token was issued to, if the user
+// still exists with the same generation: a deleted or re-created user, or
+// a changed password, ends the family (and its access tokens).
+func (g *refreshToken) currentUser(ctx context.Context, api string, rec storage.IssuedToken) (storage.User, error) {
+	user, err := g.store.GetUser(ctx, api, rec.Subject)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return user, err
+	case user.Generation == rec.UserGeneration:
+		return user, nil
+	}
+	if err := g.tokens.RevokeFamily(ctx, api, rec.FamilyID); err != nil {
+		return user, err
+	}
+	return user, protocol.ErrInvalidGrant.WithDescription("the user was deleted, re-created or given a new password since this login")
 }

@@ -13,6 +13,10 @@ import (
 // DefaultRefreshTokenTTL is the lifetime of a broker refresh token.
 const DefaultRefreshTokenTTL = 30 * 24 * time.Hour
 
+// DefaultRefreshFamilyLifetime is the absolute lifetime of a refresh-token
+// family (a login and all its rotations) when the API sets none.
+const DefaultRefreshFamilyLifetime = 90 * 24 * time.Hour
+
 // ErrRefreshReused is returned by Redeem when a refresh token that was
 // already exchanged is presented again: its whole family is revoked
 // (RFC 9700 §4.14.2).
@@ -44,6 +48,26 @@ type RefreshGrant struct {
 	Tenant   string
 	// Family is empty for a new login; rotations pass the old token's.
 	Family string
+	// FamilyExpiresAt is the family's absolute end, which rotations pass
+	// on. When zero (a new login, or a family older than the field) it
+	// is now plus MaxLifetime.
+	FamilyExpiresAt time.Time
+	// MaxLifetime is the API's refresh_token_max_lifetime; zero means
+	// DefaultRefreshFamilyLifetime.
+	MaxLifetime time.Duration
+	// UserGeneration is the user's storage.User.Generation.
+	UserGeneration string
+}
+
+// familyEnd is when the family of a refresh token issued now for g ends.
+func (g RefreshGrant) familyEnd(now time.Time) time.Time {
+	if !g.FamilyExpiresAt.IsZero() {
+		return g.FamilyExpiresAt
+	}
+	if g.MaxLifetime > 0 {
+		return now.Add(g.MaxLifetime)
+	}
+	return now.Add(DefaultRefreshFamilyLifetime)
 }
 
 // IssueRefresh creates a refresh token for api and stores its record. It
@@ -61,15 +85,27 @@ func (i *Issuer) IssueRefresh(ctx context.Context, api string, g RefreshGrant) (
 		}
 	}
 	now := i.now()
+	end := g.familyEnd(now)
+	if !now.Before(end) {
+		return "", "", ErrInvalidToken // the family's absolute lifetime is over
+	}
 	rec := storage.IssuedToken{
 		API: api, ID: refreshID(token), Kind: storage.KindRefreshToken, FamilyID: family,
 		ClientID: g.ClientID, Subject: g.Subject, Scope: g.Scope, Tenant: g.Tenant,
-		IssuedAt: now, ExpiresAt: now.Add(DefaultRefreshTokenTTL),
+		IssuedAt: now, ExpiresAt: earliest(now.Add(DefaultRefreshTokenTTL), end),
+		FamilyExpiresAt: end, UserGeneration: g.UserGeneration,
 	}
 	if err := i.store.CreateIssuedToken(ctx, rec); err != nil {
 		return "", "", err
 	}
 	return token, family, nil
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Redeem exchanges a refresh token once: it checks the token belongs to
@@ -104,6 +140,11 @@ func (i *Issuer) Redeem(ctx context.Context, api, clientID, token string) (stora
 	return rec, nil
 }
 
+// RevokeFamily ends every refresh and access token of a family.
+func (i *Issuer) RevokeFamily(ctx context.Context, api, family string) error {
+	return i.revokeFamily(ctx, api, family)
+}
+
 func (i *Issuer) reused(ctx context.Context, api string, rec storage.IssuedToken) error {
 	if err := i.revokeFamily(ctx, api, rec.FamilyID); err != nil {
 		return err
@@ -121,7 +162,8 @@ func (i *Issuer) liveRefresh(ctx context.Context, api, token string) (storage.Is
 	if err != nil {
 		return rec, err
 	}
-	if rec.Revoked || !i.now().Before(rec.ExpiresAt) {
+	now := i.now()
+	if rec.Revoked || !now.Before(rec.ExpiresAt) || (!rec.FamilyExpiresAt.IsZero() && !now.Before(rec.FamilyExpiresAt)) {
 		return rec, ErrInvalidToken
 	}
 	revoked, err := i.familyRevoked(ctx, api, rec.FamilyID)
@@ -166,7 +208,28 @@ func (i *Issuer) accessRevoked(ctx context.Context, api string, c *Claims) (bool
 	if !errors.Is(err, storage.ErrNotFound) {
 		return false, err
 	}
+	if revoked, err := i.userChanged(ctx, api, c); revoked || err != nil {
+		return revoked, err
+	}
 	return i.familyRevoked(ctx, api, c.Family)
+}
+
+// userChanged reports whether the user of a password-grant token was
+// deleted, or got a new password (or was re-created) after the token was
+// issued. iat has whole seconds: a token issued in the very second of the
+// change, before it, stays active until it expires.
+func (i *Issuer) userChanged(ctx context.Context, api string, c *Claims) (bool, error) {
+	if c.Username == "" {
+		return false, nil
+	}
+	u, err := i.store.GetUser(ctx, api, c.Username)
+	if errors.Is(err, storage.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return c.IssuedAt == nil || c.IssuedAt.Time().Before(u.PasswordChangedAt.Truncate(time.Second)), nil
 }
 
 // newSecret returns an opaque token with 256 random bits.

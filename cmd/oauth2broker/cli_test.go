@@ -155,6 +155,17 @@ func testCLIUsers(t *testing.T, tokenURL, secret string) {
 	if code, _ := postToken(t, tokenURL, pw, "backend", secret); code != 200 {
 		t.Errorf("password grant with the stdin password: got %d, want 200", code)
 	}
+	code, out, errOut = cliStdin(t, "bob-password-3\n", "user", "password", "--api", "shop", "bob", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "changed the password of user bob") || strings.Contains(out, "bob-password-3") {
+		t.Fatalf("user password --password-stdin: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _ := postToken(t, tokenURL, pw, "backend", secret); code != 400 {
+		t.Errorf("password grant with the old password: got %d, want 400", code)
+	}
+	pw.Set("password", "bob-password-3")
+	if code, _ := postToken(t, tokenURL, pw, "backend", secret); code != 200 {
+		t.Errorf("password grant with the new password: got %d, want 200", code)
+	}
 	out = mustCLI(t, "user", "list", "--api", "shop")
 	wantContains(t, "user list", out, "USERNAME", "alice", "bob")
 	if strings.Contains(out, "password") {

@@ -40,6 +40,29 @@ func userCreate(a *app, args []string) error {
 	})
 }
 
+// userPassword sets a user's password with PUT .../users/{username}/password.
+func userPassword(a *app, args []string) error {
+	fs := a.flags("user password")
+	api := apiFlag(fs)
+	password := fs.String("password", "", "the new password (visible to other local users: prefer --password-stdin)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	pos, err := a.parseInAPI(fs, api, args, "USERNAME")
+	if err != nil {
+		return err
+	}
+	pw, err := a.secretInput(*password, *fromStdin, "--password")
+	if err != nil {
+		return err
+	}
+	raw, err := a.call(http.MethodPut, apiPath(*api, "users", pos[0], "password"), map[string]any{"password": pw})
+	if err != nil {
+		return err
+	}
+	return render(a, raw, func(w io.Writer, v userOut) {
+		fmt.Fprintf(w, "changed the password of user %s in api %s; its earlier logins' refresh tokens no longer work\n", v.Username, *api)
+	})
+}
+
 // secretInput returns the value of a secret given by a flag, or read from
 // standard input when fromStdin. Exactly one of the two is required.
 func (a *app) secretInput(value string, fromStdin bool, flagName string) (string, error) {

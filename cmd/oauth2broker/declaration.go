@@ -35,6 +35,11 @@ func (a fileAPI) spec() (broker.APISpec, error) {
 		SigningAlg: a.SigningAlg, TokenFormat: a.TokenFormat, Audience: a.Audience, DefaultClient: a.DefaultClient,
 		ExposeRefreshToken: a.ExposeRefreshToken, Providers: a.Providers,
 	}
+	if a.RefreshTokenMaxLifetime != "" {
+		if sp.RefreshTokenMaxLifetime, err = time.ParseDuration(a.RefreshTokenMaxLifetime); err != nil {
+			return sp, fmt.Errorf("refresh_token_max_lifetime %q: want a Go duration such as 2160h", a.RefreshTokenMaxLifetime)
+		}
+	}
 	for j, c := range a.Clients {
 		ttl, err := parseTTL(c.AccessTokenTTL)
 		if err != nil {

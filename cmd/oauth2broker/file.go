@@ -31,6 +31,7 @@ const maxConfigBytes = 4 << 20
 //	    audience: https://shop.example.com
 //	    default_client: shop-backend
 //	    expose_refresh_token: false
+//	    refresh_token_max_lifetime: 2160h   # absolute lifetime of a login's refresh tokens
 //	    clients:
 //	      - {client_id: shop-backend, client_secret: "${SHOP_SECRET}", name: Shop,
 //	         grant_types: [client_credentials], scopes: [read], access_token_ttl: 15m,
@@ -67,6 +68,8 @@ type fileAPI struct {
 	Clients            []fileClient                   `yaml:"clients"`
 	Users              []fileUser                     `yaml:"users"`
 	Providers          map[string]broker.ProviderSpec `yaml:"providers"`
+	// RefreshTokenMaxLifetime is a Go duration; empty means the default.
+	RefreshTokenMaxLifetime string `yaml:"refresh_token_max_lifetime"`
 }
 
 type fileClient struct {

@@ -132,6 +132,9 @@ func TestExampleDeclaration(t *testing.T) {
 	if shop.Name != "shop" || shop.AccessTokenTTL != time.Hour || shop.DefaultClient != "shop-panel" {
 		t.Errorf("got api %q ttl %v default_client %q, want shop 1h shop-panel", shop.Name, shop.AccessTokenTTL, shop.DefaultClient)
 	}
+	if shop.RefreshTokenMaxLifetime != 720*time.Hour {
+		t.Errorf("got refresh_token_max_lifetime %v, want 720h", shop.RefreshTokenMaxLifetime)
+	}
 	if got := shop.Clients[0]; got.ID != "shop-backend" || got.Secret != vars["EXAMPLE_SHOP_BACKEND_SECRET"] || got.AccessTokenTTL != 15*time.Minute {
 		t.Errorf("got client %q ttl %v (secret expanded: %t), want shop-backend 15m", got.ID, got.AccessTokenTTL, got.Secret == vars["EXAMPLE_SHOP_BACKEND_SECRET"])
 	}
@@ -149,6 +152,7 @@ func TestDeclarationErrors(t *testing.T) {
 		{"ttl without unit", "apis: [{name: a, access_token_ttl: 3600}]", `access_token_ttl "3600"`},
 		{"ttl too long", "apis: [{name: a, clients: [{client_id: c, access_token_ttl: 1000h}]}]", "clients[0] (c)"},
 		{"duplicate api", "apis: [{name: a}, {name: a}]", `api "a" is declared twice`},
+		{"bad refresh lifetime", "apis: [{name: a, refresh_token_max_lifetime: forever}]", `refresh_token_max_lifetime "forever"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

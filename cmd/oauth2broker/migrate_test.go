@@ -123,7 +123,7 @@ func seedStore(t *testing.T, st storage.Storage) snapshot {
 		recs = append(recs, storage.API{
 			Name: api, Tenants: []string{"t1", "t2"}, AccessTokenTTL: 15 * time.Minute, TokenPaths: []string{"/" + api + "/token"},
 			SigningAlg: "ES256", TokenFormat: "jwt", Audience: "aud-" + api, DefaultClient: "c1",
-			ExposeRefreshToken: true, CreatedAt: at(ai),
+			ExposeRefreshToken: true, CreatedAt: at(ai), RefreshTokenMaxLifetime: 48 * time.Hour,
 		})
 		for i := range 2 {
 			n := fmt.Sprint(i + 1)
@@ -133,7 +133,7 @@ func seedStore(t *testing.T, st storage.Storage) snapshot {
 					AccessTokenTTL: time.Hour, ReturnURLs: []string{"https://app.example/" + n},
 					WebhookURL: "https://app.example/hooks/" + n, SealedWebhookSecret: sealed(i + 7), CreatedAt: at(i), UpdatedAt: at(i + 1)},
 				storage.User{API: api, Username: "u" + n, PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$aGFzaA" + n,
-					Scopes: []string{"read"}, CreatedAt: at(i), UpdatedAt: at(i + 2)},
+					Scopes: []string{"read"}, CreatedAt: at(i), UpdatedAt: at(i + 2), Generation: "g" + n, PasswordChangedAt: at(i + 3)},
 				storage.Provider{API: api, Name: "p" + n, Template: "github", Type: "oauth2", Issuer: "https://idp.example",
 					AuthURL: "https://idp.example/auth", TokenURL: "https://idp.example/token", RevocationURL: "https://idp.example/revoke",
 					UserinfoURL: "https://idp.example/userinfo", AuthStyle: "header", ClientID: "upstream-" + n,

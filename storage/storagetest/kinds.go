@@ -45,7 +45,7 @@ func apiKind() kind[storage.API] {
 				Name: name, Tenants: []string{"acme", "t-" + name}, AccessTokenTTL: 15 * time.Minute,
 				TokenPaths: []string{"/" + name + "/token"}, SigningAlg: "RS256",
 				Audience: "https://" + name + ".example", DefaultClient: "cli",
-				ExposeRefreshToken: true, CreatedAt: epoch(),
+				ExposeRefreshToken: true, CreatedAt: epoch(), RefreshTokenMaxLifetime: 48 * time.Hour,
 			}
 		},
 		create: storage.Storage.CreateAPI,
@@ -100,6 +100,7 @@ func userKind() kind[storage.User] {
 			return storage.User{
 				API: api, Username: name, PasswordHash: "$argon2id$v=19$" + name,
 				Scopes: []string{"read"}, CreatedAt: epoch(), UpdatedAt: epoch(),
+				Generation: "gen-" + name, PasswordChangedAt: epoch().Add(time.Second),
 			}
 		},
 		create: storage.Storage.CreateUser, get: storage.Storage.GetUser,
@@ -187,6 +188,7 @@ func issuedTokenKind() kind[storage.IssuedToken] {
 				API: api, ID: id, Kind: storage.KindRefreshToken, FamilyID: "fam-" + id,
 				ClientID: "app", Subject: "alice", Scope: "read", Tenant: "acme",
 				IssuedAt: epoch(), ExpiresAt: epoch().Add(24 * time.Hour),
+				UserGeneration: "gen-alice", FamilyExpiresAt: epoch().Add(48 * time.Hour),
 			}
 		},
 		create: storage.Storage.CreateIssuedToken, get: storage.Storage.GetIssuedToken,
