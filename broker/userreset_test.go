@@ -70,22 +70,27 @@ func TestRefreshKeepsTheGrantsScope(t *testing.T) {
 // A new password ends every earlier login: refresh tokens are refused and
 // access tokens introspect inactive; a new login works.
 func TestPasswordChangeEndsEarlierLogins(t *testing.T) {
-	e := newEnv(t)
+	clk := newClock()
+	e := newEnvOpts(t, adminToken, clk.now)
 	id, sec := refreshSetup(e)
 	before := e.login(id, sec, "wonderland", "")
 	rt := e.refresh(id, sec, before.str("refresh_token"), "")
 	if rt.Status != 200 {
 		t.Fatalf("refresh: got %d %s", rt.Status, rt.Raw)
 	}
+	clk.add(time.Second) // iat has whole seconds
 	changed := e.mustAdmin(200, "PUT", "/apis/app/users/alice/password", map[string]any{"password": "looking-glass"})
 	if changed.str("username") != "alice" || changed.str("password_changed_at") == "" || strings.Contains(changed.Raw, "looking-glass") {
 		t.Errorf("password change answer: got %s, want the user with password_changed_at and no password", changed.Raw)
 	}
+	// At once, before any refresh attempt revokes the family.
+	for _, at := range []string{before.str("access_token"), rt.str("access_token")} {
+		if e.active(id, sec, at) {
+			t.Errorf("access token of a login before the password change: introspects active, want inactive")
+		}
+	}
 	if a := e.refresh(id, sec, rt.str("refresh_token"), ""); a.Status != 400 || a.str("error") != "invalid_grant" {
 		t.Errorf("refresh token of a login before the password change: got %d %s, want 400 invalid_grant", a.Status, a.Raw)
-	}
-	if e.active(id, sec, rt.str("access_token")) {
-		t.Errorf("access token of a login before the password change: introspects active, want inactive")
 	}
 	if a := e.login(id, sec, "wonderland", ""); a.Status != 400 {
 		t.Errorf("old password: got %d %s, want 400", a.Status, a.Raw)
@@ -119,9 +124,11 @@ func TestPasswordChangeEndsEarlierLogins(t *testing.T) {
 // A deleted and re-created user (same name, same password) does not
 // inherit the old user's logins.
 func TestRecreatedUserEndsEarlierLogins(t *testing.T) {
-	e := newEnv(t)
+	clk := newClock()
+	e := newEnvOpts(t, adminToken, clk.now)
 	id, sec := refreshSetup(e)
 	login := e.login(id, sec, "wonderland", "")
+	clk.add(time.Second)
 	e.mustAdmin(204, "DELETE", "/apis/app/users/alice", nil)
 	if e.active(id, sec, login.str("access_token")) {
 		t.Errorf("access token of a deleted user: introspects active, want inactive")
