@@ -187,11 +187,11 @@ func testCLIKeysAndSettings(t *testing.T) {
 	}
 	wantContains(t, "keys list", mustCLI(t, "keys", "list", "--api", "shop"), "KID", "ES256")
 
-	out = mustCLI(t, "api", "set", "shop", "--default-client", "backend", "--expose-refresh-token=true", "--tenant", "acme")
-	wantContains(t, "api set", out, "updated api shop", "default_client:", "backend", "acme")
+	out = mustCLI(t, "api", "set", "shop", "--default-client", "backend", "--expose-refresh-token=true", "--tenant", "acme", "--refresh-token-max-lifetime", "720h")
+	wantContains(t, "api set", out, "updated api shop", "default_client:", "backend", "acme", "refresh_token_max_lifetime:", "720h0m0s")
 	got := decode[apiOut](t, mustCLI(t, "api", "get", "shop", "--json"))
-	if got.DefaultClient != "backend" || !got.ExposeRefreshToken || got.AccessTokenTTL != "30m0s" {
-		t.Errorf("api get after set: got %+v, want default_client backend, expose_refresh_token, ttl kept", got)
+	if got.DefaultClient != "backend" || !got.ExposeRefreshToken || got.AccessTokenTTL != "30m0s" || got.RefreshTokenMaxLifetime != "720h0m0s" {
+		t.Errorf("api get after set: got %+v, want default_client backend, expose_refresh_token, refresh_token_max_lifetime 720h, ttl kept", got)
 	}
 	code, _, errOut := cli("client", "delete", "--api", "shop", "backend")
 	if code != exitError || !strings.Contains(errOut, "default_client") {

@@ -26,6 +26,7 @@ type apiFlags struct {
 	alg, audience  string
 	format         string
 	expose         bool
+	refreshLife    durationFlag
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -36,6 +37,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.audience, "audience", "", "the tokens' aud claim (default: the issuer)")
 	fs.StringVar(&f.format, "token-format", "", "jwt (default: verifiable with the JWKS) or hmac (checked by introspection only)")
 	fs.BoolVar(&f.expose, "expose-refresh-token", false, "return upstream refresh tokens to clients")
+	fs.Var(&f.refreshLife, "refresh-token-max-lifetime", "absolute lifetime of a password login's refresh tokens, such as 720h (server default 2160h)")
 }
 
 // fill adds the flags given on the command line to body.
@@ -56,6 +58,8 @@ func (f *apiFlags) fill(fs *flag.FlagSet, body map[string]any) {
 			body["token_format"] = f.format
 		case "expose-refresh-token":
 			body["expose_refresh_token"] = f.expose
+		case "refresh-token-max-lifetime":
+			body["refresh_token_max_lifetime"] = string(f.refreshLife)
 		}
 	})
 }
@@ -149,7 +153,8 @@ func printAPI(w io.Writer, v apiOut) {
 		"name", v.Name, "issuer", v.Issuer, "tenants", list(v.Tenants),
 		"access_token_ttl", v.AccessTokenTTL, "token_paths", list(v.TokenPaths),
 		"signing_alg", v.SigningAlg, "audience", v.Audience, "default_client", v.DefaultClient,
-		"expose_refresh_token", strconv.FormatBool(v.ExposeRefreshToken), "created_at", when(&v.CreatedAt),
+		"expose_refresh_token", strconv.FormatBool(v.ExposeRefreshToken),
+		"refresh_token_max_lifetime", v.RefreshTokenMaxLifetime, "created_at", when(&v.CreatedAt),
 	)
 }
 

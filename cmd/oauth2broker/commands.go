@@ -17,10 +17,10 @@ type command struct {
 // commands lists every admin command, in the order usage shows them.
 func commands() []command {
 	return []command{
-		{"api create", "NAME [--tenant T]... [--access-token-ttl D] [--token-path P]... [--signing-alg ALG] [--token-format jwt|hmac] [--audience A] [--expose-refresh-token]", "create an API", apiCreate},
+		{"api create", "NAME [--tenant T]... [--access-token-ttl D] [--token-path P]... [--signing-alg ALG] [--token-format jwt|hmac] [--audience A] [--expose-refresh-token] [--refresh-token-max-lifetime D]", "create an API", apiCreate},
 		{"api list", "", "list the APIs", apiList},
 		{"api get", "NAME", "show an API", apiGet},
-		{"api set", "NAME [--default-client ID] [--access-token-ttl D] [--expose-refresh-token=true|false] [--tenant T]... [--clear-tenants] [--token-path P]... [--clear-token-paths] [--signing-alg ALG] [--audience A]", "change an API's settings", apiSet},
+		{"api set", "NAME [--default-client ID] [--access-token-ttl D] [--expose-refresh-token=true|false] [--tenant T]... [--clear-tenants] [--token-path P]... [--clear-token-paths] [--signing-alg ALG] [--audience A] [--refresh-token-max-lifetime D]", "change an API's settings", apiSet},
 		{"client create", "--api A [--client-id ID] [--name N] [--grant G]... [--scope S]... [--access-token-ttl D] [--return-url U]...", "create a client; prints its secret once", clientCreate},
 		{"client list", "--api A", "list an API's clients", clientList},
 		{"client get", "--api A CLIENT_ID", "show a client", clientGet},

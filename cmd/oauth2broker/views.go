@@ -16,6 +16,8 @@ type apiOut struct {
 	DefaultClient      string    `json:"default_client"`
 	ExposeRefreshToken bool      `json:"expose_refresh_token"`
 	CreatedAt          time.Time `json:"created_at"`
+	// RefreshTokenMaxLifetime is a Go duration.
+	RefreshTokenMaxLifetime string `json:"refresh_token_max_lifetime"`
 }
 
 type clientOut struct {
