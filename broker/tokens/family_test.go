@@ -10,10 +10,14 @@ import (
 )
 
 // A family ends at its absolute lifetime: a rotation passes the end on
-// and never extends it, and each refresh token expires by then.
+// and never extends it, and each refresh token expires by then. A token
+// of an earlier generation of its user introspects inactive.
 func TestRefreshFamilyEnds(t *testing.T) {
-	iss, clk, _ := newIssuer(t)
+	iss, clk, db := newIssuer(t)
 	ctx := context.Background()
+	if err := db.CreateUser(ctx, storage.User{API: "a", Username: "alice", Generation: "g1"}); err != nil {
+		t.Fatal(err)
+	}
 	start := clk.t
 	rt, fam, err := iss.IssueRefresh(ctx, "a", RefreshGrant{ClientID: "c", Subject: "alice", MaxLifetime: 40 * 24 * time.Hour, UserGeneration: "g1"})
 	if err != nil {
@@ -36,6 +40,10 @@ func TestRefreshFamilyEnds(t *testing.T) {
 	}
 	if in, _ := iss.Introspect(ctx, storage.API{Name: "a"}, rt, ""); in.Expiry != end.Unix() {
 		t.Errorf("refresh token 36 days into a 40-day family: expires %v, want at the family's end %v", time.Unix(in.Expiry, 0).UTC(), end)
+	}
+	_ = db.UpdateUser(ctx, "a", "alice", func(u storage.User) (storage.User, error) { u.Generation = "g2"; return u, nil })
+	if in, _ := iss.Introspect(ctx, storage.API{Name: "a"}, rt, ""); in.Active {
+		t.Errorf("refresh token of an earlier generation of its user: got active, want inactive")
 	}
 	clk.t = end
 	if _, err := iss.Redeem(ctx, "a", "c", rt); !errors.Is(err, ErrInvalidToken) {

@@ -68,6 +68,13 @@ func (i *Issuer) introspectRefresh(ctx context.Context, api storage.API, token s
 	if err != nil {
 		return Introspection{}, err
 	}
+	// The refresh grant refuses a token of a deleted, re-created or
+	// re-passworded user: introspection says so too.
+	if u, err := i.store.GetUser(ctx, api.Name, rec.Subject); errors.Is(err, storage.ErrNotFound) || (err == nil && u.Generation != rec.UserGeneration) {
+		return Introspection{}, nil
+	} else if err != nil {
+		return Introspection{}, err
+	}
 	in := Introspection{
 		Active: true, Scope: rec.Scope, ClientID: rec.ClientID, TokenUse: "refresh_token",
 		Expiry: rec.ExpiresAt.Unix(), IssuedAt: rec.IssuedAt.Unix(), Subject: rec.Subject,

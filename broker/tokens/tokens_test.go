@@ -142,8 +142,11 @@ func headerKID(t *testing.T, token string) string {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
-	iss, _, _ := newIssuer(t)
+	iss, _, db := newIssuer(t)
 	ctx := context.Background()
+	if err := db.CreateUser(ctx, storage.User{API: "a", Username: "alice"}); err != nil {
+		t.Fatal(err)
+	}
 	api := storage.API{Name: "a"}
 	rt1, fam, err := iss.IssueRefresh(ctx, "a", RefreshGrant{ClientID: "c", Subject: "alice", Scope: "read"})
 	if err != nil {
