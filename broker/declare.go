@@ -54,7 +54,8 @@ func (s *Server) Apply(ctx context.Context, d Declaration) error {
 	return nil
 }
 
-func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
+// checkLifetimes checks the lifetimes a spec declares.
+func checkLifetimes(sp APISpec) error {
 	for _, ttl := range append([]time.Duration{sp.AccessTokenTTL}, clientTTLs(sp.Clients)...) {
 		d := duration(ttl)
 		if err := checkTTL(&d); err != nil {
@@ -62,7 +63,11 @@ func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
 		}
 	}
 	rl := duration(sp.RefreshTokenMaxLifetime)
-	if err := checkRefreshLifetime(&rl); err != nil {
+	return checkRefreshLifetime(&rl)
+}
+
+func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
+	if err := checkLifetimes(sp); err != nil {
 		return err
 	}
 	a := storage.API{
