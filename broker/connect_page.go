@@ -34,7 +34,7 @@ func (s *Server) connectLink(c *gin.Context) {
 	}
 	now := s.now()
 	a := currentAPI(c)
-	st := storage.State{API: a.Name, ID: id, ClientID: client.ID, Identity: identity, Scope: connectLinkScope,
+	st := storage.State{API: a.Name, ID: id, Kind: storage.StateKindConnectLink, ClientID: client.ID, Identity: identity,
 		CreatedAt: now, ExpiresAt: now.Add(connectLinkTTL)}
 	if err := s.store.CreateState(c, st); err != nil {
 		fail(c, err)
@@ -62,7 +62,7 @@ func (s *Server) connectPage(c *gin.Context) {
 	a := currentAPI(c)
 	if link := c.Query("link"); link != "" {
 		st, err := s.store.ConsumeState(c, a.Name, link)
-		if err != nil || st.Scope != connectLinkScope || !s.now().Before(st.ExpiresAt) {
+		if err != nil || st.Kind != storage.StateKindConnectLink || !s.now().Before(st.ExpiresAt) {
 			s.renderConnect(c, http.StatusBadRequest, connectView{Error: "This link is invalid, expired or was already used. Ask the application for a new one."})
 			return
 		}

@@ -19,7 +19,6 @@ const (
 	connectCookie     = "oauth2broker_connect"
 	connectSessionTTL = 30 * time.Minute
 	connectLinkTTL    = 10 * time.Minute
-	connectLinkScope  = "connect-link" // marks a State that is a link
 )
 
 type connectSession struct {

@@ -119,7 +119,7 @@ func (m *Manager) newState(api, clientID string, r AuthorizeRequest, p storage.P
 	}
 	now := m.now()
 	return storage.State{
-		API: api, ID: id, ClientID: clientID, Identity: r.Identity, Provider: p.Name, ReturnURL: r.ReturnURL,
+		API: api, ID: id, Kind: storage.StateKindAuthorize, ClientID: clientID, Identity: r.Identity, Provider: p.Name, ReturnURL: r.ReturnURL,
 		Scope: scope, SealedVerifier: sealed, Nonce: nonce, CreatedAt: now, ExpiresAt: now.Add(m.stateTTL),
 	}, nil
 }

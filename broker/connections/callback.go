@@ -69,6 +69,9 @@ var errorCodeRE = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // the connection, replacing an earlier token set of the same identity.
 func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *CallbackResult {
 	st, err := m.store.ConsumeState(ctx, api.Name, q.Get("state"))
+	if err == nil && !isFlowState(st) {
+		err = storage.ErrNotFound // a connect link or a pending record is no flow state
+	}
 	if err != nil || q.Get("state") == "" {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			m.log.ErrorContext(ctx, "callback: consume state", "api", api.Name, "err", err)
@@ -105,6 +108,13 @@ func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *
 		return fail(e.Code, e.Description)
 	}
 	return res
+}
+
+// isFlowState reports whether st is the state of an authorization-code
+// flow: of that kind, or a record older than kinds (which names its
+// provider, unlike the connect links of then).
+func isFlowState(st storage.State) bool {
+	return st.Kind == storage.StateKindAuthorize || (st.Kind == "" && st.Provider != "")
 }
 
 // errCallbackStore ends a callback the store could not serve (etcd

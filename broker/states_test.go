@@ -1,0 +1,40 @@
+package broker_test
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/oauth2broker/oauth2broker/providers/providertest"
+)
+
+// A state and a connect link are different kinds: the state an API
+// client gets from authorize (whatever scope it asked for) is no connect
+// link, and a connect link is no state for the callback.
+func TestStatesAndConnectLinksAreDistinctKinds(t *testing.T) {
+	e := newEnv(t)
+	id, sec := fedSetup(e, nil)
+	f := providertest.NewFake(t)
+	e.fakeProvider(f)
+	// The provider allows the scope, so that nothing but the kind stands
+	// in the way.
+	e.mustAdmin(200, "PUT", "/apis/fed/providers/fake", map[string]any{
+		"type": "oauth2", "auth_url": f.AuthURL, "token_url": f.TokenURL, "client_id": f.ClientID, "client_secret": f.ClientSecret,
+		"scopes": []string{"read", "connect-link"},
+	})
+	a := e.form("POST", "/fed/oauth2/provider/authorize", url.Values{"client_user_identity": {"victim"}, "scope": {"connect-link"}}, id, sec)
+	if a.Status != 200 {
+		t.Fatalf("authorize: got %d %s", a.Status, a.Raw)
+	}
+	if status, _, _ := newBrowser(t).get(e.URL + "/fed/oauth2/connect?link=" + url.QueryEscape(a.str("state"))); status != 400 {
+		t.Errorf("an authorize state opened as a connect link: got %d, want 400", status)
+	}
+	link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec)
+	linkID := mustURL(t, link.str("url")).Query().Get("link")
+	status, _, _ := newBrowser(t).get(e.URL + "/fed/oauth2/provider/callback?code=x&state=" + url.QueryEscape(linkID))
+	if status != 400 {
+		t.Errorf("a connect link as the callback's state: got %d, want 400", status)
+	}
+	if n := f.ExchangeCount(); n != 0 {
+		t.Errorf("code exchanges: got %d, want 0", n)
+	}
+}
