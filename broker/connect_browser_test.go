@@ -36,7 +36,7 @@ func TestConnectPageInChromium(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t)
 	id, sec := fedSetup(e, nil)
-	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{e.URL + "/fed/oauth2/provider/callback"}})
+	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{e.URL + "/fed/oauth2/provider/callback/corp"}})
 	e.mustAdmin(200, "PUT", "/apis/fed/providers/corp", map[string]any{
 		"type": "oidc", "issuer": op.Issuer, "client_id": op.ClientID, "client_secret": op.ClientSecret,
 		"scopes": []string{"openid", "offline_access"},

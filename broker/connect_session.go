@@ -8,8 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/secret"
 )
 
 // The connect page's session: after the one-time link is used, the browser
@@ -70,4 +76,52 @@ func (s *Server) csrfToken(cookie string) string {
 
 func (s *Server) checkCSRF(cookie, token string) bool {
 	return hmac.Equal([]byte(token), []byte(s.csrfToken(cookie)))
+}
+
+// flowCookie binds the connect page's flows to the browser: the state
+// keeps a hash of its value, and the callback (where the cookie's path
+// sends it, on the provider's top-level redirect back: SameSite=Lax)
+// requires it.
+const flowCookie = "oauth2broker_flow"
+
+// flowSecret returns the browser's flow secret, setting the cookie when
+// the browser has none (or a malformed one). Every flow of the browser
+// shares it, so flows started in two tabs both complete.
+func (s *Server) flowSecret(c *gin.Context, api string) string {
+	if ck, err := c.Request.Cookie(flowCookie); err == nil && flowSecretRE.MatchString(ck.Value) {
+		return ck.Value
+	}
+	v, err := secret.RandomString(32)
+	if err != nil {
+		return "" // the flow is then unbound, as before; rand does not fail
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: flowCookie, Value: v, Path: "/" + api + "/oauth2/provider/callback",
+		MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: strings.HasPrefix(s.connectURL(api), "https://"),
+	})
+	return v
+}
+
+var flowSecretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+
+// sameOrigin reports whether a browser request comes from a page of the
+// broker's own origin (the connect page), by Fetch Metadata
+// (Sec-Fetch-Site) or, in browsers without it, Origin. A request with
+// neither comes from no browser that would carry a victim's cookies
+// cross-site, and is let through.
+func sameOrigin(r *http.Request, page string) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(page)
+	return err == nil && origin == u.Scheme+"://"+u.Host
 }

@@ -25,7 +25,7 @@ func TestStatesAndConnectLinksAreDistinctKinds(t *testing.T) {
 	if a.Status != 200 {
 		t.Fatalf("authorize: got %d %s", a.Status, a.Raw)
 	}
-	if status, _, _ := newBrowser(t).get(e.URL + "/fed/oauth2/connect?link=" + url.QueryEscape(a.str("state"))); status != 400 {
+	if status, _ := newBrowser(t).enter(e.URL + "/fed/oauth2/connect?link=" + url.QueryEscape(a.str("state"))); status != 400 {
 		t.Errorf("an authorize state opened as a connect link: got %d, want 400", status)
 	}
 	link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec)

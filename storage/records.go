@@ -85,9 +85,23 @@ type Provider struct {
 	// expire unused refresh tokens; zero means the catalog entry's, else
 	// never.
 	RefreshIdleAfter time.Duration `json:"refresh_idle_after,omitempty"`
-	CreatedAt        time.Time     `json:"created_at"`
-	UpdatedAt        time.Time     `json:"updated_at"`
+	// Callback is the broker callback registered at the provider:
+	// CallbackOwn (its own path, .../callback/{name}) or CallbackShared
+	// (the API's one callback); empty, in records older than the field,
+	// means CallbackShared.
+	Callback string `json:"callback,omitempty"`
+	// AllowedScopes are upstream scopes an app may ask for at authorize
+	// besides Scopes.
+	AllowedScopes []string  `json:"allowed_scopes,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
+
+// Provider.Callback values.
+const (
+	CallbackOwn    = "provider"
+	CallbackShared = "shared"
+)
 
 // Connection status values.
 const (
