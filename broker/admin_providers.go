@@ -69,7 +69,7 @@ type providerView struct {
 	// CallbackURL is the redirect URI to register at the provider.
 	CallbackURL string    `json:"callback_url"`
 	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt        time.Time         `json:"updated_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // viewProvider returns the admin view of p; its callback URL needs the

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/providers/providertest"
 )
@@ -36,5 +37,33 @@ func TestStatesAndConnectLinksAreDistinctKinds(t *testing.T) {
 	}
 	if n := f.ExchangeCount(); n != 0 {
 		t.Errorf("code exchanges: got %d, want 0", n)
+	}
+}
+
+// Connect links are capped per client and identity: past the cap, 429
+// with Retry-After until the first live one expires.
+func TestConnectLinksCapped(t *testing.T) {
+	clk := newClock()
+	e := newEnvOpts(t, adminToken, clk.now)
+	id, sec := fedSetup(e, nil)
+	link := func(identity string) answer {
+		return e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {identity}}, id, sec)
+	}
+	for i := range 10 {
+		if a := link("alice"); a.Status != 200 {
+			t.Fatalf("link %d: got %d %s", i, a.Status, a.Raw)
+		}
+		clk.add(time.Second)
+	}
+	a := link("alice")
+	if a.Status != 429 || a.Header.Get("Retry-After") != "590" {
+		t.Errorf("link past the cap: got %d Retry-After %q %s, want 429 Retry-After 590", a.Status, a.Header.Get("Retry-After"), a.Raw)
+	}
+	if a := link("bob"); a.Status != 200 {
+		t.Errorf("another identity: got %d", a.Status)
+	}
+	clk.add(590 * time.Second)
+	if a := link("alice"); a.Status != 200 {
+		t.Errorf("once the first link expired: got %d %s", a.Status, a.Raw)
 	}
 }
