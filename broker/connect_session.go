@@ -84,6 +84,13 @@ func (s *Server) checkCSRF(cookie, token string) bool {
 // requires it.
 const flowCookie = "oauth2broker_flow"
 
+// flowPostCookie carries the same secret with SameSite=None (https
+// only), for providers that post their callback cross-site
+// (response_mode=form_post: Apple), where a Lax cookie is not sent. The
+// secret binds, it authorizes nothing: sending it cross-site lets no
+// other site use it.
+const flowPostCookie = "oauth2broker_flow_post"
+
 // flowSecret returns the browser's flow secret, setting the cookie when
 // the browser has none (or a malformed one). Every flow of the browser
 // shares it, so flows started in two tabs both complete.
@@ -95,12 +102,28 @@ func (s *Server) flowSecret(c *gin.Context, api string) string {
 	if err != nil {
 		return "" // the flow is then unbound, as before; rand does not fail
 	}
-	http.SetCookie(c.Writer, &http.Cookie{
+	secure := strings.HasPrefix(s.connectURL(api), "https://")
+	ck := &http.Cookie{
 		Name: flowCookie, Value: v, Path: "/" + api + "/oauth2/provider/callback",
-		MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: strings.HasPrefix(s.connectURL(api), "https://"),
-	})
+		MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure,
+	}
+	http.SetCookie(c.Writer, ck)
+	if secure {
+		post := *ck
+		post.Name, post.SameSite = flowPostCookie, http.SameSiteNoneMode
+		http.SetCookie(c.Writer, &post)
+	}
 	return v
+}
+
+// browserSecret returns the flow secret a callback request carries.
+func browserSecret(r *http.Request) string {
+	for _, name := range []string{flowCookie, flowPostCookie} {
+		if ck, err := r.Cookie(name); err == nil && flowSecretRE.MatchString(ck.Value) {
+			return ck.Value
+		}
+	}
+	return ""
 }
 
 var flowSecretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)

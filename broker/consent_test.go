@@ -1,15 +1,23 @@
 package broker_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers/providertest"
+	"github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
 // The account-linking CSRF of a connect-page flow (RFC 9700 §4.7): an
@@ -292,5 +300,75 @@ func TestShopifyCallbackHMACVerified(t *testing.T) {
 	}
 	if status := callback(signed); status != 200 || f.ExchangeCount() != 1 {
 		t.Errorf("the computed hmac: got %d, %d exchanges, want 200 and 1", status, f.ExchangeCount())
+	}
+}
+
+// Behind https, the flow cookie is Secure, and a SameSite=None copy
+// serves providers that post their callback cross-site (Apple's
+// form_post), where a Lax cookie is not sent.
+func TestConnectFlowCookiesOverHTTPS(t *testing.T) {
+	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := seal.GenerateKey()
+	ring, _ := seal.NewKeyring(key)
+	ts := httptest.NewServer(nil)
+	const public = "https://broker.example"
+	srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv
+	t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
+	e := &env{t: t, URL: ts.URL, Srv: srv, Store: db, Ring: ring, Logs: &syncBuffer{}}
+	id, sec := fedSetup(e, nil)
+	f := providertest.NewFake(t)
+	e.fakeProvider(f)
+	link := mustURL(t, e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec).str("url"))
+	post := func(path string, form url.Values, cookie string) *http.Response {
+		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	enter := post("/fed/oauth2/connect", url.Values{"link": {link.Query().Get("link")}}, "")
+	session := enter.Cookies()
+	if enter.StatusCode != 303 || len(session) != 1 || !session[0].Secure {
+		t.Fatalf("entering: got %d with cookies %v, want 303 and a Secure session", enter.StatusCode, session)
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/fed/oauth2/connect", nil)
+	req.AddCookie(session[0])
+	page := e.do(req)
+	csrf := csrfRE.FindStringSubmatch(page.Raw)[1]
+	resp := post("/fed/oauth2/connect/action", url.Values{"csrf": {csrf}, "provider": {"fake"}, "action": {"connect"}}, session[0].Name+"="+session[0].Value)
+	got := map[string]*http.Cookie{}
+	for _, ck := range resp.Cookies() {
+		got[ck.Name] = ck
+	}
+	lax, none := got["oauth2broker_flow"], got["oauth2broker_flow_post"]
+	if resp.StatusCode != 303 || lax == nil || none == nil {
+		t.Fatalf("Connect: got %d with cookies %v, want both flow cookies", resp.StatusCode, resp.Cookies())
+	}
+	if !lax.Secure || !lax.HttpOnly || lax.SameSite != http.SameSiteLaxMode || lax.Path != "/fed/oauth2/provider/callback" {
+		t.Errorf("Lax flow cookie: got %+v", lax)
+	}
+	if !none.Secure || !none.HttpOnly || none.SameSite != http.SameSiteNoneMode || none.Value != lax.Value || none.Path != lax.Path {
+		t.Errorf("form_post flow cookie: got %+v", none)
+	}
+	// A cross-site POST back carries only the SameSite=None copy.
+	cb := f.Authorize(t, resp.Header.Get("Location"))
+	back := post("/fed/oauth2/provider/callback/fake", cb.Query(), none.Name+"="+none.Value)
+	if q := mustURL(t, back.Header.Get("Location")).Query(); back.StatusCode != 302 || q.Get("status") != "connected" {
+		t.Errorf("form_post callback with the None cookie: got %d → %s, want connected", back.StatusCode, back.Header.Get("Location"))
 	}
 }

@@ -75,11 +75,7 @@ func (s *Server) callback(c *gin.Context) {
 			q[k] = v
 		}
 	}
-	var browser string
-	if ck, err := c.Request.Cookie(flowCookie); err == nil {
-		browser = ck.Value
-	}
-	res := s.conns.CallbackFor(c.Request.Context(), currentAPI(c), connections.CallbackRequest{Provider: c.Param("provider"), Query: q, BrowserSecret: browser})
+	res := s.conns.CallbackFor(c.Request.Context(), currentAPI(c), connections.CallbackRequest{Provider: c.Param("provider"), Query: q, BrowserSecret: browserSecret(c.Request)})
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
