@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -36,6 +37,13 @@ type ProviderSpec struct {
 	// without a refresh an idle one is renewed anyway.
 	RefreshLead      duration `json:"refresh_lead" yaml:"refresh_lead"`
 	RefreshIdleAfter duration `json:"refresh_idle_after" yaml:"refresh_idle_after"`
+	// AllowedScopes are upstream scopes apps may ask for at authorize
+	// besides Scopes (which are always allowed).
+	AllowedScopes []string `json:"allowed_scopes" yaml:"allowed_scopes"`
+	// Callback is the redirect URI to register at the provider:
+	// "provider" (its own path, the default for new providers) or
+	// "shared" (the API's one callback, as providers created before kept).
+	Callback string `json:"callback" yaml:"callback"`
 }
 
 // providerView is a provider in admin answers: never the secret.
@@ -56,12 +64,29 @@ type providerView struct {
 	Vars             map[string]string `json:"vars,omitempty"`
 	RefreshLead      duration          `json:"refresh_lead,omitempty"`
 	RefreshIdleAfter duration          `json:"refresh_idle_after,omitempty"`
-	CreatedAt        time.Time         `json:"created_at"`
-	UpdatedAt        time.Time         `json:"updated_at"`
+	AllowedScopes    []string          `json:"allowed_scopes"`
+	Callback         string            `json:"callback"`
+	// CallbackURL is the redirect URI to register at the provider.
+	CallbackURL string    `json:"callback_url"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-func viewProvider(p storage.Provider) providerView {
+// viewProvider returns the admin view of p; its callback URL needs the
+// server.
+func (s *Server) viewProvider(p storage.Provider) providerView {
+	v := viewProviderFields(p)
+	v.CallbackURL = s.conns.RedirectURI(p)
+	return v
+}
+
+func viewProviderFields(p storage.Provider) providerView {
+	callback := p.Callback
+	if callback == "" {
+		callback = storage.CallbackShared
+	}
 	return providerView{
+		AllowedScopes: nonNil(p.AllowedScopes), Callback: callback,
 		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
 		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
 		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), AuthParams: p.AuthParams, Vars: p.Vars,
@@ -91,12 +116,19 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 	if err := validScopes(sp.Scopes); err != nil {
 		return storage.Provider{}, false, err
 	}
+	if err := validScopes(sp.AllowedScopes); err != nil {
+		return storage.Provider{}, false, err
+	}
+	if sp.Callback != "" && sp.Callback != storage.CallbackOwn && sp.Callback != storage.CallbackShared {
+		return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(`callback must be "provider" or "shared"`)
+	}
 	now := s.now().UTC()
 	p := storage.Provider{
 		API: api, Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL,
 		TokenURL: sp.TokenURL, RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle,
 		ClientID: sp.ClientID, Scopes: sp.Scopes, AuthParams: sp.AuthParams, Vars: sp.Vars, CreatedAt: now, UpdatedAt: now,
-		RefreshLead: cfg.Refresh.Lead, RefreshIdleAfter: cfg.Refresh.IdleAfter,
+		RefreshLead: cfg.Refresh.Lead, RefreshIdleAfter: cfg.Refresh.IdleAfter, AllowedScopes: sp.AllowedScopes,
+		Callback: cmp.Or(sp.Callback, storage.CallbackOwn),
 	}
 	if sp.ClientSecret != "" {
 		sealed, err := s.keyring.Seal([]byte(sp.ClientSecret), connections.ProviderSecretAD(api, name))
@@ -111,6 +143,9 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 	}
 	err = s.store.UpdateProvider(ctx, api, name, func(old storage.Provider) (storage.Provider, error) {
 		p.CreatedAt = old.CreatedAt
+		if sp.Callback == "" {
+			p.Callback = old.Callback // a provider keeps the callback registered for it
+		}
 		return p, nil
 	})
 	return p, false, storeError(err, "provider")
@@ -129,7 +164,7 @@ func (s *Server) putProviderRoute(c *gin.Context) {
 	}
 	s.logger(c).Info("provider saved", "api", p.API, "provider", p.Name, "created", created)
 	s.adminAudit(c, "provider.saved", p.Name)
-	writeJSON(c, http.StatusOK, viewProvider(p))
+	writeJSON(c, http.StatusOK, s.viewProvider(p))
 }
 
 func (s *Server) listProviders(c *gin.Context) {
@@ -138,7 +173,7 @@ func (s *Server) listProviders(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	listOf(c, "providers", ps, viewProvider)
+	listOf(c, "providers", ps, s.viewProvider)
 }
 
 func (s *Server) getProvider(c *gin.Context) {
@@ -147,7 +182,7 @@ func (s *Server) getProvider(c *gin.Context) {
 		fail(c, storeError(err, "provider"))
 		return
 	}
-	writeJSON(c, http.StatusOK, viewProvider(p))
+	writeJSON(c, http.StatusOK, s.viewProvider(p))
 }
 
 func (s *Server) deleteProvider(c *gin.Context) {

@@ -29,14 +29,15 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// A person in headless Chromium: opens the app's link, clicks Connect,
+// A person in headless Chromium: opens the app's link, clicks Continue
+// (the same-origin POST that sets the session), clicks Connect,
 // logs in at the OpenID provider, sees the connection, clicks
 // Disconnect, and sees it gone. The screenshot is kept as an artifact.
 func TestConnectPageInChromium(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t)
 	id, sec := fedSetup(e, nil)
-	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{e.URL + "/fed/oauth2/provider/callback"}})
+	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{e.URL + "/fed/oauth2/provider/callback/corp"}})
 	e.mustAdmin(200, "PUT", "/apis/fed/providers/corp", map[string]any{
 		"type": "oidc", "issuer": op.Issuer, "client_id": op.ClientID, "client_secret": op.ClientSecret,
 		"scopes": []string{"openid", "offline_access"},
@@ -68,7 +69,8 @@ func TestConnectPageInChromium(t *testing.T) {
 		}
 		return s
 	}
-	step("open the link", chromedp.Navigate(link), chromedp.WaitVisible(`//button[contains(., "Connect corp")]`))
+	step("open the link", chromedp.Navigate(link), chromedp.WaitVisible(`//button[contains(., "Continue")]`))
+	step("click Continue", chromedp.Click(`//button[contains(., "Continue")]`), chromedp.WaitVisible(`//button[contains(., "Connect corp")]`))
 	step("click Connect", chromedp.Click(`//button[contains(., "Connect corp")]`), chromedp.WaitVisible(`#username`))
 	step("log in at the provider", chromedp.SendKeys(`#username`, op.Username), chromedp.SendKeys(`#password`, op.Password),
 		chromedp.Click(`//button[@type="submit"]`), chromedp.WaitVisible(`//button[contains(., "Disconnect corp")]`))

@@ -27,14 +27,18 @@ func (s *Server) connectLink(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	now := s.now()
+	a := currentAPI(c)
+	if err := connections.CheckStateLimit(c, s.store, a.Name, storage.StateKindConnectLink, client.ID, identity, now); err != nil {
+		fail(c, err)
+		return
+	}
 	id, err := secret.RandomString(32)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	now := s.now()
-	a := currentAPI(c)
-	st := storage.State{API: a.Name, ID: id, ClientID: client.ID, Identity: identity, Scope: connectLinkScope,
+	st := storage.State{API: a.Name, ID: id, Kind: storage.StateKindConnectLink, ClientID: client.ID, Identity: identity,
 		CreatedAt: now, ExpiresAt: now.Add(connectLinkTTL)}
 	if err := s.store.CreateState(c, st); err != nil {
 		fail(c, err)
@@ -54,25 +58,15 @@ func pageHeaders(c *gin.Context) {
 	h.Set("Referrer-Policy", "no-referrer")
 }
 
-// connectPage shows an end user's connections. With ?link= it first
-// trades the one-time link for a session cookie and redirects to itself,
-// so the link cannot be used again.
+// connectPage shows an end user's connections. With ?link= it shows a
+// page whose button (a same-origin POST to connectEnter) trades the link
+// for the session: a cross-site navigation to the link sets no session
+// (session fixation).
 func (s *Server) connectPage(c *gin.Context) {
 	pageHeaders(c)
 	a := currentAPI(c)
 	if link := c.Query("link"); link != "" {
-		st, err := s.store.ConsumeState(c, a.Name, link)
-		if err != nil || st.Scope != connectLinkScope || !s.now().Before(st.ExpiresAt) {
-			s.renderConnect(c, http.StatusBadRequest, connectView{Error: "This link is invalid, expired or was already used. Ask the application for a new one."})
-			return
-		}
-		sess := connectSession{API: a.Name, ClientID: st.ClientID, Identity: st.Identity, Expires: s.now().Add(connectSessionTTL).Unix()}
-		http.SetCookie(c.Writer, &http.Cookie{
-			Name: connectCookie, Value: s.encodeSession(sess), Path: "/" + a.Name + "/oauth2/connect",
-			MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-			Secure: strings.HasPrefix(s.connectURL(a.Name), "https://"),
-		})
-		c.Redirect(http.StatusSeeOther, s.connectURL(a.Name))
+		s.renderConnect(c, http.StatusOK, connectView{Link: link, Action: s.connectURL(a.Name)})
 		return
 	}
 	sess, cookie, err := s.readSession(c.Request, a.Name)
@@ -90,8 +84,34 @@ func (s *Server) connectPage(c *gin.Context) {
 	s.renderConnect(c, http.StatusOK, v)
 }
 
+// connectEnter trades a one-time link for a session cookie and
+// redirects to the page, so the link cannot be used again. It takes only
+// a same-origin POST (the button of the page connectPage shows).
+func (s *Server) connectEnter(c *gin.Context) {
+	pageHeaders(c)
+	a := currentAPI(c)
+	if !sameOrigin(c.Request, s.connectURL(a.Name)) || c.Request.ParseForm() != nil {
+		s.renderConnect(c, http.StatusForbidden, connectView{Error: "Open the link from the application again."})
+		return
+	}
+	st, err := s.store.ConsumeState(c, a.Name, c.Request.PostForm.Get("link"))
+	if err != nil || st.Kind != storage.StateKindConnectLink || !s.now().Before(st.ExpiresAt) {
+		s.renderConnect(c, http.StatusBadRequest, connectView{Error: "This link is invalid, expired or was already used. Ask the application for a new one."})
+		return
+	}
+	sess := connectSession{API: a.Name, ClientID: st.ClientID, Identity: st.Identity, Expires: s.now().Add(connectSessionTTL).Unix()}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: connectCookie, Value: s.encodeSession(sess), Path: "/" + a.Name + "/oauth2/connect",
+		MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: strings.HasPrefix(s.connectURL(a.Name), "https://"),
+	})
+	c.Redirect(http.StatusSeeOther, s.connectURL(a.Name))
+}
+
 // connectView is what the page shows.
 type connectView struct {
+	// Link is the one-time link the page offers to open (a form).
+	Link                            string
 	Error                           string
 	Identity                        string
 	Rows                            []connectRow
@@ -149,7 +169,9 @@ func (s *Server) connectAction(c *gin.Context) {
 		client, err := s.store.GetClient(c, a.Name, sess.ClientID)
 		if err == nil {
 			var az *connections.Authorization
-			az, err = s.conns.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name)})
+			az, err = s.conns.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{
+				Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name), BrowserSecret: s.flowSecret(c, a.Name),
+			})
 			if err == nil {
 				c.Redirect(http.StatusSeeOther, az.URL)
 				return
@@ -195,7 +217,9 @@ button{font:inherit;padding:.3rem .8rem;cursor:pointer}form{display:inline}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}</style></head>
 <body><main>
 <h1>Your connected accounts</h1>
-{{if .Error}}<p class="note err" role="alert">{{.Error}}</p>{{else}}
+{{if .Error}}<p class="note err" role="alert">{{.Error}}</p>{{else if .Link}}
+<p>An application sent you here to manage the accounts it may use on your behalf.</p>
+<form method="post" action="{{.Action}}"><input type="hidden" name="link" value="{{.Link}}"><button type="submit">Continue</button></form>{{else}}
 {{if eq .Status "connected"}}<p class="note" role="status">{{.Provider}} is connected.</p>{{end}}
 {{if eq .Status "disconnected"}}<p class="note" role="status">{{.Provider}} is disconnected.</p>{{end}}
 {{if eq .Status "error"}}<p class="note err" role="alert">Connecting {{.Provider}} failed ({{.UpstreamError}}).</p>{{end}}

@@ -8,8 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oauth2broker/oauth2broker/broker/secret"
 )
 
 // The connect page's session: after the one-time link is used, the browser
@@ -19,7 +25,6 @@ const (
 	connectCookie     = "oauth2broker_connect"
 	connectSessionTTL = 30 * time.Minute
 	connectLinkTTL    = 10 * time.Minute
-	connectLinkScope  = "connect-link" // marks a State that is a link
 )
 
 type connectSession struct {
@@ -71,4 +76,75 @@ func (s *Server) csrfToken(cookie string) string {
 
 func (s *Server) checkCSRF(cookie, token string) bool {
 	return hmac.Equal([]byte(token), []byte(s.csrfToken(cookie)))
+}
+
+// flowCookie binds the connect page's flows to the browser: the state
+// keeps a hash of its value, and the callback (where the cookie's path
+// sends it, on the provider's top-level redirect back: SameSite=Lax)
+// requires it.
+const flowCookie = "oauth2broker_flow"
+
+// flowPostCookie carries the same secret with SameSite=None (https
+// only), for providers that post their callback cross-site
+// (response_mode=form_post: Apple), where a Lax cookie is not sent. The
+// secret binds, it authorizes nothing: sending it cross-site lets no
+// other site use it.
+const flowPostCookie = "oauth2broker_flow_post"
+
+// flowSecret returns the browser's flow secret, setting the cookie when
+// the browser has none (or a malformed one). Every flow of the browser
+// shares it, so flows started in two tabs both complete.
+func (s *Server) flowSecret(c *gin.Context, api string) string {
+	if ck, err := c.Request.Cookie(flowCookie); err == nil && flowSecretRE.MatchString(ck.Value) {
+		return ck.Value
+	}
+	v, err := secret.RandomString(32)
+	if err != nil {
+		return "" // the flow is then unbound, as before; rand does not fail
+	}
+	secure := strings.HasPrefix(s.connectURL(api), "https://")
+	ck := &http.Cookie{
+		Name: flowCookie, Value: v, Path: "/" + api + "/oauth2/provider/callback",
+		MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure,
+	}
+	http.SetCookie(c.Writer, ck)
+	if secure {
+		post := *ck
+		post.Name, post.SameSite = flowPostCookie, http.SameSiteNoneMode
+		http.SetCookie(c.Writer, &post)
+	}
+	return v
+}
+
+// browserSecret returns the flow secret a callback request carries.
+func browserSecret(r *http.Request) string {
+	for _, name := range []string{flowCookie, flowPostCookie} {
+		if ck, err := r.Cookie(name); err == nil && flowSecretRE.MatchString(ck.Value) {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+var flowSecretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+
+// sameOrigin reports whether a browser request comes from a page of the
+// broker's own origin (the connect page), by Fetch Metadata
+// (Sec-Fetch-Site) or, in browsers without it, Origin. A request with
+// neither comes from no browser that would carry a victim's cookies
+// cross-site, and is let through.
+func sameOrigin(r *http.Request, page string) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(page)
+	return err == nil && origin == u.Scheme+"://"+u.Host
 }

@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -45,7 +46,39 @@ func (b *browser) post(u string, form url.Values) (int, string, string) {
 	return resp.StatusCode, resp.Header.Get("Location"), string(body)
 }
 
-var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+var (
+	csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+	linkRE = regexp.MustCompile(`name="link" value="([^"]+)"`)
+)
+
+// enter opens a connect link as a person does: the page it shows, then
+// its Continue button (a same-origin POST). It answers the POST's status
+// and Location.
+func (b *browser) enter(link string) (int, string) {
+	b.t.Helper()
+	status, _, body := b.get(link)
+	m := linkRE.FindStringSubmatch(body)
+	if status != 200 || m == nil {
+		b.t.Fatalf("opening %s: got %d, want the page with its Continue form", link, status)
+	}
+	return b.postFrom(strings.Split(link, "?")[0], url.Values{"link": {html.UnescapeString(m[1])}}, "same-origin")
+}
+
+// postFrom posts a form with the Sec-Fetch-Site a browser would send.
+func (b *browser) postFrom(u string, form url.Values, site string) (int, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if site != "" {
+		req.Header.Set("Sec-Fetch-Site", site)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
 
 // The connect page: a single-use link, Connect at the provider, the
 // connection listed, Disconnect, and the protections.
@@ -59,11 +92,11 @@ func TestConnectPage(t *testing.T) {
 		t.Fatalf("link: got %d %s", link.Status, link.Raw)
 	}
 	b := newBrowser(t)
-	status, loc, _ := b.get(link.str("url"))
+	status, loc := b.enter(link.str("url"))
 	if status != 303 || loc != e.URL+"/fed/oauth2/connect" {
 		t.Fatalf("opening the link: got %d → %s, want 303 to the page", status, loc)
 	}
-	if status, _, _ := newBrowser(t).get(link.str("url")); status != 400 {
+	if status, _ := newBrowser(t).enter(link.str("url")); status != 400 {
 		t.Errorf("the link used a second time: got %d, want 400", status)
 	}
 	resp, _ := b.c.Get(loc)

@@ -188,7 +188,7 @@ func TestKill9AfterRefreshKeepsRotatedToken(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "broker.db")
 	key := seal.EncodeKey(mustKey(t))
 	child, base := startChild(t, dbPath, key)
-	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{base + "/crash/oauth2/provider/callback"}})
+	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{base + "/crash/oauth2/provider/callback/corp"}})
 	adminCall(t, base, "POST", "/apis", `{"name":"crash"}`, 201)
 	cl := adminCall(t, base, "POST", "/apis/crash/clients", `{"client_id":"app","grant_types":["connection"]}`, 201)
 	sec := jsonField(cl, "client_secret")

@@ -75,7 +75,7 @@ func TestFederationRoundTripWithOpenIDProvider(t *testing.T) {
 	clk := newClock()
 	e := newEnvOpts(t, adminToken, clk.now)
 	id, sec := fedSetup(e, nil)
-	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{e.URL + "/fed/oauth2/provider/callback"}})
+	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{e.URL + "/fed/oauth2/provider/callback/corp"}})
 	p := e.mustAdmin(200, "PUT", "/apis/fed/providers/corp", map[string]any{
 		"type": "oidc", "issuer": op.Issuer, "client_id": op.ClientID, "client_secret": op.ClientSecret,
 		"scopes": []string{"openid", "offline_access", "email"},
@@ -174,7 +174,7 @@ func TestFederationCallbackSecurity(t *testing.T) {
 	a := e.form("POST", "/fed/oauth2/provider/authorize", url.Values{"client_user_identity": {"u1"}}, id, sec)
 	q := mustURL(t, a.str("authorization_url")).Query()
 	if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || q.Get("state") != a.str("state") ||
-		q.Get("redirect_uri") != e.URL+"/fed/oauth2/provider/callback" || q.Get("scope") != "read" {
+		q.Get("redirect_uri") != e.URL+"/fed/oauth2/provider/callback/fake" || q.Get("scope") != "read" {
 		t.Fatalf("authorization url: got %s, want PKCE S256, the state, the callback and the scope", a.str("authorization_url"))
 	}
 	cb := f.Authorize(t, a.str("authorization_url"))

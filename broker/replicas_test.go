@@ -34,7 +34,7 @@ func TestReplicasOnEtcd(t *testing.T) {
 	public := envs[0].URL
 	e := envs[0]
 	id, sec := fedSetup(e, nil)
-	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{public + "/fed/oauth2/provider/callback"}})
+	op := providertest.StartOP(t, providertest.OPConfig{RedirectURIs: []string{public + "/fed/oauth2/provider/callback/corp"}})
 	e.mustAdmin(200, "PUT", "/apis/fed/providers/corp", map[string]any{
 		"type": "oidc", "issuer": op.Issuer, "client_id": op.ClientID, "client_secret": op.ClientSecret,
 		"scopes": []string{"openid", "offline_access"},

@@ -40,6 +40,7 @@ func (s *Server) authorize(c *gin.Context) {
 	}
 	a, err := s.conns.Authorize(c.Request.Context(), currentAPI(c), client, connections.AuthorizeRequest{
 		Identity: p.Get("client_user_identity"), Provider: p.Get("provider"), Scope: p.Get("scope"), ReturnURL: p.Get("return_url"),
+		Binding: p.Get("binding"),
 	})
 	if err != nil {
 		fail(c, err)
@@ -56,6 +57,7 @@ var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
 h1{font-size:1.4rem}.err{color:#a00}code{background:#f3f3f3;padding:0 .2rem}</style></head>
 <body>{{if .Error}}<h1 class="err">The connection failed</h1>
 <p>{{.Description}}</p><p>Error: <code>{{.Error}}</code></p>
+{{else if .Pending}}<h1>Almost done</h1><p>Return to the application to finish connecting your {{.Provider}} account.</p>
 {{else}}<h1>Connected</h1><p>Your {{.Provider}} account is connected. You can close this window.</p>{{end}}
 </body></html>
 `))
@@ -73,7 +75,7 @@ func (s *Server) callback(c *gin.Context) {
 			q[k] = v
 		}
 	}
-	res := s.conns.Callback(c.Request.Context(), currentAPI(c), q)
+	res := s.conns.CallbackFor(c.Request.Context(), currentAPI(c), connections.CallbackRequest{Provider: c.Param("provider"), Query: q, BrowserSecret: browserSecret(c.Request)})
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -91,6 +93,22 @@ func (s *Server) callback(c *gin.Context) {
 	if err := callbackPage.Execute(c.Writer, res); err != nil {
 		s.logger(c).Error("callback page", "err", err)
 	}
+}
+
+// confirmConnection commits the connection of a flow the app bound at
+// authorize (binding): only the same binding, from the same client,
+// stores it.
+func (s *Server) confirmConnection(c *gin.Context) {
+	p, client, ok := s.connectionClient(c)
+	if !ok {
+		return
+	}
+	res, err := s.conns.Confirm(c.Request.Context(), currentAPI(c), client.ID, p.Get("state"), p.Get("binding"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, gin.H{"status": connections.StatusConnected, "client_user_identity": res.Identity, "provider": res.Provider})
 }
 
 // clientConnections lists the client's connections of one identity.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -166,4 +167,13 @@ func NeedsReauth(err error) bool {
 // needs (Intuit's realmId): the broker keeps them with the connection.
 type CallbackKeeper interface {
 	CallbackKeep() []string
+}
+
+// CallbackChecker is a Provider that can check its authorization
+// response before the code is used: the RFC 9207 iss parameter when the
+// provider advertises it, a provider's own signature (Shopify's hmac).
+type CallbackChecker interface {
+	// CheckCallback returns an error wrapping ErrUpstream when the
+	// callback's parameters q do not come from this provider.
+	CheckCallback(q url.Values) error
 }

@@ -97,9 +97,23 @@ type Provider struct {
 	// expire unused refresh tokens; zero means the catalog entry's, else
 	// never.
 	RefreshIdleAfter time.Duration `json:"refresh_idle_after,omitempty"`
-	CreatedAt        time.Time     `json:"created_at"`
-	UpdatedAt        time.Time     `json:"updated_at"`
+	// Callback is the broker callback registered at the provider:
+	// CallbackOwn (its own path, .../callback/{name}) or CallbackShared
+	// (the API's one callback); empty, in records older than the field,
+	// means CallbackShared.
+	Callback string `json:"callback,omitempty"`
+	// AllowedScopes are upstream scopes an app may ask for at authorize
+	// besides Scopes.
+	AllowedScopes []string  `json:"allowed_scopes,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
+
+// Provider.Callback values.
+const (
+	CallbackOwn    = "provider"
+	CallbackShared = "shared"
+)
 
 // Connection status values.
 const (
@@ -207,20 +221,78 @@ type SigningKey struct {
 	RemoveAt time.Time `json:"remove_at,omitempty"`
 }
 
+// State kinds: one table holds the one-time records of the consent flows,
+// told apart by a Kind that only the broker sets (never a value a client
+// controls).
+const (
+	// StateKindAuthorize is the state of an upstream authorization-code
+	// flow, consumed by the callback. Records older than the field have
+	// an empty Kind and a Provider; they count as this kind.
+	StateKindAuthorize = "authorize"
+	// StateKindConnectLink is a one-time link to the connect page.
+	StateKindConnectLink = "connect_link"
+	// StateKindPending holds the sealed token set of a finished flow whose
+	// caller asked for a binding, until the app confirms it.
+	StateKindPending = "pending"
+)
+
 // State is a one-time authorization state of the upstream consent flow.
 type State struct {
 	API       string `json:"api"`
 	ID        string `json:"id"`
+	Kind      string `json:"kind,omitempty"`
 	ClientID  string `json:"client_id"`
 	Identity  string `json:"identity"`
 	Provider  string `json:"provider"`
 	ReturnURL string `json:"return_url,omitempty"`
 	Scope     string `json:"scope,omitempty"`
 	// SealedVerifier is the PKCE code verifier, sealed.
-	SealedVerifier []byte    `json:"sealed_verifier,omitempty"`
-	Nonce          string    `json:"nonce,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	ExpiresAt      time.Time `json:"expires_at"`
+	SealedVerifier []byte `json:"sealed_verifier,omitempty"`
+	Nonce          string `json:"nonce,omitempty"`
+	// RedirectURI is the broker callback the authorization request
+	// named; the code exchange sends the same one. Empty in older
+	// records: the shared callback.
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	// BrowserHash is the SHA-256 of a secret held by the browser that
+	// started the flow (a connect-page flow); the callback requires it.
+	BrowserHash []byte `json:"browser_hash,omitempty"`
+	// BindingHash is the SHA-256 of the binding an app passed to
+	// authorize: the connection is stored only once the app confirms the
+	// flow with the same binding.
+	BindingHash []byte `json:"binding_hash,omitempty"`
+	// SealedTokens is the exchanged token set of a pending record, sealed.
+	SealedTokens []byte    `json:"sealed_tokens,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+}
+
+// StateFilter selects states for CountStates; empty fields match every
+// state, and a state is counted only when it expires after LiveAt.
+type StateFilter struct {
+	Kind     string
+	ClientID string
+	Identity string
+	LiveAt   time.Time
+}
+
+// StateCount is what CountStates found.
+type StateCount struct {
+	Live int
+	// NextExpiry is the earliest ExpiresAt among the counted states; zero
+	// when none was counted.
+	NextExpiry time.Time
+}
+
+// Count adds s to c when it matches f.
+func (c *StateCount) Count(f StateFilter, s State) {
+	if (f.Kind != "" && s.Kind != f.Kind) || (f.ClientID != "" && s.ClientID != f.ClientID) ||
+		(f.Identity != "" && s.Identity != f.Identity) || !s.ExpiresAt.After(f.LiveAt) {
+		return
+	}
+	c.Live++
+	if c.NextExpiry.IsZero() || s.ExpiresAt.Before(c.NextExpiry) {
+		c.NextExpiry = s.ExpiresAt
+	}
 }
 
 // WebhookEvent is an event waiting for delivery to a client's webhook. It

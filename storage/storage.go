@@ -86,6 +86,9 @@ type Storage interface {
 	// one atomic step, so two callers can never both consume it.
 	CreateState(ctx context.Context, s State) error
 	ConsumeState(ctx context.Context, api, id string) (State, error)
+	// CountStates counts the states of api that f selects, to cap the
+	// live states of one client and identity.
+	CountStates(ctx context.Context, api string, f StateFilter) (StateCount, error)
 
 	// Webhook events are keyed by (API, ID); IDs sort by creation, so a
 	// list is in delivery order.

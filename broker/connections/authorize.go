@@ -27,6 +27,14 @@ type AuthorizeRequest struct {
 	// connect page): set only by the broker, never from a request, and not
 	// checked against the client's return_urls. It wins over ReturnURL.
 	BrokerReturnURL string
+	// BrowserSecret binds the flow to the browser that holds it (a
+	// cookie the broker set): the callback requires it. Set only by the
+	// broker (its connect page).
+	BrowserSecret string
+	// Binding is the app's optional value binding the flow to its own
+	// session: the callback then keeps the tokens pending, and only the
+	// app's Confirm with the same binding stores the connection.
+	Binding string
 }
 
 // Authorization is the answer to an AuthorizeRequest.
@@ -68,8 +76,17 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 	if r.BrokerReturnURL != "" {
 		r.ReturnURL = r.BrokerReturnURL
 	}
+	if err := checkBinding(r.Binding, r.ReturnURL); err != nil {
+		return nil, err
+	}
 	p, err := m.resolveProvider(ctx, api.Name, r.Provider)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckScope(p, r.Scope); err != nil {
+		return nil, err
+	}
+	if err := CheckStateLimit(ctx, m.store, api.Name, storage.StateKindAuthorize, client.ID, r.Identity, m.now()); err != nil {
 		return nil, err
 	}
 	up, err := m.provider(ctx, p)
@@ -88,7 +105,7 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 		return nil, err
 	}
 	u := up.AuthCodeURL(providers.AuthRequest{
-		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: m.callback(api.Name),
+		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: st.RedirectURI,
 	})
 	return &Authorization{URL: u, State: st.ID, ExpiresAt: st.ExpiresAt}, nil
 }
@@ -118,8 +135,16 @@ func (m *Manager) newState(api, clientID string, r AuthorizeRequest, p storage.P
 		scope = strings.Join(p.Scopes, " ")
 	}
 	now := m.now()
+	var browser, binding []byte
+	if r.BrowserSecret != "" {
+		browser = hash(r.BrowserSecret)
+	}
+	if r.Binding != "" {
+		binding = hash(r.Binding)
+	}
 	return storage.State{
-		API: api, ID: id, ClientID: clientID, Identity: r.Identity, Provider: p.Name, ReturnURL: r.ReturnURL,
+		API: api, ID: id, Kind: storage.StateKindAuthorize, ClientID: clientID, Identity: r.Identity, Provider: p.Name, ReturnURL: r.ReturnURL,
 		Scope: scope, SealedVerifier: sealed, Nonce: nonce, CreatedAt: now, ExpiresAt: now.Add(m.stateTTL),
+		RedirectURI: m.RedirectURI(p), BrowserHash: browser, BindingHash: binding,
 	}, nil
 }

@@ -16,6 +16,9 @@ import (
 const (
 	StatusConnected = "connected"
 	StatusError     = "error"
+	// StatusPending: the app bound the flow; it confirms with the state
+	// and its binding to store the connection.
+	StatusPending = "pending"
 )
 
 // CallbackResult is where a callback sends the browser, and what happened.
@@ -33,6 +36,9 @@ type CallbackResult struct {
 	Error string
 	// Description explains Error for the page; it holds no secret.
 	Description string
+	// Pending is set when the connection waits for the app's
+	// confirmation.
+	Pending bool
 }
 
 // Redirect returns ReturnURL with status (and error), provider and state
@@ -43,9 +49,12 @@ func (r *CallbackResult) Redirect() string {
 		return ""
 	}
 	q := u.Query()
-	if r.Error == "" {
+	switch {
+	case r.Error == "" && r.Pending:
+		q.Set("status", StatusPending)
+	case r.Error == "":
 		q.Set("status", StatusConnected)
-	} else {
+	default:
 		q.Set("status", StatusError)
 		q.Set("error", r.Error)
 	}
@@ -63,57 +72,74 @@ func (r *CallbackResult) Redirect() string {
 // codes are lowercase words with underscores).
 var errorCodeRE = regexp.MustCompile(`^[a-z_]{1,64}$`)
 
-// Callback completes the flow at the broker's redirect URI: it consumes
-// the state (one use), handles an upstream error, exchanges the code with
-// the PKCE verifier, verifies the ID token (OIDC providers), and stores
-// the connection, replacing an earlier token set of the same identity.
+// Callback completes a flow at the API's shared callback; see
+// CallbackFor.
 func (m *Manager) Callback(ctx context.Context, api storage.API, q url.Values) *CallbackResult {
-	st, err := m.store.ConsumeState(ctx, api.Name, q.Get("state"))
-	if err != nil || q.Get("state") == "" {
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			m.log.ErrorContext(ctx, "callback: consume state", "api", api.Name, "err", err)
-		}
-		if errors.Is(err, storage.ErrUnavailable) {
-			// Not an unknown state: the store could not say.
-			return &CallbackResult{Error: errCallbackStore.Code, Description: errCallbackStore.Description}
-		}
-		return &CallbackResult{Error: "invalid_request", Description: "unknown, used or missing state"}
-	}
-	res := &CallbackResult{ReturnURL: st.ReturnURL, Identity: st.Identity, Provider: st.Provider, State: st.ID}
-	fail := func(code, desc string) *CallbackResult {
-		res.Error, res.Description = code, desc
+	return m.CallbackFor(ctx, api, CallbackRequest{Query: q})
+}
+
+// CallbackFor completes the flow at the broker's redirect URI: it
+// consumes the state (one use), checks that the callback came to the
+// flow's own path, from the browser that started it (connect-page flows)
+// and from the provider (RFC 9207 iss, a provider's signature), handles
+// an upstream error, exchanges the code with the PKCE verifier and the
+// same redirect URI, verifies the ID token (OIDC providers), and stores
+// the connection, replacing an earlier token set of the same identity;
+// a flow bound by the app waits for its confirmation instead.
+func (m *Manager) CallbackFor(ctx context.Context, api storage.API, r CallbackRequest) *CallbackResult {
+	q := r.Query
+	st, res := m.consumeFlowState(ctx, api.Name, q.Get("state"))
+	if res != nil {
 		return res
 	}
+	res = &CallbackResult{ReturnURL: st.ReturnURL, Identity: st.Identity, Provider: st.Provider, State: st.ID, Pending: len(st.BindingHash) > 0}
 	if !m.now().Before(st.ExpiresAt) {
-		return fail("invalid_request", "the authorization request expired; start again")
+		return res.fail("invalid_request", "the authorization request expired; start again")
 	}
-	if upstreamErr := q.Get("error"); upstreamErr != "" {
-		if !errorCodeRE.MatchString(upstreamErr) {
-			upstreamErr = "access_denied"
-		}
-		return fail(upstreamErr, "the provider answered "+upstreamErr)
-	}
-	if q.Get("code") == "" {
-		return fail("invalid_request", "the provider sent no code")
-	}
-	if err := m.connect(ctx, api, st, q); err != nil {
+	if err := m.finish(ctx, api, r, st); err != nil {
 		e := protocol.AsError(err)
 		if e.Status >= 500 && errors.Is(err, storage.ErrUnavailable) {
 			e = errCallbackStore.WithCause(err)
 		}
 		m.log.WarnContext(ctx, "callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err, "cause", errors.Unwrap(e))
-		return fail(e.Code, e.Description)
+		return res.fail(e.Code, e.Description)
 	}
 	return res
 }
 
-// errCallbackStore ends a callback the store could not serve (etcd
-// without quorum): the user may try again shortly.
-var errCallbackStore = protocol.ErrTemporarilyUnavailable.WithDescription("the broker's store is unavailable; try again shortly")
+func (r *CallbackResult) fail(code, desc string) *CallbackResult {
+	r.Error, r.Description, r.Pending = code, desc, false
+	return r
+}
 
-// connect exchanges the code and stores the connection.
-func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State, q url.Values) error {
-	code := q.Get("code")
+// consumeFlowState consumes the state of a flow, or answers the result
+// of a callback with an unknown one.
+func (m *Manager) consumeFlowState(ctx context.Context, api, id string) (storage.State, *CallbackResult) {
+	st, err := m.store.ConsumeState(ctx, api, id)
+	if err == nil && !isFlowState(st) {
+		err = storage.ErrNotFound // a connect link or a pending record is no flow state
+	}
+	if err == nil && id != "" {
+		return st, nil
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		m.log.ErrorContext(ctx, "callback: consume state", "api", api, "err", err)
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		// Not an unknown state: the store could not say.
+		return st, &CallbackResult{Error: errCallbackStore.Code, Description: errCallbackStore.Description}
+	}
+	return st, &CallbackResult{Error: "invalid_request", Description: "unknown, used or missing state"}
+}
+
+// finish checks the callback and, when it holds, connects.
+func (m *Manager) finish(ctx context.Context, api storage.API, r CallbackRequest, st storage.State) error {
+	if err := m.checkRoute(api.Name, r, st); err != nil {
+		return err
+	}
+	if err := checkBrowser(r, st); err != nil {
+		return err
+	}
 	p, err := m.store.GetProvider(ctx, api.Name, st.Provider)
 	if errors.Is(err, storage.ErrNotFound) {
 		return protocol.ErrInvalidRequest.WithDescription("the provider was removed").WithCause(err)
@@ -125,12 +151,45 @@ func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State
 	if err != nil {
 		return err
 	}
+	if err := checkResponse(up, r.Query); err != nil {
+		return err
+	}
+	if upstreamErr := r.Query.Get("error"); upstreamErr != "" {
+		if !errorCodeRE.MatchString(upstreamErr) {
+			upstreamErr = "access_denied"
+		}
+		return (&protocol.Error{Code: upstreamErr, Status: 400}).WithDescription("the provider answered " + upstreamErr)
+	}
+	if r.Query.Get("code") == "" {
+		return protocol.ErrInvalidRequest.WithDescription("the provider sent no code")
+	}
+	return m.connect(ctx, api, st, up, r.Query)
+}
+
+// isFlowState reports whether st is the state of an authorization-code
+// flow: of that kind, or a record older than kinds (which names its
+// provider, unlike the connect links of then).
+func isFlowState(st storage.State) bool {
+	return st.Kind == storage.StateKindAuthorize || (st.Kind == "" && st.Provider != "")
+}
+
+// errCallbackStore ends a callback the store could not serve (etcd
+// without quorum): the user may try again shortly.
+var errCallbackStore = protocol.ErrTemporarilyUnavailable.WithDescription("the broker's store is unavailable; try again shortly")
+
+// connect exchanges the code and stores the connection, or keeps it
+// pending when the app bound the flow.
+func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State, up providers.Provider, q url.Values) error {
 	verifier, err := m.keyring.Open(st.SealedVerifier, verifierAD(api.Name, st.ID))
 	if err != nil {
 		return err
 	}
-	ts, err := up.Exchange(ctx, code, providers.AuthRequest{
-		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: m.callback(api.Name),
+	redirect := st.RedirectURI
+	if redirect == "" {
+		redirect = m.callback(api.Name)
+	}
+	ts, err := up.Exchange(ctx, q.Get("code"), providers.AuthRequest{
+		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: redirect,
 	})
 	if err != nil {
 		return upstreamError(err)
@@ -139,6 +198,9 @@ func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State
 		ts.Scope = st.Scope
 	}
 	keepCallbackParams(up, ts, q)
+	if len(st.BindingHash) > 0 {
+		return m.pend(ctx, api.Name, st, ts)
+	}
 	return m.saveConnection(ctx, api.Name, st, ts)
 }
 

@@ -207,12 +207,14 @@ func testCLIKeysAndSettings(t *testing.T) {
 func testCLIProvidersAndConnections(t *testing.T) {
 	code, out, errOut := cliStdin(t, "upstream-secret\n", "provider", "put", "--api", "shop", "up",
 		"--type", "oauth2", "--auth-url", "https://up.example/authorize", "--token-url", "https://up.example/token",
-		"--client-id", "broker", "--client-secret-stdin", "--scope", "profile", "--auth-param", "prompt=consent")
-	if code != 0 || !strings.Contains(out, "saved provider up") || !strings.Contains(out, "client secret set: true") {
+		"--client-id", "broker", "--client-secret-stdin", "--scope", "profile", "--auth-param", "prompt=consent", "--allowed-scope", "email")
+	if code != 0 || !strings.Contains(out, "saved provider up") || !strings.Contains(out, "client secret set: true") ||
+		!strings.Contains(out, "/shop/oauth2/provider/callback/up\n") {
 		t.Fatalf("provider put: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	out = mustCLI(t, "provider", "get", "--api", "shop", "up")
-	wantContains(t, "provider get", out, "token_url:", "https://up.example/token", "prompt=consent")
+	wantContains(t, "provider get", out, "token_url:", "https://up.example/token", "prompt=consent", "allowed_scopes:", "email",
+		"callback_url:", "/shop/oauth2/provider/callback/up")
 	if strings.Contains(out, "upstream-secret") {
 		t.Errorf("provider get shows the client secret")
 	}

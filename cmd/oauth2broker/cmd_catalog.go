@@ -59,7 +59,7 @@ func showEntry(a *app, e *catalog.Entry) {
 		}
 		fmt.Fprintf(w, "  vars.%s: %s (e.g. %s; %s)\n", v.Name, v.Description, v.Example, opt)
 	}
-	fmt.Fprintf(w, "\nRegister this redirect URI at the provider:\n  {public_url}/{api}/oauth2/provider/callback\n")
+	fmt.Fprintf(w, "\nRegister this redirect URI at the provider (provider put prints it):\n  {public_url}/{api}/oauth2/provider/callback/{name}\n")
 	fmt.Fprintf(w, "\nQuirks handled: %s\nDefault scopes: %s\n", strings.Join(e.Quirks(), ", "), strings.Join(e.DefaultScopes, " "))
 	if e.Notes != "" {
 		fmt.Fprintf(w, "\nNotes: %s\n", e.Notes)

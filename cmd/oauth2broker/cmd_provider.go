@@ -15,9 +15,9 @@ import (
 type providerFlags struct {
 	template, typ, issuer, authURL, tokenURL string
 	revocationURL, userinfoURL, authStyle    string
-	clientID                                 string
+	clientID, callback                       string
 	secretFromStdin                          bool
-	scopes                                   stringList
+	scopes, allowedScopes                    stringList
 	authParams                               keyValues
 	vars                                     keyValues
 }
@@ -35,6 +35,8 @@ func (f *providerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.clientID, "client-id", "", "the broker's client_id at the provider (required)")
 	fs.BoolVar(&f.secretFromStdin, "client-secret-stdin", false, "read the broker's client_secret at the provider from the first line of standard input")
 	fs.Var(&f.scopes, "scope", "a scope to request upstream (repeatable)")
+	fs.Var(&f.allowedScopes, "allowed-scope", "a further upstream scope apps may ask for at authorize (repeatable)")
+	fs.StringVar(&f.callback, "callback", "", `the redirect URI registered at the provider: "provider" (its own path, the default for a new provider) or "shared" (the API's one callback); an existing provider keeps its own when omitted`)
 	fs.Var(f.authParams, "auth-param", "an extra authorization request parameter K=V (repeatable)")
 	fs.Var(f.vars, "var", "a template variable K=V, such as tenant=contoso (repeatable; see oauth2broker providers show NAME)")
 }
@@ -44,7 +46,7 @@ func (f *providerFlags) body() map[string]any {
 		"template": f.template, "type": f.typ, "issuer": f.issuer, "auth_url": f.authURL,
 		"token_url": f.tokenURL, "revocation_url": f.revocationURL, "userinfo_url": f.userinfoURL,
 		"auth_style": f.authStyle, "client_id": f.clientID, "scopes": f.scopes, "auth_params": f.authParams,
-		"vars": f.vars,
+		"vars": f.vars, "allowed_scopes": f.allowedScopes, "callback": f.callback,
 	}
 }
 
@@ -73,7 +75,7 @@ func providerPut(a *app, args []string) error {
 		return err
 	}
 	return render(a, raw, func(w io.Writer, v providerOut) {
-		fmt.Fprintf(w, "saved provider %s in api %s (client secret set: %t)\n", v.Name, *api, v.ClientSecretSet)
+		fmt.Fprintf(w, "saved provider %s in api %s (client secret set: %t)\nregister this redirect URI at the provider: %s\n", v.Name, *api, v.ClientSecretSet, v.CallbackURL)
 	})
 }
 
@@ -100,7 +102,8 @@ func printProvider(w io.Writer, p providerOut) {
 		"name", p.Name, "template", p.Template, "type", p.Type, "issuer", p.Issuer, "auth_url", p.AuthURL,
 		"token_url", p.TokenURL, "revocation_url", p.RevocationURL, "userinfo_url", p.UserinfoURL,
 		"auth_style", p.AuthStyle, "client_id", p.ClientID, "client_secret_set", strconv.FormatBool(p.ClientSecretSet),
-		"scopes", list(p.Scopes), "auth_params", strings.Join(params, " "),
+		"scopes", list(p.Scopes), "allowed_scopes", list(p.AllowedScopes), "auth_params", strings.Join(params, " "),
+		"callback", p.Callback, "callback_url", p.CallbackURL,
 	)
 }
 

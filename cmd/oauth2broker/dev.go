@@ -81,7 +81,7 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Liste
 		return info, nil, nil, err
 	}
 	op, err := demoop.New(demoop.Config{Issuer: issuer, ClientID: "broker", ClientSecret: "demo-provider-secret",
-		RedirectURIs: []string{brokerURL + "/demo/oauth2/provider/callback"}})
+		RedirectURIs: []string{brokerURL + "/demo/oauth2/provider/callback/demo", brokerURL + "/demo/oauth2/provider/callback"}})
 	if err != nil {
 		return info, nil, nil, err
 	}

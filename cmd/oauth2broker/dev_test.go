@@ -55,7 +55,7 @@ func TestDevRoundTrip(t *testing.T) {
 		return m
 	}
 	a := call("POST", "/demo/oauth2/provider/authorize", url.Values{"client_user_identity": {"alice"}})
-	cb := providertest.LoginAt(t, a["authorization_url"].(string), []string{info.Broker + "/demo/oauth2/provider/callback"}, info.UserLogin, info.UserPassword)
+	cb := providertest.LoginAt(t, a["authorization_url"].(string), []string{info.Broker + "/demo/oauth2/provider/callback/demo"}, info.UserLogin, info.UserPassword)
 	page, err := http.Get(cb.String())
 	if err != nil {
 		t.Fatal(err)

@@ -139,6 +139,7 @@ func seedStore(t *testing.T, st storage.Storage) snapshot {
 					UserinfoURL: "https://idp.example/userinfo", AuthStyle: "header", ClientID: "upstream-" + n,
 					SealedClientSecret: sealed(10 + i), Scopes: []string{"repo"}, AuthParams: map[string]string{"prompt": "consent"},
 					Vars: map[string]string{"tenant": "t" + n}, RefreshLead: 2 * time.Minute, RefreshIdleAfter: 720 * time.Hour,
+					Callback: storage.CallbackOwn, AllowedScopes: []string{"delete_repo"},
 					CreatedAt: at(i), UpdatedAt: at(i + 3)},
 				storage.Connection{API: api, ID: "conn" + n, ClientID: "c1", Identity: "user-" + n, Provider: "p1",
 					Status: storage.StatusActive, Scope: "repo", SealedTokens: sealed(20 + i), Expiry: at(i + 4), CreatedAt: at(i),

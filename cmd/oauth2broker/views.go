@@ -51,6 +51,9 @@ type providerOut struct {
 	ClientSecretSet bool              `json:"client_secret_set"`
 	Scopes          []string          `json:"scopes"`
 	AuthParams      map[string]string `json:"auth_params"`
+	AllowedScopes   []string          `json:"allowed_scopes"`
+	Callback        string            `json:"callback"`
+	CallbackURL     string            `json:"callback_url"`
 }
 
 type keyOut struct {

@@ -53,7 +53,11 @@ type Entry struct {
 	Token Token `yaml:"token"`
 	// CallbackKeep lists callback query parameters kept with the
 	// connection and handed back to the app (Intuit's realmId).
-	CallbackKeep []string   `yaml:"callback_keep"`
+	CallbackKeep []string `yaml:"callback_keep"`
+	// CallbackHMAC is how the provider signs its callback, checked before
+	// the code is used: "shopify" (hex HMAC-SHA256 of the sorted query,
+	// keyed with the client secret) or empty.
+	CallbackHMAC string     `yaml:"callback_hmac"`
 	Revocation   Revocation `yaml:"revocation"`
 	// ClientSecret is "static" (the default) or "apple_jwt": the secret is
 	// an ES256 JWT signed with the private key the user configures.
@@ -221,6 +225,7 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 	choice("scope_separator", e.ScopeSeparator, "", "space", "comma", "plus")
 	choice("pkce", e.PKCE, "", "required", "supported", "unsupported")
 	choice("client_secret", e.ClientSecret, "", "static", "apple_jwt")
+	choice("callback_hmac", e.CallbackHMAC, "", "shopify")
 	choice("token.format", e.Token.Format, "", "json", "form")
 	choice("token.refresh", e.Token.Refresh, refreshs...)
 	choice("revocation.kind", e.Revocation.Kind, append([]string{""}, kinds...)...)

@@ -2,6 +2,9 @@ package catalog
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -283,5 +286,29 @@ func TestRefreshPolicyFromEntry(t *testing.T) {
 		if got := a.RefreshPolicy(); got != tt.want {
 			t.Errorf("%s configured %+v: got %+v, want %+v", tt.template, tt.configured, got, tt.want)
 		}
+	}
+}
+
+// Shopify: the callback's hmac, keyed with the client secret, is checked.
+func TestQuirkShopifyCallbackHMAC(t *testing.T) {
+	up := newUpstream(t, 200, "application/json", `{"access_token":"at","scope":"read_products"}`)
+	p := openEntry(t, "shopify", up, map[string]string{"shop": "example-store"})
+	checker, ok := p.(providers.CallbackChecker)
+	if !ok {
+		t.Fatalf("the shopify provider is no CallbackChecker")
+	}
+	q := url.Values{"code": {"c0de"}, "shop": {"example-store.myshopify.com"}, "state": {"s"}, "timestamp": {"1337178173"}, "host": {"YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZXhhbXBsZQ=="}}
+	mac := hmac.New(sha256.New, []byte("csecret"))
+	io.WriteString(mac, "code=c0de&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZXhhbXBsZQ==&shop=example-store.myshopify.com&state=s&timestamp=1337178173")
+	q.Set("hmac", hex.EncodeToString(mac.Sum(nil)))
+	if err := checker.CheckCallback(q); err != nil {
+		t.Errorf("a callback with the computed hmac: got %v, want nil", err)
+	}
+	q.Set("code", "swapped")
+	if err := checker.CheckCallback(q); !errors.Is(err, providers.ErrUpstream) {
+		t.Errorf("a callback whose code was swapped: got %v, want %v", err, providers.ErrUpstream)
+	}
+	if err := openEntry(t, "github", up, nil).(providers.CallbackChecker).CheckCallback(url.Values{"code": {"c"}}); err != nil {
+		t.Errorf("github (no callback signature): got %v, want nil", err)
 	}
 }

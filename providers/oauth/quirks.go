@@ -28,6 +28,13 @@ type Quirks struct {
 	// Revocation says how to revoke; RFC 7009 at Config.RevocationURL
 	// when its Kind is empty.
 	Revocation Revocation
+	// CallbackIssuer, when set, is the issuer that every authorization
+	// response must name in its iss parameter (RFC 9207): the provider
+	// advertises authorization_response_iss_parameter_supported.
+	CallbackIssuer string
+	// CallbackHMAC names how the provider signs its callback:
+	// CallbackHMACShopify, or empty for no signature.
+	CallbackHMAC string
 }
 
 // Revocation kinds.

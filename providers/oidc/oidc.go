@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -23,15 +24,19 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider       = (*Provider)(nil)
-	_ providers.Revoker        = (*Provider)(nil)
-	_ providers.RefreshAdvisor = (*Provider)(nil)
+	_ providers.Provider        = (*Provider)(nil)
+	_ providers.Revoker         = (*Provider)(nil)
+	_ providers.RefreshAdvisor  = (*Provider)(nil)
+	_ providers.CallbackChecker = (*Provider)(nil)
 )
 
 // discovered holds discovery fields go-oidc does not expose directly.
 type discovered struct {
 	RevocationURL string `json:"revocation_endpoint"`
 	UserinfoURL   string `json:"userinfo_endpoint"`
+	Issuer        string `json:"issuer"`
+	// IssParameter advertises the iss parameter of RFC 9207.
+	IssParameter bool `json:"authorization_response_iss_parameter_supported"`
 }
 
 // New discovers cfg.Issuer (OpenID Connect Discovery 1.0) and returns the
@@ -58,6 +63,9 @@ func New(ctx context.Context, cfg oauth.Config) (*Provider, error) {
 	cfg.TokenURL = firstNonEmpty(cfg.TokenURL, ep.TokenURL)
 	cfg.RevocationURL = firstNonEmpty(cfg.RevocationURL, d.RevocationURL)
 	cfg.UserinfoURL = firstNonEmpty(cfg.UserinfoURL, d.UserinfoURL)
+	if d.IssParameter && d.Issuer != "" {
+		cfg.Quirks.CallbackIssuer = d.Issuer
+	}
 	if !slices.Contains(cfg.Scopes, gooidc.ScopeOpenID) {
 		cfg.Scopes = append([]string{gooidc.ScopeOpenID}, cfg.Scopes...)
 	}
@@ -126,6 +134,11 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 	return p.inner.Revoke(ctx, ts)
 }
+
+// CheckCallback implements providers.CallbackChecker: when discovery
+// advertised authorization_response_iss_parameter_supported, the
+// callback must carry the issuer as iss (RFC 9207).
+func (p *Provider) CheckCallback(q url.Values) error { return p.inner.CheckCallback(q) }
 
 // RefreshPolicy implements providers.RefreshAdvisor.
 func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.inner.RefreshPolicy() }

@@ -112,3 +112,15 @@ func (d *DB) CreateState(ctx context.Context, s storage.State) error {
 func (d *DB) ConsumeState(ctx context.Context, api, id string) (storage.State, error) {
 	return take[storage.State](ctx, d, d.at(typeStates, api, id))
 }
+
+// CountStates counts the states of api that f selects (a scan of the
+// API's states, which live minutes and are capped per client and
+// identity).
+func (d *DB) CountStates(ctx context.Context, api string, f storage.StateFilter) (storage.StateCount, error) {
+	var c storage.StateCount
+	_, err := list(ctx, d, d.in(typeStates, api), func(s storage.State) bool {
+		c.Count(f, s)
+		return false
+	})
+	return c, err
+}

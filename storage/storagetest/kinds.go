@@ -126,6 +126,7 @@ func providerKind() kind[storage.Provider] {
 				ClientID: "upstream-" + name, SealedClientSecret: []byte("sealed-" + name),
 				Scopes: []string{"openid", "email"}, AuthParams: map[string]string{"prompt": "consent"},
 				Vars: map[string]string{"tenant": name}, RefreshLead: 2 * time.Minute, RefreshIdleAfter: 720 * time.Hour,
+				Callback: storage.CallbackOwn, AllowedScopes: []string{"profile", "calendar"},
 				CreatedAt: epoch(), UpdatedAt: epoch(),
 			}
 		},
@@ -135,10 +136,12 @@ func providerKind() kind[storage.Provider] {
 		rekey: func(p *storage.Provider, api, name string) { p.API, p.Name = api, name },
 		change: func(p storage.Provider) storage.Provider {
 			p.ClientID, p.AuthParams = "changed", map[string]string{"access_type": "offline"}
+			p.AllowedScopes = []string{"drive"}
 			return p
 		},
 		mutate: func(p *storage.Provider) {
 			p.SealedClientSecret[0], p.AuthParams["prompt"], p.Vars["extra"] = 'X', "mutated", "mutated"
+			p.AllowedScopes[0] = "mutated"
 		},
 	}
 }

@@ -97,7 +97,48 @@ func state(api, id string, expires time.Time) storage.State {
 	return storage.State{
 		API: api, ID: id, ClientID: "app", Identity: "alice", Provider: "google",
 		ReturnURL: "https://app.example/done", Scope: "openid", SealedVerifier: []byte("sealed-" + id),
-		Nonce: "nonce-" + id, CreatedAt: epoch(), ExpiresAt: expires,
+		Nonce: "nonce-" + id, CreatedAt: epoch(), ExpiresAt: expires, Kind: storage.StateKindAuthorize,
+		RedirectURI: "https://broker.example/" + api + "/oauth2/provider/callback/google",
+		BrowserHash: []byte("browser-" + id), BindingHash: []byte("binding-" + id), SealedTokens: []byte("tokens-" + id),
+	}
+}
+
+// testCountStates checks that CountStates counts the live states of a
+// kind, client and identity, and finds the earliest expiry.
+func testCountStates(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	mk := func(api, id, kind, client, identity string, expires time.Duration) storage.State {
+		st := state(api, id, epoch().Add(expires))
+		st.Kind, st.ClientID, st.Identity = kind, client, identity
+		return st
+	}
+	for _, st := range []storage.State{
+		mk(apiA, "1", storage.StateKindAuthorize, "app", "alice", 5*time.Minute),
+		mk(apiA, "2", storage.StateKindAuthorize, "app", "alice", 3*time.Minute),
+		mk(apiA, "3", storage.StateKindAuthorize, "app", "alice", -time.Minute), // expired
+		mk(apiA, "4", storage.StateKindConnectLink, "app", "alice", 9*time.Minute),
+		mk(apiA, "5", storage.StateKindAuthorize, "app", "bob", time.Minute),
+		mk(apiA, "6", storage.StateKindAuthorize, "other", "alice", time.Minute),
+		mk(apiAB, "7", storage.StateKindAuthorize, "app", "alice", time.Minute),
+	} {
+		if err := s.CreateState(ctx, st); err != nil {
+			t.Fatalf("CreateState(%q, %q): got error %v, want nil", st.API, st.ID, err)
+		}
+	}
+	for _, tt := range []struct {
+		f    storage.StateFilter
+		want storage.StateCount
+	}{
+		{storage.StateFilter{Kind: storage.StateKindAuthorize, ClientID: "app", Identity: "alice", LiveAt: epoch()}, storage.StateCount{Live: 2, NextExpiry: epoch().Add(3 * time.Minute)}},
+		{storage.StateFilter{Kind: storage.StateKindConnectLink, ClientID: "app", Identity: "alice", LiveAt: epoch()}, storage.StateCount{Live: 1, NextExpiry: epoch().Add(9 * time.Minute)}},
+		{storage.StateFilter{ClientID: "app", LiveAt: epoch()}, storage.StateCount{Live: 4, NextExpiry: epoch().Add(time.Minute)}},
+		{storage.StateFilter{Kind: storage.StateKindAuthorize, ClientID: "app", Identity: "alice", LiveAt: epoch().Add(4 * time.Minute)}, storage.StateCount{Live: 1, NextExpiry: epoch().Add(5 * time.Minute)}},
+		{storage.StateFilter{Kind: storage.StateKindPending, LiveAt: epoch()}, storage.StateCount{}},
+	} {
+		got, err := s.CountStates(ctx, apiA, tt.f)
+		if err != nil || got.Live != tt.want.Live || !got.NextExpiry.Equal(tt.want.NextExpiry) {
+			t.Errorf("CountStates(%q, %+v): got %+v, error %v, want %+v", apiA, tt.f, got, err, tt.want)
+		}
 	}
 }
 

@@ -53,6 +53,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 	t.Run("ConnectionVersion", func(t *testing.T) { testConnectionVersion(t, open(t)) })
 	t.Run("ConnectionFilter", func(t *testing.T) { testConnectionFilter(t, open(t)) })
 	t.Run("State", func(t *testing.T) { testState(t, open(t)) })
+	t.Run("CountStates", func(t *testing.T) { testCountStates(t, open(t)) })
 	t.Run("GarbageCollect", func(t *testing.T) { testGarbageCollect(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 }

@@ -1,0 +1,24 @@
+package connections
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// CheckScope refuses upstream scopes an app asks for at authorize that
+// the provider does not allow: each must be one of the provider's
+// configured scopes or of its allowed_scopes. An empty scope asks for
+// the configured ones. A template provider with no configured scopes
+// allows only its allowed_scopes besides the catalog's defaults, which
+// an empty scope requests.
+func CheckScope(p storage.Provider, scope string) error {
+	for _, s := range strings.Fields(scope) {
+		if !slices.Contains(p.Scopes, s) && !slices.Contains(p.AllowedScopes, s) {
+			return protocol.ErrInvalidScope.WithDescription("a requested scope is not allowed for this provider (see its scopes and allowed_scopes)")
+		}
+	}
+	return nil
+}
