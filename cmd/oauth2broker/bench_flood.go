@@ -101,25 +101,11 @@ func flood(ctx context.Context, opts floodOptions, next newRequest) floodResult 
 	start := time.Now()
 	for w := range opts.concurrency {
 		statuses[w] = map[int]int{}
+		first := start.Add(time.Duration(w) * interval / time.Duration(opts.concurrency))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			due := start.Add(time.Duration(w) * interval / time.Duration(opts.concurrency))
-			for ctx.Err() == nil {
-				if interval > 0 && !sleepUntil(ctx, due) {
-					return
-				}
-				due = due.Add(interval)
-				t0 := time.Now()
-				resp, err := client.Do(next(w).WithContext(ctx))
-				if err != nil {
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat[w] = append(lat[w], time.Since(t0))
-				statuses[w][resp.StatusCode]++
-			}
+			lat[w] = floodStream(ctx, client, first, interval, func() *http.Request { return next(w) }, statuses[w])
 		}()
 	}
 	wg.Wait()
@@ -132,6 +118,28 @@ func flood(ctx context.Context, opts floodOptions, next newRequest) floodResult 
 		}
 	}
 	return r
+}
+
+// floodStream sends requests one after the other, the first at first and
+// then every interval (when positive), until ctx ends; it counts the
+// answers by status and returns their latencies.
+func floodStream(ctx context.Context, client *http.Client, first time.Time, interval time.Duration, next func() *http.Request, statuses map[int]int) []time.Duration {
+	var lat []time.Duration
+	for due := first; ctx.Err() == nil; due = due.Add(interval) {
+		if interval > 0 && !sleepUntil(ctx, due) {
+			break
+		}
+		t0 := time.Now()
+		resp, err := client.Do(next().WithContext(ctx))
+		if err != nil {
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		lat = append(lat, time.Since(t0))
+		statuses[resp.StatusCode]++
+	}
+	return lat
 }
 
 // sleepUntil waits until t; false when ctx ended first.
