@@ -91,7 +91,7 @@ func slowDown(wait time.Duration) error {
 type loginKeys struct {
 	source     string   // the client address (sourceKey)
 	addr, user [32]byte // (API, username, source) and (API, username)
-	known      bool     // the user logged in from source lately
+	known      bool     // the user logged in from source lately (isKnown)
 }
 
 // login checks username and password behind guards that hash nothing,
@@ -104,7 +104,7 @@ func (g *password) login(ctx context.Context, req *Request, username, pw string)
 		return storage.User{}, slowDown(wait)
 	}
 	k.addr, k.user = throttleKey(req.API.Name, username, k.source), throttleKey(req.API.Name, username)
-	k.known = g.known.has(k.addr)
+	k.known = g.isKnown(ctx, req.API.Name, username, k.source)
 	if wait := g.byAddress.wait(k.addr); wait > 0 {
 		return storage.User{}, tooMany(wait)
 	}
@@ -148,7 +148,24 @@ func (g *password) throttled(ctx context.Context, api, username, pw string, k lo
 	if failed {
 		g.sources.charge(k.source)
 	} else {
-		g.known.add(k.addr)
+		g.known.add(knownKey(api, user, k.source))
 	}
 	return user, err
+}
+
+// knownKey is the key of a successful login of user from source with the
+// user's current password: a new password (or a user deleted and created
+// again) makes the addresses known before unknown again, so that an
+// address that once had a stolen password gains nothing after a reset.
+func knownKey(api string, user storage.User, source string) [32]byte {
+	return throttleKey(api, user.Username, source, user.PasswordHash)
+}
+
+// isKnown reports whether the user logged in from source with their
+// current password within knownFor. It reads the user (not hashing); a
+// missing user or a store error is not known (checkLogin reads again and
+// reports the error).
+func (g *password) isKnown(ctx context.Context, api, username, source string) bool {
+	user, err := g.store.GetUser(ctx, api, username)
+	return err == nil && g.known.has(knownKey(api, user, source))
 }

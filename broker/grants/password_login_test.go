@@ -34,6 +34,12 @@ type loginBench struct {
 
 func newLoginBench(t *testing.T, limits PasswordLimits) *loginBench {
 	t.Helper()
+	b, _ := newLoginBenchStore(t, limits)
+	return b
+}
+
+func newLoginBenchStore(t *testing.T, limits PasswordLimits) (*loginBench, storage.Storage) {
+	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "grants.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +65,7 @@ func newLoginBench(t *testing.T, limits PasswordLimits) *loginBench {
 		}
 		return hash == "hash:"+pw, nil
 	}
-	return b
+	return b, db
 }
 
 func (b *loginBench) clock() time.Time {
@@ -252,4 +258,36 @@ func TestNoLockoutByThirdParty(t *testing.T) {
 	}
 	wantStatus(t, "the right password from a new address during the attack",
 		b.login("203.0.113.1", "alice", "wonderland"), http.StatusTooManyRequests, "invalid_grant")
+}
+
+// A new password ends the exemption of the addresses known before: an
+// address that had a stolen password gains nothing after a reset.
+func TestKnownAddressEndsWithPassword(t *testing.T) {
+	b, db := newLoginBenchStore(t, PasswordLimits{Hashers: 1})
+	const home = "198.51.100.7"
+	if err := b.login(home, "alice", "wonderland"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	err := db.UpdateUser(context.Background(), "app", "alice", func(u storage.User) (storage.User, error) {
+		u.PasswordHash = "hash:looking-glass"
+		return u, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range freeFailures {
+		_ = b.login(fmt.Sprintf("10.0.0.%d", i), "alice", "guess")
+	}
+	wantStatus(t, "the new password from the address known with the old one, username locked",
+		b.login(home, "alice", "looking-glass"), http.StatusTooManyRequests, "invalid_grant")
+	b.advance(userMaxDelay)
+	if err := b.login(home, "alice", "looking-glass"); err != nil {
+		t.Fatalf("after the lock: got %v, want success", err)
+	}
+	for i := range freeFailures + 1 {
+		_ = b.login(fmt.Sprintf("10.0.1.%d", i), "alice", "guess")
+	}
+	if err := b.login(home, "alice", "looking-glass"); err != nil {
+		t.Fatalf("known again with the new password, username locked: got %v, want success", err)
+	}
 }
