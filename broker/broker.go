@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/providers"
@@ -60,6 +62,13 @@ type Config struct {
 	AuditRetention time.Duration
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// TrustedProxies lists the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For header names the client, for the
+	// password grant's throttling; with none, the client is the TCP peer.
+	TrustedProxies []string
+	// Password bounds the password grant's hashing and failed logins
+	// (zero values: the defaults).
+	Password grants.PasswordLimits
 }
 
 // Server is the broker's HTTP handler.
@@ -89,6 +98,7 @@ type Server struct {
 	auditTTL      time.Duration // 0: keep for ever
 	stopGC        context.CancelFunc
 	gcDone        chan struct{}
+	proxies       *protocol.TrustedProxies // whose X-Forwarded-For is believed
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -104,6 +114,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	proxies, err := protocol.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	s.proxies = proxies
 	s.log = slog.New(requestIDHandler{Handler: s.log.Handler()})
 	if s.now == nil {
 		s.now = time.Now
@@ -151,7 +166,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.grants = grants.New(grants.Config{Store: s.store, Keyring: cfg.Keyring, Tokens: iss, Connections: s.conns, Now: s.now})
+	s.grants = grants.New(grants.Config{Store: s.store, Keyring: cfg.Keyring, Tokens: iss, Connections: s.conns, Now: s.now,
+		Password: cfg.Password})
 	s.paths = tokenPathIndex{store: s.store, now: s.now}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)

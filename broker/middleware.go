@@ -44,6 +44,14 @@ func requestID(c *gin.Context) {
 	c.Next()
 }
 
+// clientAddress puts the client's address, as the trusted proxies report
+// it, in the request's context, where protocol.ParseRequest finds it.
+func (s *Server) clientAddress(c *gin.Context) {
+	addr := s.proxies.ClientAddr(c.Request)
+	c.Request = c.Request.WithContext(protocol.WithClientAddr(c.Request.Context(), addr))
+	c.Next()
+}
+
 func printable(s string) bool {
 	for _, r := range s {
 		if r < 0x21 || r > 0x7e {

@@ -18,7 +18,15 @@ func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
+	// Gin believes X-Forwarded-For and X-Real-IP from any peer by default;
+	// its ClientIP is the TCP peer here, and the client address the
+	// broker uses comes from clientAddress alone.
+	e.ForwardedByClientIP = false
+	_ = e.SetTrustedProxies(nil)
 	e.Use(requestID, s.accessLog, s.metrics.observe, s.recoverPanic, s.renderErrors, limitBody)
+	if !s.proxies.Empty() {
+		e.Use(s.clientAddress)
+	}
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) { fail(c, protocol.ErrMethodNotAllowed) })
 

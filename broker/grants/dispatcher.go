@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -30,6 +29,8 @@ type Config struct {
 	Connections *connections.Manager
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// Password bounds the password grant's hashing and failed logins.
+	Password PasswordLimits
 }
 
 // Dispatcher is the token endpoint's logic.
@@ -52,10 +53,8 @@ func New(cfg Config) *Dispatcher {
 	}
 	d := &Dispatcher{store: cfg.Store, keyring: cfg.Keyring, now: now, grants: map[string]Grant{
 		protocol.GrantClientCredentials: &clientCredentials{tokens: cfg.Tokens},
-		protocol.GrantPassword: &password{
-			store: cfg.Store, tokens: cfg.Tokens, hashing: make(chan struct{}, runtime.NumCPU()),
-			byAddress: newThrottle(now, maxDelay), byUser: newThrottle(now, userMaxDelay),
-		},
+		protocol.GrantPassword: newPassword(
+			cfg.Store, cfg.Tokens, now, cfg.Password),
 		protocol.GrantRefreshToken: &refreshToken{store: cfg.Store, tokens: cfg.Tokens},
 	}}
 	if cfg.Connections != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -21,11 +20,16 @@ type password struct {
 	store  storage.Storage
 	tokens *tokens.Issuer
 	// byAddress locks (username, client address) pairs; byUser slows a
-	// username down whatever the address (see throttle.go).
+	// username down whatever the address, except from the addresses in
+	// known (see throttle.go).
 	byAddress, byUser *throttle
-	// hashing bounds concurrent password checks to the CPUs: each takes
-	// 19 MiB, and more at once only queue for the cores.
-	hashing chan struct{}
+	known             *knownAddresses
+	// gate bounds the password checks running at once and waiting, and
+	// sources the failed logins per client address (password_login.go).
+	gate    *hashGate
+	sources *sourceLimiter
+	// check is secret.CheckPassword; tests count or block hashes here.
+	check func(hash, password string) (bool, error)
 }
 
 var _ Grant = (*password)(nil)
@@ -42,11 +46,6 @@ var errBadLogin = protocol.ErrInvalidGrant.WithDescription("invalid username or 
 // maxUsernameBytes bounds usernames (the admin API allows 256).
 const maxUsernameBytes = 256
 
-func tooMany(wait time.Duration) error {
-	return protocol.ErrInvalidGrant.WithStatus(http.StatusTooManyRequests).
-		WithDescription(fmt.Sprintf("too many failed logins for this username; retry in %d s", int(wait.Seconds())+1))
-}
-
 func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) {
 	username, pw := req.Params.Get("username"), req.Params.Get("password")
 	if username == "" || pw == "" {
@@ -55,36 +54,7 @@ func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) 
 	if len(username) > maxUsernameBytes || len(pw) > 1024 {
 		return nil, errBadLogin
 	}
-	// Take a hashing slot first: then at most one attempt per CPU is in
-	// flight, and each sees the failures of the ones before it.
-	select {
-	case g.hashing <- struct{}{}:
-		defer func() { <-g.hashing }()
-	case <-ctx.Done():
-		return nil, protocol.ErrTemporarilyUnavailable.WithDescription("request cancelled").WithCause(ctx.Err())
-	}
-	addrKey := throttleKey(req.API.Name, username, req.Params.RemoteAddr)
-	userKey := throttleKey(req.API.Name, username)
-	if wait := g.byAddress.begin(addrKey); wait > 0 {
-		return nil, tooMany(wait)
-	}
-	if wait := g.byUser.begin(userKey); wait > 0 {
-		g.byAddress.cancel(addrKey)
-		return nil, tooMany(wait)
-	}
-	user, err := g.checkLogin(ctx, req.API.Name, username, pw)
-	switch {
-	case err == nil:
-		g.byAddress.end(addrKey, false)
-		g.byUser.end(userKey, false)
-	case errors.Is(err, errBadLogin):
-		g.byAddress.end(addrKey, true)
-		g.byUser.end(userKey, true)
-	default: // no verdict: the counters stay as they were
-		g.byAddress.cancel(addrKey)
-		g.byUser.cancel(userKey)
-		return nil, err
-	}
+	user, err := g.login(ctx, req, username, pw)
 	if err != nil {
 		return nil, err
 	}
@@ -98,13 +68,13 @@ func (g *password) Handle(ctx context.Context, req *Request) (*Response, error) 
 func (g *password) checkLogin(ctx context.Context, api, username, pw string) (storage.User, error) {
 	user, err := g.store.GetUser(ctx, api, username)
 	if errors.Is(err, storage.ErrNotFound) {
-		_, _ = secret.CheckPassword(dummyHash(), pw)
+		_, _ = g.check(dummyHash(), pw)
 		return user, errBadLogin
 	}
 	if err != nil {
 		return user, err
 	}
-	ok, err := secret.CheckPassword(user.PasswordHash, pw)
+	ok, err := g.check(user.PasswordHash, pw)
 	if err != nil {
 		return user, fmt.Errorf("grants: user %q: %w", username, err)
 	}

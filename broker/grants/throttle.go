@@ -14,13 +14,21 @@ import (
 //     maxDelay (15 minutes). An attacker's own address gets locked.
 //   - per (API, username), whatever the address: the same, capped at
 //     userMaxDelay (30 seconds). A distributed attacker gets at most one
-//     guess per 30 s per username, and the real user, from another
-//     address, waits at most that long.
+//     guess per 30 s per username.
 //
-// The password grant takes one of a few hashing slots (one per CPU) before
-// it asks the throttle, so guesses sent in parallel are checked a few at a
+// The per-username layer does not apply to an address the user logged in
+// from successfully, with their current password, within knownFor (30
+// days; see knownKey): a third party failing from other addresses can
+// keep the username locked for new addresses, but not for the ones the
+// user has used (see the security notes in the README).
+// A client address is an IPv4 address or an IPv6 /64 (sourceKey).
+//
+// The password grant takes one of a few hashing slots before it reserves
+// an attempt here, so guesses sent in parallel are checked a few at a
 // time and each sees the failures before it; once a key has failed, no
-// more attempts run at once than it has failures left.
+// more attempts run at once than it has failures left. Before it queues
+// for a slot it asks wait, so a locked key costs neither a slot nor a
+// hash.
 const (
 	freeFailures  = 5
 	baseDelay     = time.Second
@@ -28,6 +36,7 @@ const (
 	userMaxDelay  = 30 * time.Second
 	forgetAfter   = time.Hour
 	maxTrackedKey = 100_000
+	knownFor      = 30 * 24 * time.Hour
 )
 
 type attempts struct {
@@ -88,6 +97,17 @@ func (t *throttle) begin(key [32]byte) time.Duration {
 	return 0
 }
 
+// wait returns how long key is locked, reserving nothing: zero when an
+// attempt may be tried now.
+func (t *throttle) wait(key [32]byte) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a, ok := t.keys[key]; ok {
+		return max(a.until.Sub(t.now()), 0)
+	}
+	return 0
+}
+
 // cancel releases a reserved attempt that reached no verdict (refused by
 // the other layer, cancelled, or a store error): nothing is recorded.
 func (t *throttle) cancel(key [32]byte) {
@@ -142,4 +162,39 @@ func (t *throttle) sweep(now time.Time) {
 			delete(t.keys, k)
 		}
 	}
+}
+
+// knownAddresses remembers the (API, username, address) keys of
+// successful logins for knownFor, in memory and bounded.
+type knownAddresses struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	seen map[[32]byte]time.Time
+}
+
+func newKnownAddresses(now func() time.Time) *knownAddresses {
+	return &knownAddresses{now: now, seen: map[[32]byte]time.Time{}}
+}
+
+// add records a successful login from key.
+func (k *knownAddresses) add(key [32]byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if _, ok := k.seen[key]; !ok && len(k.seen) >= maxTrackedKey {
+		for old, at := range k.seen {
+			if now.Sub(at) > knownFor || len(k.seen) >= maxTrackedKey {
+				delete(k.seen, old)
+			}
+		}
+	}
+	k.seen[key] = now
+}
+
+// has reports whether key had a successful login within knownFor.
+func (k *knownAddresses) has(key [32]byte) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	at, ok := k.seen[key]
+	return ok && k.now().Sub(at) <= knownFor
 }

@@ -37,7 +37,8 @@ type Request struct {
 	// AuthMethodPost, or AuthMethodNone when no secret was presented.
 	AuthMethod string
 	// RemoteAddr is the client's network address (IP, no port), for
-	// throttling.
+	// throttling: the TCP peer's, or the one WithClientAddr put in the
+	// request's context (behind trusted proxies).
 	RemoteAddr string
 }
 
@@ -69,7 +70,7 @@ func ParseRequest(r *http.Request) (*Request, error) {
 			params[k] = v
 		}
 	}
-	req := &Request{Params: params, AuthMethod: AuthMethodNone, RemoteAddr: remoteIP(r.RemoteAddr)}
+	req := &Request{Params: params, AuthMethod: AuthMethodNone, RemoteAddr: clientAddr(r)}
 	if err := req.clientCredentials(r.Header.Get("Authorization")); err != nil {
 		return nil, err
 	}

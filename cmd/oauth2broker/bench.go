@@ -32,6 +32,9 @@ type benchReport struct {
 	SeededConnections int     `json:"seeded_connections,omitempty"`
 	SeedSeconds       float64 `json:"seed_s,omitempty"`
 	StoreOpenMS       float64 `json:"store_open_ms,omitempty"`
+	// With the password_flood workload: what its flood of failed
+	// password logins saw.
+	Flood *floodResult `json:"flood,omitempty"`
 }
 
 // workload is one measured request shape.
@@ -41,6 +44,11 @@ type workload struct {
 	signs bool
 	next  func(b *benchEnv) newRequest
 }
+
+// floodWorkload is client_credentials measured while failed password
+// logins flood the broker (bench_flood.go); it runs only when named in
+// --workloads.
+const floodWorkload = "password_flood"
 
 // benchWorkloads are measured in this order, after the two ceilings.
 var benchWorkloads = []workload{
@@ -54,6 +62,9 @@ var benchWorkloads = []workload{
 		return b.form("/bench/oauth2/token", func(int) url.Values {
 			return url.Values{"grant_type": {"password"}, "username": {"user"}, "password": {"bench-password"}}
 		})
+	}},
+	{floodWorkload, true, func(b *benchEnv) newRequest {
+		return b.form("/bench/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
 	}},
 	{"introspect", false, func(b *benchEnv) newRequest {
 		return b.form("/bench/oauth2/introspect", func(int) url.Values { return url.Values{"token": {b.accessToken}} })
@@ -107,21 +118,26 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 10*time.Second, "how long each workload runs")
 	concurrency := fs.Int("concurrency", 32, "concurrent workers (keep-alive connections)")
-	only := fs.String("workloads", "", "comma-separated workloads to run (default all)")
+	only := fs.String("workloads", "", "comma-separated workloads to run (default all but "+floodWorkload+")")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	seed := fs.Int("connections", 0, "seed this many connections first; connection_token then reads random ones")
+	flags := addBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *concurrency < 1 || *duration <= 0 {
 		return usagef("--concurrency and --duration must be positive")
 	}
+	tune, err := flags.tune()
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "oauth2broker-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b, err := startBench(ctx, dir, *concurrency)
+	b, err := startBench(ctx, dir, *concurrency, tune)
 	if err != nil {
 		return err
 	}
@@ -153,10 +169,18 @@ func runBench(ctx context.Context, b *benchEnv, concurrency int, d time.Duration
 	rep.CeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.ceiling)).RPS
 	rep.SignCeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.signCeiling)).RPS
 	for _, w := range benchWorkloads {
-		if only != "" && !slices.Contains(strings.Split(only, ","), w.name) {
+		named := slices.Contains(strings.Split(only, ","), w.name)
+		if !named && (only != "" || w.name == floodWorkload) {
 			continue
 		}
-		r := drive(ctx, b.client, concurrency, d, w.next(b))
+		var r loadResult
+		if w.name == floodWorkload {
+			var f floodResult
+			r, f = driveFlooded(ctx, b, concurrency, d, w.next(b))
+			rep.Flood = &f
+		} else {
+			r = drive(ctx, b.client, concurrency, d, w.next(b))
+		}
 		if rep.CeilingRPS > 0 {
 			r.Ratio = round3(r.RPS / rep.CeilingRPS)
 		}
@@ -187,6 +211,9 @@ func printBench(w io.Writer, rep *benchReport) {
 		fmt.Fprintf(w, "%-20s %10.0f %8.2f %8.2f %7.3f %7s %7d\n", wl.name, r.RPS, r.P50ms, r.P99ms, r.Ratio, sign, r.Errors)
 	}
 	fmt.Fprintf(w, "\nmax RSS %.0f MB\n", rep.MaxRSSMB)
+	if rep.Flood != nil {
+		printFlood(w, rep.Flood)
+	}
 	if rep.SeededConnections > 0 {
 		fmt.Fprintf(w, "seeded %d connections in %.1f s; the store then opened in %.1f ms\n", rep.SeededConnections, rep.SeedSeconds, rep.StoreOpenMS)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
@@ -45,6 +46,11 @@ type benchEnv struct {
 	store *boltstore.DB
 	srv   *broker.Server
 	hs    *http.Server
+
+	// the password_flood workload's flood, and the broker's settings for it
+	flood   floodOptions
+	limits  grants.PasswordLimits
+	proxies []string
 }
 
 const benchAdminToken = "bench-admin-token"
@@ -72,7 +78,7 @@ func (b *benchEnv) startBroker(ctx context.Context) error {
 	}
 	b.addr = ln.Addr().String()
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: b.ring, PublicURL: "http://" + b.addr, AdminToken: benchAdminToken,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TrustedProxies: b.proxies, Password: b.limits})
 	if err != nil {
 		_ = ln.Close()
 		_ = store.Close()
@@ -106,11 +112,15 @@ func (b *benchEnv) listen(h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// startBench starts the servers on a fresh bbolt file in dir.
-func startBench(ctx context.Context, dir string, concurrency int) (*benchEnv, error) {
+// startBench starts the servers on a fresh bbolt file in dir, with the
+// environment changed by tune (when not nil) before the broker starts.
+func startBench(ctx context.Context, dir string, concurrency int, tune func(*benchEnv)) (*benchEnv, error) {
 	b := &benchEnv{dir: dir, client: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: 4 * concurrency, MaxIdleConnsPerHost: 2 * concurrency, DisableCompression: true,
 	}}}
+	if tune != nil {
+		tune(b)
+	}
 	key, _ := seal.GenerateKey()
 	b.ring, _ = seal.NewKeyring(key)
 	b.addr = "127.0.0.1:0"

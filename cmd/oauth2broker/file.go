@@ -53,6 +53,9 @@ type fileConfig struct {
 	AdminToken string    `yaml:"admin_token"`
 	Storage    string    `yaml:"storage"`
 	APIs       []fileAPI `yaml:"apis"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (addresses or CIDR prefixes).
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 type fileAPI struct {

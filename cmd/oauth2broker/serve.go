@@ -63,8 +63,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	if err != nil {
 		return err
 	}
+	proxies, err := trustedProxies(s.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	limits, err := passwordLimits(s)
+	if err != nil {
+		return err
+	}
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log,
-		Replicated: s.Storage != "" && s.Storage != "bbolt", RefreshAhead: ahead, AuditRetention: retention})
+		Replicated: s.Storage != "" && s.Storage != "bbolt", RefreshAhead: ahead, AuditRetention: retention,
+		TrustedProxies: proxies, Password: limits})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,11 @@ type settings struct {
 	Storage           string // "bbolt" (default) or etcd://host:2379,…/prefix
 	RefreshAhead      string // a Go duration; empty: off
 	AuditRetention    string // a Go duration or "forever"; empty: the default
+	TrustedProxies    string // comma-separated addresses or CIDR prefixes
+	PasswordHashers   string // see passwordLimits (limits.go)
+	PasswordQueue     string
+	PasswordRate      string
+	PasswordBurst     string
 }
 
 // Defaults of serve.
@@ -47,6 +53,16 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.RefreshAhead }, nil},
 		{"audit-retention", "OAUTH2BROKER_AUDIT_RETENTION", "how long audit events are kept (a Go duration; default 2160h, 90 days; forever keeps them)",
 			func(s *settings) *string { return &s.AuditRetention }, nil},
+		{"trusted-proxies", "OAUTH2BROKER_TRUSTED_PROXIES", "comma-separated addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (default none: the TCP peer is the client)",
+			func(s *settings) *string { return &s.TrustedProxies }, func(f *fileConfig) string { return strings.Join(f.TrustedProxies, ",") }},
+		{"password-hashers", "OAUTH2BROKER_PASSWORD_HASHERS", "password checks run at once (default half the CPUs, at least 1)",
+			func(s *settings) *string { return &s.PasswordHashers }, nil},
+		{"password-queue", "OAUTH2BROKER_PASSWORD_QUEUE", "password logins that may wait for a check; past it 503 (default 8 per hasher; 0: none)",
+			func(s *settings) *string { return &s.PasswordQueue }, nil},
+		{"password-rate", "OAUTH2BROKER_PASSWORD_RATE", "failed password logins a second per client address; past it 429 (default 2; off: no limit)",
+			func(s *settings) *string { return &s.PasswordRate }, nil},
+		{"password-burst", "OAUTH2BROKER_PASSWORD_BURST", "failed password logins per client address at once (default 10)",
+			func(s *settings) *string { return &s.PasswordBurst }, nil},
 		{"config", "OAUTH2BROKER_CONFIG", "YAML configuration file",
 			func(s *settings) *string { return &s.Config }, nil},
 		{"encryption-key", "OAUTH2BROKER_ENCRYPTION_KEY", "base64 32-byte key sealing secrets at rest (default: <data>/encryption.key, generated when missing; prefer the environment)",
