@@ -54,7 +54,7 @@ func counting(h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
 func TestPlainHTTPRefusedInProduction(t *testing.T) {
 	srv, hits := counting(func(w http.ResponseWriter, r *http.Request) {})
 	defer srv.Close()
-	_, err := outbound.Policy{}.Client(5*time.Second).Get(srv.URL)
+	_, err := outbound.Policy{}.Client(5 * time.Second).Get(srv.URL)
 	if !errors.Is(err, outbound.ErrRefused) {
 		t.Fatalf("production policy, plain http: got %v, want ErrRefused", err)
 	}
