@@ -208,22 +208,36 @@ type limitTransport struct {
 	n  int64
 }
 
+// maxErrorBody bounds the body of an error answer (status 300 and up),
+// which is cut there rather than refused: only its error code is ever
+// read, and the status must stay reportable.
+const maxErrorBody = 64 << 10
+
 func (l limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := l.rt.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
+	if resp.StatusCode >= 300 {
+		resp.Body = &limitedBody{rc: resp.Body, left: min(l.n, maxErrorBody), cut: true}
+		return resp, nil
+	}
 	resp.Body = &limitedBody{rc: resp.Body, left: l.n}
 	return resp, nil
 }
 
-// limitedBody reads up to left bytes, then fails if there are more.
+// limitedBody reads up to left bytes, then fails if there are more, or
+// ends there when cut.
 type limitedBody struct {
 	rc   io.ReadCloser
 	left int64
+	cut  bool
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 && b.cut {
+		return 0, io.EOF
+	}
 	if b.left <= 0 {
 		var one [1]byte
 		n, err := b.rc.Read(one[:])
@@ -241,3 +255,42 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// Guard returns a copy of c (a new client with timeout when c is nil)
+// that follows redirects only as checkRedirect allows (NoRedirect when
+// nil) and bounds every answer body to DefaultMaxBody. A provider package
+// guards the client it is given, so its own rule holds whoever built it.
+func Guard(c *http.Client, timeout time.Duration, checkRedirect func(*http.Request, []*http.Request) error) *http.Client {
+	out := &http.Client{Timeout: timeout}
+	if c != nil {
+		cp := *c
+		out = &cp
+	}
+	if checkRedirect == nil {
+		checkRedirect = NoRedirect
+	}
+	out.CheckRedirect = checkRedirect
+	out.Transport = LimitBody(out.Transport, DefaultMaxBody)
+	return out
+}
+
+// Cause returns the policy's reason when err (from an http.Client call)
+// is a refusal, an unfollowed redirect or an oversized answer, without
+// the URL, and nil otherwise. A library that formatted the error with %v
+// lost the chain; an oversized answer is still recognised by its fixed
+// text.
+func Cause(err error) error {
+	for _, sentinel := range []error{ErrRedirect, ErrRefused, ErrTooLarge} {
+		if errors.Is(err, sentinel) {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				return ue.Err
+			}
+			return err
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), ErrTooLarge.Error()) {
+		return ErrTooLarge
+	}
+	return nil
+}

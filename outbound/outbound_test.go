@@ -173,6 +173,11 @@ func TestSameOriginGET(t *testing.T) {
 func TestLimitBody(t *testing.T) {
 	big := strings.Repeat("x", 5<<20)
 	srv, _ := counting(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/error" {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, big)
+			return
+		}
 		if r.URL.Path == "/small" {
 			_, _ = io.WriteString(w, big[:1000])
 			return
@@ -194,5 +199,10 @@ func TestLimitBody(t *testing.T) {
 	}
 	if b, err := get("/big"); !errors.Is(err, outbound.ErrTooLarge) || len(b) > 1000 {
 		t.Errorf("a 5 MB body: got %d bytes, %v; want at most 1000 and ErrTooLarge", len(b), err)
+	}
+	// An error answer is cut at the bound, so that its status can still
+	// be reported.
+	if b, err := get("/error"); err != nil || len(b) != 1000 {
+		t.Errorf("a 5 MB error body: got %d bytes, %v; want 1000 and no error", len(b), err)
 	}
 }
