@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"time"
+
+	"github.com/oauth2broker/oauth2broker/outbound"
 )
 
 // settings are the serve settings once defaults, file, environment and
@@ -18,6 +20,10 @@ type settings struct {
 	Storage           string // "bbolt" (default) or etcd://host:2379,…/prefix
 	RefreshAhead      string // a Go duration; empty: off
 	AuditRetention    string // a Go duration or "forever"; empty: the default
+	// OutboundAllowHTTPLoopback is "true" to allow plain http to loopback
+	// upstreams and webhooks; OutboundDeny the deny list (outbound.ParseDeny).
+	OutboundAllowHTTPLoopback string
+	OutboundDeny              string
 }
 
 // Defaults of serve.
@@ -47,6 +53,10 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.RefreshAhead }, nil},
 		{"audit-retention", "OAUTH2BROKER_AUDIT_RETENTION", "how long audit events are kept (a Go duration; default 2160h, 90 days; forever keeps them)",
 			func(s *settings) *string { return &s.AuditRetention }, nil},
+		{"outbound-allow-http-loopback", "OAUTH2BROKER_OUTBOUND_ALLOW_HTTP_LOOPBACK", "true: providers and webhooks may be plain http on loopback (development only; default false: https only)",
+			func(s *settings) *string { return &s.OutboundAllowHTTPLoopback }, nil},
+		{"outbound-deny", "OAUTH2BROKER_OUTBOUND_DENY", "address ranges never called, checked on the resolved address: comma-separated CIDRs, default (link-local and metadata), private, loopback, or none (default: default)",
+			func(s *settings) *string { return &s.OutboundDeny }, nil},
 		{"config", "OAUTH2BROKER_CONFIG", "YAML configuration file",
 			func(s *settings) *string { return &s.Config }, nil},
 		{"encryption-key", "OAUTH2BROKER_ENCRYPTION_KEY", "base64 32-byte key sealing secrets at rest (default: <data>/encryption.key, generated when missing; prefer the environment)",
@@ -115,4 +125,23 @@ func parseAuditRetention(v string) (time.Duration, error) {
 		return 0, usagef("audit-retention %q: want a duration such as 2160h, or forever", v)
 	}
 	return d, nil
+}
+
+// parseOutbound reads --outbound-allow-http-loopback and --outbound-deny
+// into the outbound policy.
+func parseOutbound(s settings) (*outbound.Policy, error) {
+	p := &outbound.Policy{}
+	switch s.OutboundAllowHTTPLoopback {
+	case "", "false":
+	case "true":
+		p.AllowHTTPLoopback = true
+	default:
+		return nil, usagef("outbound-allow-http-loopback %q: want true or false", s.OutboundAllowHTTPLoopback)
+	}
+	deny, err := outbound.ParseDeny(s.OutboundDeny)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	p.Deny = deny
+	return p, nil
 }
