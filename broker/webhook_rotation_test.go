@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -185,5 +187,34 @@ func TestWebhookSecretRotationErrors(t *testing.T) {
 	rot = e.mustAdmin(200, "POST", "/apis/fed/clients/"+hooked.str("client_id")+"/webhook-secret", map[string]any{"grace": "0s"})
 	if rot.str("previous_webhook_secret_until") != "" {
 		t.Errorf("rotation with grace 0s: got %s", rot.Raw)
+	}
+}
+
+// Applying a declaration again (every start) keeps a declared client's
+// webhook secrets: they are not part of the declaration.
+func TestDeclaredClientKeepsWebhookSecret(t *testing.T) {
+	e := newEnv(t)
+	decl := broker.Declaration{APIs: []broker.APISpec{{Name: "fed", Clients: []broker.DeclaredClient{{
+		Secret:     strings.Repeat("s", 40),
+		ClientSpec: broker.ClientSpec{ID: "app", GrantTypes: []string{"connection"}, WebhookURL: "https://app.example/hook"},
+	}}}}}
+	if err := e.Srv.Apply(t.Context(), decl); err != nil {
+		t.Fatal(err)
+	}
+	e.mustAdmin(200, "POST", "/apis/fed/clients/app/webhook-secret", map[string]any{"grace": "1h"})
+	before, err := e.Store.GetClient(t.Context(), "fed", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Srv.Apply(t.Context(), decl); err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.Store.GetClient(t.Context(), "fed", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after.SealedWebhookSecret, before.SealedWebhookSecret) || len(after.SealedWebhookSecret) == 0 ||
+		!bytes.Equal(after.SealedOldWebhookSecret, before.SealedOldWebhookSecret) || !after.OldWebhookSecretUntil.Equal(before.OldWebhookSecretUntil) {
+		t.Error("applying the declaration again changed or dropped the webhook secrets")
 	}
 }
