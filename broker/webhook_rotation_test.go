@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -216,5 +217,52 @@ func TestDeclaredClientKeepsWebhookSecret(t *testing.T) {
 	if !bytes.Equal(after.SealedWebhookSecret, before.SealedWebhookSecret) || len(after.SealedWebhookSecret) == 0 ||
 		!bytes.Equal(after.SealedOldWebhookSecret, before.SealedOldWebhookSecret) || !after.OldWebhookSecretUntil.Equal(before.OldWebhookSecretUntil) {
 		t.Error("applying the declaration again changed or dropped the webhook secrets")
+	}
+}
+
+// A secret made before Standard Webhooks (no whsec_ prefix) keeps the
+// former X-OAuth2Broker-Signature header beside the new ones, so that
+// receivers set up then keep working until the secret is rotated.
+func TestLegacyWebhookSecretKeepsOldHeader(t *testing.T) {
+	sink := &hookSink{}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "fed"})
+	id := e.mustAdmin(201, "POST", "/apis/fed/clients", map[string]any{"grant_types": []string{"connection"}, "webhook_url": hook.URL}).str("client_id")
+	const legacy = "Xq3legacySecretOf32CharactersAbc"
+	sealed, err := e.Ring.Seal([]byte(legacy), []byte("webhook-secret\x00fed\x00"+id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Store.UpdateClient(t.Context(), "fed", id, func(c storage.Client) (storage.Client, error) {
+		c.SealedWebhookSecret = sealed
+		return c, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeEvent(t, e, id, "0000000000001-aaaa", time.Now())
+	waitFor(t, "the delivery", func() bool { return sink.n() == 1 })
+	d := sink.last()
+	var ts, sig string
+	for _, part := range strings.Split(d.header.Get("X-OAuth2Broker-Signature"), ",") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sig = v
+		}
+	}
+	mac := hmac.New(sha256.New, []byte(legacy))
+	mac.Write([]byte(ts + "." + string(d.body)))
+	if sig != hex.EncodeToString(mac.Sum(nil)) {
+		t.Errorf("X-OAuth2Broker-Signature %q does not verify with the legacy secret", d.header.Get("X-OAuth2Broker-Signature"))
+	}
+	// The Standard Webhooks signature is keyed with the secret's bytes.
+	std := "whsec_" + base64.StdEncoding.EncodeToString([]byte(legacy))
+	if err := verifyStandardWebhook(std, d.header, d.body, time.Now()); err != nil {
+		t.Errorf("webhook-signature with the legacy secret's bytes: %v", err)
 	}
 }
