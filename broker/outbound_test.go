@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -177,5 +178,28 @@ func TestJWKSErrorBodyNotLogged(t *testing.T) {
 		if len(line) > 2000 || strings.Contains(line, "LEAKED") {
 			t.Errorf("a log line of %d bytes quotes the JWKS body: %.300s…", len(line), line)
 		}
+	}
+}
+
+// A failed delivery's recorded error does not quote the webhook URL,
+// which can carry a secret (…/hooks/<token>).
+func TestWebhookErrorHidesURL(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "fed"})
+	cl := e.mustAdmin(201, "POST", "/apis/fed/clients", map[string]any{"grant_types": []string{"connection"}, "webhook_url": closed + "/hooks/T0KEN-IN-PATH?k=T0KEN-IN-QUERY"})
+	storeEvent(t, e, cl.str("client_id"), "0000000000001-aaaa", time.Now())
+	waitFor(t, "a failed delivery", func() bool {
+		evs, _ := e.Store.ListWebhookEvents(t.Context(), "fed")
+		return len(evs) == 1 && evs[0].Attempts > 0
+	})
+	evs, _ := e.Store.ListWebhookEvents(t.Context(), "fed")
+	if strings.Contains(evs[0].LastError, "T0KEN") || evs[0].LastError == "" {
+		t.Errorf("last_error: got %q, want the failure without the URL", evs[0].LastError)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/outbound"
@@ -174,6 +175,10 @@ func (s *Server) post(ctx context.Context, cl storage.Client, e storage.WebhookE
 	resp, err := s.webhookClient.Do(req)
 	if cause := outbound.Cause(err); cause != nil {
 		return fmt.Errorf("webhook: %w", cause) // without the URL
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL can carry a secret (…/hooks/<token>)
 	}
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)
