@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,8 @@ type Policy struct {
 	Deny []netip.Prefix
 	// MaxBody bounds every answer body; DefaultMaxBody when zero.
 	MaxBody int64
+	// TLSConfig verifies https servers; the system's roots when nil.
+	TLSConfig *tls.Config
 }
 
 // CheckURL reports whether the policy allows calls to raw: an absolute
@@ -148,6 +151,7 @@ func newTransport(p Policy, loopbackOnly bool) *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       p.TLSConfig.Clone(),
 	}
 }
 

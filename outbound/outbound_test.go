@@ -206,3 +206,21 @@ func TestLimitBody(t *testing.T) {
 		t.Errorf("a 5 MB error body: got %d bytes, %v; want 1000 and no error", len(b), err)
 	}
 }
+
+// https goes through the same dial check: allowed to a loopback server
+// in production (loopback is not in the default deny list), refused when
+// its address is denied.
+func TestHTTPSDialChecked(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	defer srv.Close()
+	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	resp, err := outbound.Policy{Deny: outbound.DefaultDeny(), TLSConfig: roots}.Client(5 * time.Second).Get(srv.URL)
+	if err != nil {
+		t.Fatalf("https to an allowed address: %v", err)
+	}
+	resp.Body.Close()
+	deny, _ := outbound.ParseDeny("loopback")
+	if _, err := (outbound.Policy{Deny: deny, TLSConfig: roots}).Client(5 * time.Second).Get(srv.URL); !errors.Is(err, outbound.ErrRefused) {
+		t.Errorf("https to a denied address: got %v, want ErrRefused", err)
+	}
+}
