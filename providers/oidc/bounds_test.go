@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 	"github.com/oauth2broker/oauth2broker/providers/oidc"
@@ -28,6 +30,7 @@ type hostileIssuer struct {
 	srv      *httptest.Server
 	doc      string
 	redirect string // the token endpoint redirects here when set
+	tokenURL string // the discovered token endpoint, when set
 	tokenHit atomic.Int32
 }
 
@@ -46,8 +49,12 @@ func (h *hostileIssuer) serve(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, h.doc)
 			return
 		}
+		tokenURL := iss + "/token"
+		if h.tokenURL != "" {
+			tokenURL = h.tokenURL
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"issuer": iss, "authorization_endpoint": iss + "/auth", "token_endpoint": iss + "/token",
+			"issuer": iss, "authorization_endpoint": iss + "/auth", "token_endpoint": tokenURL,
 			"jwks_uri": iss + "/keys", "id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	case "/keys":
@@ -140,5 +147,25 @@ func TestTokenRedirectNotFollowed(t *testing.T) {
 	}
 	if stolen.Load() != 0 || h.tokenHit.Load() != 1 {
 		t.Errorf("redirect target called %d times, token endpoint %d times; want 0 and 1", stolen.Load(), h.tokenHit.Load())
+	}
+}
+
+// An endpoint found by discovery is held to the outbound policy when it
+// is called: a plain-http token endpoint off loopback is refused before
+// any connection, so the code and secret never travel in clear.
+func TestDiscoveredEndpointChecked(t *testing.T) {
+	h := newHostileIssuer(t)
+	h.tokenURL = "http://203.0.113.9/token"
+	cfg := h.config()
+	cfg.HTTPClient = outbound.Policy{AllowHTTPLoopback: true, Deny: outbound.DefaultDeny()}.Client(5 * time.Second)
+	p, err := oidc.New(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("oidc.New: %v", err)
+	}
+	r := providers.AuthRequest{State: "s", Nonce: "n", Verifier: verifier, RedirectURL: redirectURL}
+	_, err = p.Exchange(t.Context(), "code", r)
+	checkSentinel(t, err, providers.ErrUpstream)
+	if !errors.Is(err, outbound.ErrRefused) {
+		t.Errorf("got %v, want ErrRefused", err)
 	}
 }
