@@ -31,6 +31,7 @@ func (s *Server) adminRoutes(g *gin.RouterGroup) {
 	a.GET("/clients/:id", s.getClient)
 	a.DELETE("/clients/:id", s.deleteClient)
 	a.POST("/clients/:id/secret", s.rotateClientSecret)
+	a.POST("/clients/:id/webhook-secret", s.rotateWebhookSecret)
 
 	a.GET("/users", s.listUsers)
 	a.POST("/users", s.createUser)

@@ -41,6 +41,10 @@ type clientView struct {
 	WebhookSecret string    `json:"webhook_secret,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+
+	// PreviousWebhookSecretUntil is the end of the grace period of a
+	// webhook secret replaced by a rotation, while it still signs.
+	PreviousWebhookSecretUntil *time.Time `json:"previous_webhook_secret_until,omitempty"`
 }
 
 func viewClient(cl storage.Client) clientView {
@@ -51,6 +55,10 @@ func viewClient(cl storage.Client) clientView {
 	if cl.AccessTokenTTL > 0 {
 		d := duration(cl.AccessTokenTTL)
 		v.AccessTokenTTL = &d
+	}
+	if len(cl.SealedOldWebhookSecret) > 0 {
+		until := cl.OldWebhookSecretUntil
+		v.PreviousWebhookSecretUntil = &until
 	}
 	return v
 }
@@ -152,6 +160,9 @@ func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secre
 	if err != nil {
 		return cl, "", "", err
 	}
+	if err := s.checkOutboundURLs([][2]string{{"webhook_url", cl.WebhookURL}}); err != nil {
+		return cl, "", "", err
+	}
 	if secretValue == "" {
 		if secretValue, err = secret.NewClientSecret(); err != nil {
 			return cl, "", "", err
@@ -160,7 +171,7 @@ func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secre
 	cl.SecretHash = secret.HashClientSecret(s.keyring, secretValue)
 	var hook string
 	if cl.WebhookURL != "" {
-		if hook, err = secret.RandomString(32); err != nil {
+		if hook, err = newWebhookSecret(); err != nil {
 			return cl, "", "", err
 		}
 		if cl.SealedWebhookSecret, err = s.keyring.Seal([]byte(hook), webhookSecretAD(api, cl.ID)); err != nil {

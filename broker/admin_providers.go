@@ -106,6 +106,10 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 	if err := cfg.Validate(); err != nil {
 		return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())
 	}
+	if err := s.checkOutboundURLs([][2]string{{"issuer", sp.Issuer}, {"auth_url", sp.AuthURL}, {"token_url", sp.TokenURL},
+		{"revocation_url", sp.RevocationURL}, {"userinfo_url", sp.UserinfoURL}}); err != nil {
+		return storage.Provider{}, false, err
+	}
 	if sp.Template != "" {
 		if err := s.catalog.Check(cfg); err != nil {
 			return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())

@@ -17,8 +17,10 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
+	"github.com/oauth2broker/oauth2broker/providers/oauth"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -37,8 +39,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Catalog resolves provider templates; the built-in catalog when nil.
 	Catalog *catalog.Catalog
-	// OpenProvider builds upstream providers; DefaultOpener(Catalog, nil,
-	// Now) when nil.
+	// OpenProvider builds upstream providers; DefaultOpener(Catalog, a
+	// client of the Outbound policy, Now) when nil.
 	OpenProvider connections.Opener
 	// WebhookRetry is the first delay before a failed webhook delivery is
 	// tried again (it doubles per attempt); one second when zero.
@@ -60,6 +62,10 @@ type Config struct {
 	// AuditRetention is how long audit events are kept;
 	// DefaultAuditRetention when zero, for ever when negative.
 	AuditRetention time.Duration
+	// Outbound is the policy of the calls the broker makes to providers
+	// (token, refresh, revocation, discovery, JWKS) and webhooks; when nil,
+	// DefaultOutbound: https only, outbound.DefaultDeny refused.
+	Outbound *outbound.Policy
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 	// TrustedProxies lists the reverse proxies (IP addresses or CIDR
@@ -87,6 +93,7 @@ type Server struct {
 	webhookWake   chan struct{}
 	webhookRetry  time.Duration
 	webhookClient *http.Client
+	outbound      outbound.Policy // checks provider and webhook URLs when saved
 	metrics       *metrics
 	adminToken    string
 	log           *slog.Logger
@@ -140,7 +147,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.webhookRetry <= 0 {
 		s.webhookRetry = time.Second
 	}
-	s.webhookClient = &http.Client{Timeout: webhookTimeout}
+	s.outbound = DefaultOutbound()
+	if cfg.Outbound != nil {
+		s.outbound = *cfg.Outbound
+	}
+	s.webhookClient = s.outbound.Client(webhookTimeout)
 	iss, err := tokens.New(tokens.Config{Store: s.store, Keyring: cfg.Keyring, PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Now: s.now})
 	if err != nil {
 		return nil, err
@@ -154,7 +165,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	open := cfg.OpenProvider
 	if open == nil {
-		open = DefaultOpener(s.catalog, nil, s.now)
+		open = DefaultOpener(s.catalog, s.outbound.Client(oauth.DefaultTimeout), s.now)
 	}
 	s.conns, err = connections.New(connections.Config{
 		Store: s.store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,

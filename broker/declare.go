@@ -131,6 +131,10 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 	return s.store.UpdateClient(ctx, api, dc.ID, func(old storage.Client) (storage.Client, error) {
 		want.CreatedAt = old.CreatedAt
 		want.SecretHash = secret.HashClientSecret(s.keyring, dc.Secret)
+		// The webhook secrets are not declared: keep them (a rotation
+		// makes one for a client that has none).
+		want.SealedWebhookSecret, want.SealedOldWebhookSecret, want.OldWebhookSecretUntil =
+			old.SealedWebhookSecret, old.SealedOldWebhookSecret, old.OldWebhookSecretUntil
 		return want, nil
 	})
 }

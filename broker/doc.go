@@ -4,6 +4,6 @@
 // secrets, error rendering).
 //
 // It is the only importer of gin. It builds on broker/grants,
-// broker/tokens, broker/protocol, broker/seal, broker/secret, providers
-// and storage; nothing below it imports it.
+// broker/tokens, broker/protocol, broker/seal, broker/secret, providers,
+// outbound and storage; nothing below it imports it.
 package broker

@@ -31,7 +31,7 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 		ts := httptest.NewUnstartedServer(nil)
 		ts.Start()
 		srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken,
-			GCInterval: -1, Logger: slog.New(slog.DiscardHandler)})
+			GCInterval: -1, Outbound: broker.DevOutbound(), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -86,11 +86,22 @@ func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult
 		errs = append(errs, err)
 	}
 	for _, c := range clients {
-		if len(c.SealedWebhookSecret) == 0 || !s.keyring.NeedsReseal(c.SealedWebhookSecret) {
+		if !s.needsReseal(c.SealedWebhookSecret) && !s.needsReseal(c.SealedOldWebhookSecret) {
 			continue
 		}
 		err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
-			return cur, s.reseal(&cur.SealedWebhookSecret, webhookSecretAD(a.Name, cur.ID))
+			ad := webhookSecretAD(a.Name, cur.ID)
+			errNew, errOld := s.reseal(&cur.SealedWebhookSecret, ad), s.reseal(&cur.SealedOldWebhookSecret, ad)
+			if errors.Is(errNew, errUnchanged) && errors.Is(errOld, errUnchanged) {
+				return cur, errUnchanged
+			}
+			if errNew != nil && !errors.Is(errNew, errUnchanged) {
+				return cur, errNew
+			}
+			if errOld != nil && !errors.Is(errOld, errUnchanged) {
+				return cur, errOld
+			}
+			return cur, nil
 		})
 		if err = counted(&res.WebhookSecrets, err); err != nil {
 			errs = append(errs, fmt.Errorf("webhook secret of client %s of %s: %w", c.ID, a.Name, err))
@@ -120,6 +131,12 @@ func (s *Server) reseal(sealed *[]byte, ad []byte) error {
 	}
 	*sealed = out
 	return nil
+}
+
+// needsReseal reports whether a sealed value is set and sealed under an
+// older key.
+func (s *Server) needsReseal(sealed []byte) bool {
+	return len(sealed) > 0 && s.keyring.NeedsReseal(sealed)
 }
 
 // counted adds one to *n for an update that wrote, and drops the errors

@@ -3,17 +3,16 @@ package broker
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
+	"net/url"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -22,7 +21,8 @@ import (
 //
 //	X-OAuth2Broker-Event: connection.created
 //	X-OAuth2Broker-Delivery: <event id>
-//	X-OAuth2Broker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, "<t>.<body>")>
+//
+// and the Standard Webhooks signature headers (webhook_sign.go).
 //
 // A 2xx answer ends it; anything else is retried with a doubling delay
 // (WebhookRetry, 2×, 4×, …; with the default 1 s, twelve attempts span
@@ -157,14 +157,11 @@ func (s *Server) claimEvent(ctx context.Context, e storage.WebhookEvent) bool {
 
 // post sends one signed delivery; any 2xx is success.
 func (s *Server) post(ctx context.Context, cl storage.Client, e storage.WebhookEvent) error {
-	secret, err := s.keyring.Open(cl.SealedWebhookSecret, webhookSecretAD(cl.API, cl.ID))
+	now := s.now()
+	secrets, err := s.webhookSecrets(cl, now)
 	if err != nil {
 		return err
 	}
-	ts := strconv.FormatInt(s.now().Unix(), 10)
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(ts + "."))
-	mac.Write(e.Payload)
 	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cl.WebhookURL, bytes.NewReader(e.Payload))
@@ -174,8 +171,15 @@ func (s *Server) post(ctx context.Context, cl storage.Client, e storage.WebhookE
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-OAuth2Broker-Event", e.Type)
 	req.Header.Set("X-OAuth2Broker-Delivery", e.ID)
-	req.Header.Set("X-OAuth2Broker-Signature", "t="+ts+",v1="+hex.EncodeToString(mac.Sum(nil)))
+	signWebhookRequest(req, secrets, e.ID, e.Payload, now)
 	resp, err := s.webhookClient.Do(req)
+	if cause := outbound.Cause(err); cause != nil {
+		return fmt.Errorf("webhook: %w", cause) // without the URL
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL can carry a secret (…/hooks/<token>)
+	}
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)
 	}

@@ -1,9 +1,6 @@
 package broker_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -25,6 +22,7 @@ type receiver struct {
 	calls     int
 	got       []map[string]any
 	bodies    []string
+	headers   []http.Header
 	bad       []string
 	secret    string
 }
@@ -38,22 +36,10 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	// X-OAuth2Broker-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>
-	var ts, sig string
-	for _, part := range strings.Split(req.Header.Get("X-OAuth2Broker-Signature"), ",") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sig = v
-		}
+	if err := verifyStandardWebhook(r.secret, req.Header, body, time.Now()); err != nil {
+		r.bad = append(r.bad, req.Header.Get("X-OAuth2Broker-Event")+": "+err.Error())
 	}
-	mac := hmac.New(sha256.New, []byte(r.secret))
-	mac.Write([]byte(ts + "." + string(body)))
-	if !hmac.Equal([]byte(sig), []byte(hex.EncodeToString(mac.Sum(nil)))) {
-		r.bad = append(r.bad, req.Header.Get("X-OAuth2Broker-Event"))
-	}
+	r.headers = append(r.headers, req.Header.Clone())
 	var m map[string]any
 	_ = json.Unmarshal(body, &m)
 	r.got = append(r.got, m)

@@ -49,6 +49,11 @@ type Client struct {
 	SealedWebhookSecret []byte    `json:"sealed_webhook_secret,omitempty"`
 	CreatedAt           time.Time `json:"created_at"`
 	UpdatedAt           time.Time `json:"updated_at"`
+
+	// SealedOldWebhookSecret is the webhook secret a rotation replaced;
+	// deliveries are signed with it as well until OldWebhookSecretUntil.
+	SealedOldWebhookSecret []byte    `json:"sealed_old_webhook_secret,omitempty"`
+	OldWebhookSecretUntil  time.Time `json:"old_webhook_secret_until,omitzero"`
 }
 
 // User is a login for the password grant.

@@ -77,7 +77,7 @@ func (b *benchEnv) startBroker(ctx context.Context) error {
 		return err
 	}
 	b.addr = ln.Addr().String()
-	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: b.ring, PublicURL: "http://" + b.addr, AdminToken: benchAdminToken,
+	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: b.ring, PublicURL: "http://" + b.addr, AdminToken: benchAdminToken, Outbound: broker.DevOutbound(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TrustedProxies: b.proxies, Password: b.limits})
 	if err != nil {
 		_ = ln.Close()

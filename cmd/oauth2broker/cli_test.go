@@ -33,7 +33,7 @@ func newTestBroker(t *testing.T) string {
 	ts := httptest.NewUnstartedServer(nil)
 	srv, err := broker.New(context.Background(), broker.Config{
 		Store: store, Keyring: kr, PublicURL: "http://" + ts.Listener.Addr().String(),
-		AdminToken: testAdminToken, GCInterval: -1, Logger: slog.New(slog.DiscardHandler),
+		AdminToken: testAdminToken, GCInterval: -1, Logger: slog.New(slog.DiscardHandler), Outbound: broker.DevOutbound(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -96,7 +96,8 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Liste
 	key, _ := seal.GenerateKey()
 	ring, _ := seal.NewKeyring(key)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: ring, PublicURL: brokerURL, AdminToken: info.AdminToken, Logger: log})
+	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: ring, PublicURL: brokerURL, AdminToken: info.AdminToken, Logger: log,
+		Outbound: broker.DevOutbound()}) // the demo provider listens on loopback http
 	closeAll := func() {
 		if srv != nil {
 			srv.Close()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -71,9 +72,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	if err != nil {
 		return err
 	}
+	out, err := parseOutbound(s)
+	if err != nil {
+		return err
+	}
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log,
 		Replicated: s.Storage != "" && s.Storage != "bbolt", RefreshAhead: ahead, AuditRetention: retention,
-		TrustedProxies: proxies, Password: limits})
+		TrustedProxies: proxies, Password: limits, Outbound: out})
 	if err != nil {
 		return err
 	}
@@ -82,6 +87,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 		return fmt.Errorf("applying the configuration file: %w", err)
 	}
 	logStart(log, s, ln.Addr(), publicURL, len(decl.APIs))
+	logOutbound(log, out)
 	if onListen != nil {
 		onListen(ln.Addr())
 	}
@@ -198,4 +204,15 @@ func absPath(path string) string {
 		return abs
 	}
 	return path
+}
+
+// logOutbound says when plain http to loopback upstreams is allowed, and
+// when nothing is denied: neither belongs in production.
+func logOutbound(log *slog.Logger, p *outbound.Policy) {
+	if p.AllowHTTPLoopback {
+		log.Warn("plain http to loopback providers and webhooks is allowed (--outbound-allow-http-loopback); use it for development only")
+	}
+	if len(p.Deny) == 0 {
+		log.Warn("the outbound deny list is empty (--outbound-deny none): link-local and metadata addresses can be called")
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/oauth2broker/oauth2broker/outbound"
 )
 
 // settings are the serve settings once defaults, file, environment and
@@ -24,6 +26,10 @@ type settings struct {
 	PasswordQueue     string
 	PasswordRate      string
 	PasswordBurst     string
+	// OutboundAllowHTTPLoopback is "true" to allow plain http to loopback
+	// upstreams and webhooks; OutboundDeny the deny list (outbound.ParseDeny).
+	OutboundAllowHTTPLoopback string
+	OutboundDeny              string
 }
 
 // Defaults of serve.
@@ -63,6 +69,10 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.PasswordRate }, nil},
 		{"password-burst", "OAUTH2BROKER_PASSWORD_BURST", "failed password logins per client address at once (default 10)",
 			func(s *settings) *string { return &s.PasswordBurst }, nil},
+		{"outbound-allow-http-loopback", "OAUTH2BROKER_OUTBOUND_ALLOW_HTTP_LOOPBACK", "true: providers and webhooks may be plain http on loopback (development only; default false: https only)",
+			func(s *settings) *string { return &s.OutboundAllowHTTPLoopback }, nil},
+		{"outbound-deny", "OAUTH2BROKER_OUTBOUND_DENY", "address ranges never called, checked on the resolved address: comma-separated CIDRs, default (link-local and metadata), private, loopback, or none (default: default)",
+			func(s *settings) *string { return &s.OutboundDeny }, nil},
 		{"config", "OAUTH2BROKER_CONFIG", "YAML configuration file",
 			func(s *settings) *string { return &s.Config }, nil},
 		{"encryption-key", "OAUTH2BROKER_ENCRYPTION_KEY", "base64 32-byte key sealing secrets at rest (default: <data>/encryption.key, generated when missing; prefer the environment)",
@@ -131,4 +141,23 @@ func parseAuditRetention(v string) (time.Duration, error) {
 		return 0, usagef("audit-retention %q: want a duration such as 2160h, or forever", v)
 	}
 	return d, nil
+}
+
+// parseOutbound reads --outbound-allow-http-loopback and --outbound-deny
+// into the outbound policy.
+func parseOutbound(s settings) (*outbound.Policy, error) {
+	p := &outbound.Policy{}
+	switch s.OutboundAllowHTTPLoopback {
+	case "", "false":
+	case "true":
+		p.AllowHTTPLoopback = true
+	default:
+		return nil, usagef("outbound-allow-http-loopback %q: want true or false", s.OutboundAllowHTTPLoopback)
+	}
+	deny, err := outbound.ParseDeny(s.OutboundDeny)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	p.Deny = deny
+	return p, nil
 }

@@ -3,5 +3,6 @@
 // header or the body, extra authorize parameters, PKCE S256, refresh, and
 // RFC 7009 revocation. providers/oidc and providers/catalog build on it.
 //
-// It imports providers and x/oauth2 only.
+// It imports providers, outbound (no redirects, bounded answers) and
+// x/oauth2 only.
 package oauth

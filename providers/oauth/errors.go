@@ -8,13 +8,18 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 // Classify maps a failed upstream call (no usable HTTP answer) to the
 // providers sentinels. The result never carries an answer body: it can
-// hold tokens.
+// hold tokens. A call the outbound policy stopped (a redirect, a refused
+// address, an oversized answer) is ErrUpstream, with the policy's reason.
 func Classify(op string, err error) error {
+	if cause := outbound.Cause(err); cause != nil {
+		return fmt.Errorf("oauth: %s: %w: %w", op, providers.ErrUpstream, cause)
+	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("oauth: %s: %w (network: timeout=%v)", op, providers.ErrUnavailable, errors.As(err, &netErr) && netErr.Timeout())

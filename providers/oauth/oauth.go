@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 )
 
@@ -31,7 +32,9 @@ type Config struct {
 	// request (Apple's signed JWT); it wins over ClientSecret.
 	ClientSecretFunc func() (string, error)
 	// HTTPClient makes the upstream calls; one with DefaultTimeout when
-	// nil.
+	// nil. Whatever it is, the provider follows no redirect with it and
+	// bounds every answer (outbound.Guard): a token endpoint answering 307
+	// must not get the code, the verifier and the secret re-sent elsewhere.
 	HTTPClient *http.Client
 	// DefaultLifetime is the access-token lifetime when the answer has no
 	// expires_in: DefaultLifetime when zero; negative means the provider
@@ -60,10 +63,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.AuthURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" {
 		return nil, errors.New("oauth: auth_url, token_url and client_id are required")
 	}
-	p := &Provider{cfg: cfg, client: cfg.HTTPClient, lifetime: cfg.DefaultLifetime, now: cfg.Now}
-	if p.client == nil {
-		p.client = &http.Client{Timeout: DefaultTimeout}
-	}
+	p := &Provider{cfg: cfg, client: outbound.Guard(cfg.HTTPClient, DefaultTimeout, outbound.NoRedirect), lifetime: cfg.DefaultLifetime, now: cfg.Now}
 	if p.lifetime == 0 {
 		p.lifetime = DefaultLifetime
 	}

@@ -16,9 +16,6 @@ import (
 	"github.com/oauth2broker/oauth2broker/providers"
 )
 
-// maxAnswerBytes bounds what is read of an upstream answer.
-const maxAnswerBytes = 1 << 20
-
 // retrieve makes one token request and reads the answer, whatever its
 // shape: JSON (even mislabelled) or form-encoded, nested fields, errors
 // sent with status 200.
@@ -32,7 +29,7 @@ func (p *Provider) retrieve(ctx context.Context, op string, form url.Values) (*p
 		return nil, Classify(op, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	body, err := io.ReadAll(resp.Body) // bounded by outbound.Guard
 	if err != nil {
 		return nil, Classify(op, err)
 	}

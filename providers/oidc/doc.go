@@ -3,5 +3,5 @@
 // github.com/coreos/go-oidc, plus the nonce check, on top of the generic
 // providers/oauth flows.
 //
-// It imports providers, providers/oauth and go-oidc only.
+// It imports providers, providers/oauth, outbound and go-oidc only.
 package oidc

@@ -8,11 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 )
@@ -42,6 +45,10 @@ type discovered struct {
 // New discovers cfg.Issuer (OpenID Connect Discovery 1.0) and returns the
 // provider. Configured endpoints win over discovered ones. The "openid"
 // scope is always requested.
+//
+// Discovery and the JWKS fetches carry no credential: they follow
+// redirects that stay on the same origin (a path moved on the issuer's
+// own host), and no other, with every answer bounded (outbound.Guard).
 func New(ctx context.Context, cfg oauth.Config) (*Provider, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: oauth.DefaultTimeout}
@@ -49,7 +56,7 @@ func New(ctx context.Context, cfg oauth.Config) (*Provider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	ctx = gooidc.ClientContext(ctx, cfg.HTTPClient)
+	ctx = gooidc.ClientContext(ctx, outbound.Guard(cfg.HTTPClient, oauth.DefaultTimeout, outbound.SameOriginGET))
 	op, err := gooidc.NewProvider(ctx, cfg.Issuer)
 	if err != nil {
 		// go-oidc's error can quote the discovery answer; keep only its
@@ -103,7 +110,7 @@ func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRe
 	}
 	idt, err := p.verifier.Verify(ctx, ts.IDToken)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: exchange: %w: id_token: %v", providers.ErrUpstream, err)
+		return nil, fmt.Errorf("oidc: exchange: %w", verifyError(err))
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(r.Nonce)) != 1 {
 		return nil, fmt.Errorf("oidc: exchange: %w: id_token nonce does not match", providers.ErrUpstream)
@@ -147,9 +154,41 @@ func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.inner.Refr
 // trouble is ErrUnavailable, anything else (404, issuer mismatch, bad JSON)
 // a configuration problem, ErrUpstream.
 func discoveryError(err error) error {
+	if cause := outbound.Cause(err); cause != nil {
+		return fmt.Errorf("%w: %w", providers.ErrUpstream, cause)
+	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
 		return providers.ErrUnavailable
 	}
 	return providers.ErrUpstream
+}
+
+// keysStatusRE finds the HTTP status in go-oidc's JWKS failure text.
+var keysStatusRE = regexp.MustCompile(`get keys failed: ([1-5][0-9][0-9]) `)
+
+// verifyError describes a failed ID-token verification with a fixed
+// text and the JWKS answer's status: go-oidc's error quotes the JWKS
+// answer's body, which must reach neither a log nor an answer. Keys that
+// cannot be fetched are ErrUnavailable; anything else ErrUpstream.
+func verifyError(err error) error {
+	var expired *gooidc.TokenExpiredError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &expired):
+		return fmt.Errorf("%w: id_token expired", providers.ErrUpstream)
+	case strings.Contains(msg, "fetching keys"):
+		status := "no answer"
+		if m := keysStatusRE.FindStringSubmatch(msg); m != nil {
+			status = "status " + m[1]
+		} else if cause := outbound.Cause(err); cause != nil {
+			status = cause.Error()
+		}
+		return fmt.Errorf("%w: id_token: the provider's signing keys could not be fetched (%s)", providers.ErrUnavailable, status)
+	case strings.Contains(msg, "issued by a different provider"):
+		return fmt.Errorf("%w: id_token issuer does not match", providers.ErrUpstream)
+	case strings.Contains(msg, "expected audience"):
+		return fmt.Errorf("%w: id_token audience does not match", providers.ErrUpstream)
+	}
+	return fmt.Errorf("%w: id_token does not verify", providers.ErrUpstream)
 }

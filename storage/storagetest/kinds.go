@@ -79,6 +79,8 @@ func clientKind() kind[storage.Client] {
 				GrantTypes: []string{"client_credentials", "password"}, Scopes: []string{"read", "write"},
 				AccessTokenTTL: time.Hour, ReturnURLs: []string{"https://app.example/" + id},
 				CreatedAt: epoch(), UpdatedAt: epoch().Add(time.Minute),
+				WebhookURL: "https://app.example/hooks/" + id, SealedWebhookSecret: []byte("sealed-hook-" + id),
+				SealedOldWebhookSecret: []byte("sealed-old-hook-" + id), OldWebhookSecretUntil: epoch().Add(24 * time.Hour),
 			}
 		},
 		create: storage.Storage.CreateClient, get: storage.Storage.GetClient,
