@@ -120,8 +120,14 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 		// secret makes a stolen database useless.
 		return errors.New("a declared client needs an id and a random secret of at least 32 characters")
 	}
-	_, _, _, err := s.newClient(ctx, api, dc.ClientSpec, dc.Secret)
-	if !errors.Is(err, storage.ErrAlreadyExists) {
+	_, err := s.store.GetClient(ctx, api, dc.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// Only a new client is checked against the usernames (see
+		// admin_names.go), as applyUser checks only a new user.
+		if _, _, _, err = s.newClient(ctx, api, dc.ClientSpec, dc.Secret); !errors.Is(err, storage.ErrAlreadyExists) {
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
 	want, err := buildClient(api, dc.ClientSpec, s.now().UTC())

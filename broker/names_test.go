@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // A client id never equals a username of the same API, so a token's sub
@@ -36,5 +37,25 @@ func TestClientIDsAndUsernamesNeverCollide(t *testing.T) {
 	}}}
 	if err := e.Srv.Apply(context.Background(), decl); err == nil || !strings.Contains(err.Error(), "RFC 9068") {
 		t.Errorf("declaration with a client id equal to a username: got %v, want an error", err)
+	}
+}
+
+// The check guards creation only: a declared client that already exists
+// beside a user of the same name (data from before the check) is updated
+// at the next start like any other, as a declared existing user is.
+func TestDeclaredExistingClientBesideALegacyUser(t *testing.T) {
+	e := newEnv(t)
+	decl := broker.Declaration{APIs: []broker.APISpec{{
+		Name:    "d",
+		Clients: []broker.DeclaredClient{{ClientSpec: broker.ClientSpec{ID: "ops"}, Secret: strings.Repeat("s", 32)}},
+	}}}
+	if err := e.Srv.Apply(context.Background(), decl); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.CreateUser(context.Background(), storage.User{API: "d", Username: "ops", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Srv.Apply(context.Background(), decl); err != nil {
+		t.Errorf("re-applying a declaration whose client exists beside a legacy user of that name: got %v, want nil", err)
 	}
 }

@@ -207,3 +207,21 @@ func TestDeclaredPasswordChangeEndsEarlierLogins(t *testing.T) {
 		t.Errorf("login with the declared new password: got %d %s, want 200", a.Status, a.Raw)
 	}
 }
+
+// A password change in the very second of a login still ends it: the
+// login's tokens name the user's generation, so whole-second iat does not
+// matter (nor does a replica's clock).
+func TestPasswordChangeInTheSecondOfTheLogin(t *testing.T) {
+	clk := newClock()
+	e := newEnvOpts(t, adminToken, clk.now)
+	id, sec := refreshSetup(e)
+	login := e.login(id, sec, "wonderland", "")
+	e.mustAdmin(200, "PUT", "/apis/app/users/alice/password", map[string]any{"password": "looking-glass"})
+	if e.active(id, sec, login.str("access_token")) {
+		t.Errorf("access token of a login in the second of the password change: introspects active, want inactive")
+	}
+	after := e.login(id, sec, "looking-glass", "")
+	if !e.active(id, sec, after.str("access_token")) {
+		t.Errorf("access token of the new password's login, same second: introspects inactive, want active")
+	}
+}

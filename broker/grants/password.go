@@ -138,7 +138,7 @@ func issueUserTokens(ctx context.Context, iss *tokens.Issuer, req *Request, g us
 	}
 	at, err := iss.Issue(ctx, req.API, tokens.AccessRequest{
 		Subject: g.User.Username, ClientID: req.Client.ID, Scope: joinScope(g.Scope), Tenant: req.Tenant,
-		Username: g.User.Username, Family: family, TTL: accessTTL(req.API, req.Client),
+		Username: g.User.Username, Family: family, UserGeneration: g.User.Generation, TTL: accessTTL(req.API, req.Client),
 	})
 	if err != nil {
 		return nil, err

@@ -92,3 +92,57 @@ func TestAccessTokenOfAChangedUser(t *testing.T) {
 		t.Errorf("token of a deleted user: got active, want inactive")
 	}
 }
+
+// A password token names the generation of its user: it is active while
+// the user has that generation, whatever the clocks say. A change in the
+// very second of the login, a login that checked the old password before
+// a change committed after it was stamped, and a change stamped by a
+// replica whose clock runs ahead are all judged by the generation.
+func TestAccessTokenFollowsTheUsersGeneration(t *testing.T) {
+	iss, clk, db := newIssuer(t)
+	ctx := context.Background()
+	api := storage.API{Name: "a"}
+	setUser := func(gen string, changed time.Time) {
+		t.Helper()
+		_ = db.DeleteUser(ctx, "a", "alice")
+		if err := db.CreateUser(ctx, storage.User{API: "a", Username: "alice", Generation: gen, PasswordChangedAt: changed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issue := func(gen string) string {
+		t.Helper()
+		at, err := iss.Issue(ctx, api, AccessRequest{Subject: "alice", ClientID: "c", Username: "alice", UserGeneration: gen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at.Token
+	}
+	active := func(token string) bool {
+		in, err := iss.Introspect(ctx, api, token, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.Active
+	}
+
+	setUser("g1", clk.t)
+	sameSecond := issue("g1")
+	setUser("g2", clk.t.Add(300*time.Millisecond))
+	if active(sameSecond) {
+		t.Errorf("token of generation g1, password changed in the same second: got active, want inactive")
+	}
+
+	clk.t = clk.t.Add(time.Minute)
+	setUser("g1", clk.t.Add(-time.Minute))
+	raced := issue("g1") // the login read g1 and checked the old password
+	setUser("g2", clk.t.Add(-time.Second))
+	if active(raced) {
+		t.Errorf("token of generation g1 issued after the change was stamped: got active, want inactive")
+	}
+
+	setUser("g3", clk.t.Add(5*time.Second)) // stamped by a replica 5 s ahead
+	fresh := issue("g3")
+	if !active(fresh) {
+		t.Errorf("token of the user's current generation, iat before password_changed_at: got inactive, want active")
+	}
+}

@@ -94,6 +94,9 @@ type Claims struct {
 	// Family links tokens of one refresh-token family, so revoking the
 	// family ends its access tokens too.
 	Family string `json:"fam,omitempty"`
+	// UserGeneration is the storage.User.Generation the token was issued
+	// for (password grant): a new password, or a re-created user, ends it.
+	UserGeneration string `json:"user_gen,omitempty"`
 }
 
 // AccessRequest is what an access token is issued for.
@@ -104,7 +107,10 @@ type AccessRequest struct {
 	Tenant   string
 	Username string
 	Family   string
-	TTL      time.Duration
+	// UserGeneration is the user's storage.User.Generation (password
+	// grant).
+	UserGeneration string
+	TTL            time.Duration
 }
 
 // Issued is a signed access token.
@@ -137,6 +143,7 @@ func (i *Issuer) Issue(ctx context.Context, api storage.API, req AccessRequest) 
 		Issuer: i.IssuerURL(api.Name), Subject: req.Subject, Audience: jwt.Audience{i.Audience(api)},
 		Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(now), ID: jti,
 		ClientID: req.ClientID, Scope: req.Scope, Tenant: req.Tenant, Username: req.Username, Family: req.Family,
+		UserGeneration: req.UserGeneration,
 	}
 	// Marshal the claims once with encoding/json and sign the bytes:
 	// jwt.Signed().Claims() round-trips them through a map first.

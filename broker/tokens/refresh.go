@@ -215,9 +215,13 @@ func (i *Issuer) accessRevoked(ctx context.Context, api string, c *Claims) (bool
 }
 
 // userChanged reports whether the user of a password-grant token was
-// deleted, or got a new password (or was re-created) after the token was
-// issued. iat has whole seconds: a token issued in the very second of the
-// change, before it, stays active until it expires.
+// deleted, or got a new password (or was re-created) since the token was
+// issued: the token names the user's generation, which a change replaces.
+// That holds whatever the clocks say: a change in the second of the login,
+// a login that checked the old password while the change committed, a
+// change stamped by a replica whose clock runs ahead. A token without a
+// generation (issued before the claim existed) is judged by its iat,
+// which has whole seconds.
 func (i *Issuer) userChanged(ctx context.Context, api string, c *Claims) (bool, error) {
 	if c.Username == "" {
 		return false, nil
@@ -228,6 +232,9 @@ func (i *Issuer) userChanged(ctx context.Context, api string, c *Claims) (bool, 
 	}
 	if err != nil {
 		return false, err
+	}
+	if c.UserGeneration != "" {
+		return c.UserGeneration != u.Generation, nil
 	}
 	return c.IssuedAt == nil || c.IssuedAt.Time().Before(u.PasswordChangedAt.Truncate(time.Second)), nil
 }
