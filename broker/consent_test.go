@@ -316,7 +316,7 @@ func TestConnectFlowCookiesOverHTTPS(t *testing.T) {
 	ts := httptest.NewServer(nil)
 	const public = "https://broker.example"
 	srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Outbound: broker.DevOutbound(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,7 +161,7 @@ func TestJWKSErrorBodyNotLogged(t *testing.T) {
 	if a.Status != 200 {
 		t.Fatalf("authorize: got %d %s", a.Status, a.Raw)
 	}
-	resp, err := noRedirect.Get(e.URL + "/fed/oauth2/provider/callback?code=c&state=" + url.QueryEscape(a.str("state")))
+	resp, err := noRedirect.Get(e.URL + "/fed/oauth2/provider/callback/p?code=c&state=" + url.QueryEscape(a.str("state")))
 	if err != nil {
 		t.Fatal(err)
 	}
