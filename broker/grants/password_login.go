@@ -148,17 +148,17 @@ func (g *password) throttled(ctx context.Context, api, username, pw string, k lo
 	if failed {
 		g.sources.charge(k.source)
 	} else {
-		g.known.add(knownKey(api, user, k.source))
+		g.known.add(knownUser(api, user), k.source)
 	}
 	return user, err
 }
 
-// knownKey is the key of a successful login of user from source with the
-// user's current password: a new password (or a user deleted and created
-// again) makes the addresses known before unknown again, so that an
+// knownUser is the key of user's known addresses: it holds the user's
+// current password hash, so a new password (or a user deleted and
+// created again) makes the addresses known before unknown again, and an
 // address that once had a stolen password gains nothing after a reset.
-func knownKey(api string, user storage.User, source string) [32]byte {
-	return throttleKey(api, user.Username, source, user.PasswordHash)
+func knownUser(api string, user storage.User) [32]byte {
+	return throttleKey(api, user.Username, user.PasswordHash)
 }
 
 // isKnown reports whether the user logged in from source with their
@@ -167,5 +167,5 @@ func knownKey(api string, user storage.User, source string) [32]byte {
 // reports the error).
 func (g *password) isKnown(ctx context.Context, api, username, source string) bool {
 	user, err := g.store.GetUser(ctx, api, username)
-	return err == nil && g.known.has(knownKey(api, user, source))
+	return err == nil && g.known.has(knownUser(api, user), source)
 }

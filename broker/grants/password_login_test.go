@@ -291,3 +291,58 @@ func TestKnownAddressEndsWithPassword(t *testing.T) {
 		t.Fatalf("known again with the new password, username locked: got %v, want success", err)
 	}
 }
+
+// Another account holder logging in successfully from many addresses
+// churns only their own known addresses: the user's address stays known
+// (so the per-username lock still does not apply there).
+func TestKnownAddressesChurn(t *testing.T) {
+	b, db := newLoginBenchStore(t, PasswordLimits{Hashers: 1})
+	b.g.known.max = 64
+	if err := db.CreateUser(context.Background(), storage.User{API: "app", Username: "mallory", PasswordHash: "hash:own"}); err != nil {
+		t.Fatal(err)
+	}
+	const home = "198.51.100.7"
+	if err := b.login(home, "alice", "wonderland"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	for i := range 1000 {
+		if err := b.login(fmt.Sprintf("10.0.%d.%d", i/256, i%256), "mallory", "own"); err != nil {
+			t.Fatalf("mallory's login %d: %v", i+1, err)
+		}
+	}
+	for i := range freeFailures {
+		_ = b.login(fmt.Sprintf("192.0.2.%d", i), "alice", "guess")
+	}
+	if err := b.login(home, "alice", "wonderland"); err != nil {
+		t.Fatalf("the user's login from home after another account's logins from 1,000 addresses, username locked: got %v, want success", err)
+	}
+}
+
+// The known addresses stay bounded, per user and in all.
+func TestKnownAddressesBounded(t *testing.T) {
+	b := newLoginBench(t, PasswordLimits{})
+	k := newKnownAddresses(b.clock)
+	k.max = 64
+	alice := throttleKey("app", "alice", "hash")
+	for i := range maxKnownPerUser + 1 {
+		k.add(alice, fmt.Sprintf("10.0.0.%d", i))
+		b.advance(time.Second)
+	}
+	if k.has(alice, "10.0.0.0") || !k.has(alice, fmt.Sprintf("10.0.0.%d", maxKnownPerUser)) {
+		t.Errorf("one address past the per-user bound: want the least recent forgotten, the new one known")
+	}
+	for i := range 1000 {
+		k.add(throttleKey("app", fmt.Sprint("user", i), "hash"), "10.0.0.1")
+	}
+	total := 0
+	for _, list := range k.users {
+		total += len(list)
+	}
+	if total != k.n || k.n > k.max {
+		t.Errorf("addresses remembered after 1,000 users: got %d (counted %d), want at most %d", total, k.n, k.max)
+	}
+	b.advance(knownFor + time.Second)
+	if k.has(throttleKey("app", "user999", "hash"), "10.0.0.1") {
+		t.Error("an address after knownFor: still known")
+	}
+}
