@@ -68,6 +68,14 @@ func (l PasswordLimits) withDefaults() PasswordLimits {
 	return l
 }
 
+// Capacity is how many password logins may be in the broker at once
+// with these limits, hashing or waiting for a hasher; past it they are
+// answered 503.
+func (l PasswordLimits) Capacity() int {
+	d := l.withDefaults()
+	return d.Hashers + d.Queue
+}
+
 func newPassword(store storage.Storage, iss *tokens.Issuer, now func() time.Time, limits PasswordLimits) *password {
 	l := limits.withDefaults()
 	return &password{

@@ -183,6 +183,9 @@ func TestPasswordLimitsDefaults(t *testing.T) {
 	if l.Rate != DefaultPasswordRate || l.Burst != DefaultPasswordBurst {
 		t.Errorf("default rate: got %v/%d, want %v/%d", l.Rate, l.Burst, DefaultPasswordRate, DefaultPasswordBurst)
 	}
+	if c := (PasswordLimits{}).Capacity(); c != l.Hashers+l.Queue {
+		t.Errorf("default capacity: got %d, want %d", c, l.Hashers+l.Queue)
+	}
 	if l := (PasswordLimits{Hashers: 2, Queue: -1}).withDefaults(); l.Queue != 0 {
 		t.Errorf("negative queue: got %d, want no queue", l.Queue)
 	}
