@@ -5,15 +5,15 @@ import (
 	"time"
 )
 
-// maxKnownPerUser bounds the addresses remembered per user (and
-// password): past it a new one replaces the user's least recent, so
-// that an account holder logging in from many addresses churns only
-// their own.
+// maxKnownPerUser bounds the addresses remembered per username: past it
+// a new one replaces the user's least recent, so that an account holder
+// logging in from many addresses churns only their own.
 const maxKnownPerUser = 8
 
-// knownAddresses remembers, per user and password (knownUser), the
-// client addresses of successful logins for knownFor, in memory and
-// bounded: at most max addresses in all.
+// knownAddresses remembers, per (API, username), the client addresses of
+// successful logins for knownFor, each with the password it logged in
+// with (passwordDigest), in memory and bounded: at most max addresses in
+// all.
 type knownAddresses struct {
 	mu    sync.Mutex
 	now   func() time.Time
@@ -23,23 +23,24 @@ type knownAddresses struct {
 }
 
 type knownAddress struct {
-	source string
-	at     time.Time // the last successful login from there
+	source   string
+	password [32]byte  // passwordDigest of that login
+	at       time.Time // the last successful login from there
 }
 
 func newKnownAddresses(now func() time.Time) *knownAddresses {
 	return &knownAddresses{now: now, max: maxTrackedKey, users: map[[32]byte][]knownAddress{}}
 }
 
-// add records a successful login of user from source.
-func (k *knownAddresses) add(user [32]byte, source string) {
+// add records a successful login of user from source with password.
+func (k *knownAddresses) add(user [32]byte, source string, password [32]byte) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	now := k.now()
 	list := k.users[user]
 	for i := range list {
 		if list[i].source == source {
-			list[i].at = now
+			list[i].password, list[i].at = password, now
 			return
 		}
 	}
@@ -50,27 +51,28 @@ func (k *knownAddresses) add(user [32]byte, source string) {
 				oldest = i
 			}
 		}
-		list[oldest] = knownAddress{source, now}
+		list[oldest] = knownAddress{source, password, now}
 		return
 	}
 	if k.n >= k.max {
 		k.sweep(now)
 		list = k.users[user]
 	}
-	k.users[user] = append(list, knownAddress{source, now})
+	k.users[user] = append(list, knownAddress{source, password, now})
 	k.n++
 }
 
-// has reports whether user logged in from source within knownFor.
-func (k *knownAddresses) has(user [32]byte, source string) bool {
+// lookup returns the password of user's last successful login from
+// source, when it was within knownFor.
+func (k *knownAddresses) lookup(user [32]byte, source string) ([32]byte, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, a := range k.users[user] {
 		if a.source == source {
-			return k.now().Sub(a.at) <= knownFor
+			return a.password, k.now().Sub(a.at) <= knownFor
 		}
 	}
-	return false
+	return [32]byte{}, false
 }
 
 // sweep forgets the users whose addresses all expired; when that is not

@@ -112,7 +112,7 @@ func (g *password) login(ctx context.Context, req *Request, username, pw string)
 		return storage.User{}, slowDown(wait)
 	}
 	k.addr, k.user = throttleKey(req.API.Name, username, k.source), throttleKey(req.API.Name, username)
-	k.known = g.isKnown(ctx, req.API.Name, username, k.source)
+	k.known = g.isKnown(ctx, req.API.Name, username, k)
 	if wait := g.byAddress.wait(k.addr); wait > 0 {
 		return storage.User{}, tooMany(wait)
 	}
@@ -156,24 +156,30 @@ func (g *password) throttled(ctx context.Context, api, username, pw string, k lo
 	if failed {
 		g.sources.charge(k.source)
 	} else {
-		g.known.add(knownUser(api, user), k.source)
+		g.known.add(k.user, k.source, passwordDigest(api, user))
 	}
 	return user, err
 }
 
-// knownUser is the key of user's known addresses: it holds the user's
-// current password hash, so a new password (or a user deleted and
-// created again) makes the addresses known before unknown again, and an
-// address that once had a stolen password gains nothing after a reset.
-func knownUser(api string, user storage.User) [32]byte {
+// passwordDigest identifies the user's current password hash: a known
+// address counts only with the password it logged in with, so a new
+// password (or a user deleted and created again) makes the addresses
+// known before unknown again, and an address that once had a stolen
+// password gains nothing after a reset.
+func passwordDigest(api string, user storage.User) [32]byte {
 	return throttleKey(api, user.Username, user.PasswordHash)
 }
 
-// isKnown reports whether the user logged in from source with their
-// current password within knownFor. It reads the user (not hashing); a
-// missing user or a store error is not known (checkLogin reads again and
-// reports the error).
-func (g *password) isKnown(ctx context.Context, api, username, source string) bool {
+// isKnown reports whether the user logged in from k.source with their
+// current password within knownFor. Only when memory says so does it read
+// the user, to compare the password: the answers given before any hash
+// then take the same path whether the user exists or not. A missing user
+// or a store error is not known (checkLogin reads again and reports it).
+func (g *password) isKnown(ctx context.Context, api, username string, k loginKeys) bool {
+	password, ok := g.known.lookup(k.user, k.source)
+	if !ok {
+		return false
+	}
 	user, err := g.store.GetUser(ctx, api, username)
-	return err == nil && g.known.has(knownUser(api, user), source)
+	return err == nil && passwordDigest(api, user) == password
 }

@@ -326,16 +326,17 @@ func TestKnownAddressesBounded(t *testing.T) {
 	b := newLoginBench(t, PasswordLimits{})
 	k := newKnownAddresses(b.clock)
 	k.max = 64
-	alice := throttleKey("app", "alice", "hash")
+	alice, pw := throttleKey("app", "alice"), throttleKey("hash")
 	for i := range maxKnownPerUser + 1 {
-		k.add(alice, fmt.Sprintf("10.0.0.%d", i))
+		k.add(alice, fmt.Sprintf("10.0.0.%d", i), pw)
 		b.advance(time.Second)
 	}
-	if k.has(alice, "10.0.0.0") || !k.has(alice, fmt.Sprintf("10.0.0.%d", maxKnownPerUser)) {
+	_, old := k.lookup(alice, "10.0.0.0")
+	if _, last := k.lookup(alice, fmt.Sprintf("10.0.0.%d", maxKnownPerUser)); old || !last {
 		t.Errorf("one address past the per-user bound: want the least recent forgotten, the new one known")
 	}
 	for i := range 1000 {
-		k.add(throttleKey("app", fmt.Sprint("user", i), "hash"), "10.0.0.1")
+		k.add(throttleKey("app", fmt.Sprint("user", i)), "10.0.0.1", pw)
 	}
 	total := 0
 	for _, list := range k.users {
@@ -345,7 +346,55 @@ func TestKnownAddressesBounded(t *testing.T) {
 		t.Errorf("addresses remembered after 1,000 users: got %d (counted %d), want at most %d", total, k.n, k.max)
 	}
 	b.advance(knownFor + time.Second)
-	if k.has(throttleKey("app", "user999", "hash"), "10.0.0.1") {
+	if _, ok := k.lookup(throttleKey("app", "user999"), "10.0.0.1"); ok {
 		t.Error("an address after knownFor: still known")
 	}
+}
+
+// countingStore counts user reads.
+type countingStore struct {
+	storage.Storage
+	reads atomic.Int64
+}
+
+func (s *countingStore) GetUser(ctx context.Context, api, username string) (storage.User, error) {
+	s.reads.Add(1)
+	return s.Storage.GetUser(ctx, api, username)
+}
+
+// The answers given before any hash (429, 503) read no user record from
+// an address the username has no successful login from: they take the
+// same path whether the user exists or not, so their timing cannot tell.
+func TestCheapAnswersReadNoUser(t *testing.T) {
+	b, db := newLoginBenchStore(t, PasswordLimits{Hashers: 1, Queue: -1, Rate: -1})
+	store := &countingStore{Storage: db}
+	b.g.store = store
+	if err := b.login("198.51.100.7", "alice", "wonderland"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	for i := range freeFailures {
+		_ = b.login(fmt.Sprintf("10.0.0.%d", i), "alice", "guess")
+		_ = b.login(fmt.Sprintf("10.0.0.%d", i), "nobody", "guess")
+	}
+	for _, user := range []string{"alice", "nobody"} {
+		before := store.reads.Load()
+		wantStatus(t, user+", username locked", b.login("192.0.2.1", user, "guess"), http.StatusTooManyRequests, "invalid_grant")
+		if n := store.reads.Load() - before; n != 0 {
+			t.Errorf("429 for %s: %d user reads, want none", user, n)
+		}
+	}
+	b.advance(userMaxDelay)
+	b.block, b.inHash = make(chan struct{}), make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() { done <- b.login("192.0.2.9", "someone", "guess") }()
+	<-b.inHash
+	for _, user := range []string{"alice", "nobody"} {
+		before := store.reads.Load()
+		wantStatus(t, user+", hasher busy", b.login("192.0.2.2", user, "guess"), http.StatusServiceUnavailable, "temporarily_unavailable")
+		if n := store.reads.Load() - before; n != 0 {
+			t.Errorf("503 for %s: %d user reads, want none", user, n)
+		}
+	}
+	close(b.block)
+	<-done
 }

@@ -18,9 +18,9 @@ import (
 //
 // The per-username layer does not apply to an address the user logged in
 // from successfully, with their current password, within knownFor (30
-// days; see knownUser): a third party failing from other addresses can
-// keep the username locked for new addresses, but not for the ones the
-// user has used (see the security notes in the README).
+// days; see passwordDigest): a third party failing from other addresses
+// can keep the username locked for new addresses, but not for the ones
+// the user has used (see the security notes in the README).
 // A client address is an IPv4 address or an IPv6 /64 (sourceKey).
 //
 // The password grant takes one of a few hashing slots before it reserves
