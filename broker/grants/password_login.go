@@ -37,6 +37,8 @@ type PasswordLimits struct {
 	// Queue is how many more logins may wait for a hasher; past it a
 	// login is answered 503 temporarily_unavailable with Retry-After at
 	// once, before any hash. 8 per hasher when zero, none when negative.
+	// Logins from an address the user logged in from have a reserve of
+	// Hashers+Queue more (hashGate).
 	Queue int
 	// Rate is how many failed logins a second one client address (an
 	// IPv4 address or an IPv6 /64) may have on average; past it logins
@@ -70,7 +72,7 @@ func (l PasswordLimits) withDefaults() PasswordLimits {
 
 // Capacity is how many password logins may be in the broker at once
 // with these limits, hashing or waiting for a hasher; past it they are
-// answered 503.
+// answered 503 (logins from a known address: past twice that).
 func (l PasswordLimits) Capacity() int {
 	d := l.withDefaults()
 	return d.Hashers + d.Queue
@@ -119,7 +121,7 @@ func (g *password) login(ctx context.Context, req *Request, username, pw string)
 	if wait := g.byUser.wait(k.user); wait > 0 && !k.known {
 		return storage.User{}, tooMany(wait)
 	}
-	release, err := g.gate.enter(ctx)
+	release, err := g.gate.enter(ctx, k.known)
 	if err != nil {
 		return storage.User{}, err
 	}

@@ -398,3 +398,31 @@ func TestCheapAnswersReadNoUser(t *testing.T) {
 	close(b.block)
 	<-done
 }
+
+// A flood that keeps the hashing queue full cannot refuse the user's
+// login from an address they logged in from: it waits for a hasher.
+func TestKnownAddressPastFullQueue(t *testing.T) {
+	b := newLoginBench(t, PasswordLimits{Hashers: 1, Queue: 1, Rate: -1})
+	const home = "198.51.100.7"
+	if err := b.login(home, "alice", "wonderland"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	b.block, b.inHash = make(chan struct{}), make(chan struct{}, 10)
+	flood := make(chan error, 2)
+	for i := range 2 {
+		go func() { flood <- b.login(fmt.Sprintf("192.0.2.%d", i), fmt.Sprintf("nobody%d", i), "guess") }()
+	}
+	<-b.inHash
+	waitFor(t, "the flood fills the queue", func() bool { return b.g.gate.entered.Load() == 2 })
+	wantStatus(t, "another unknown login", b.login("192.0.2.9", "nobody9", "guess"), http.StatusServiceUnavailable, "temporarily_unavailable")
+	user := make(chan error, 1)
+	go func() { user <- b.login(home, "alice", "wonderland") }()
+	waitFor(t, "the user's login waits for a hasher", func() bool { return b.g.gate.entered.Load() == 3 || len(user) == 1 })
+	close(b.block)
+	if err := <-user; err != nil {
+		t.Fatalf("the user's login from home while the queue is full: got %v, want success", err)
+	}
+	for range 2 {
+		<-flood
+	}
+}
