@@ -16,7 +16,9 @@ var errHashersBusy = protocol.ErrTemporarilyUnavailable.
 
 // hashGate bounds the password checks running at once (each argon2id
 // hash takes a core and 19 MiB for tens of milliseconds) and the logins
-// waiting for one.
+// waiting for one. Logins from an address the user logged in from
+// (known) have a reserve as large again beyond that limit, which a flood
+// of other logins cannot take: such a flood makes them wait, not fail.
 type hashGate struct {
 	slots   chan struct{}
 	limit   int64        // slots plus queue
@@ -28,10 +30,15 @@ func newHashGate(slots, queue int) *hashGate {
 }
 
 // enter waits for a hashing slot and returns its release. When the
-// running and waiting logins are already at the limit it answers
-// errHashersBusy at once; when ctx ends first, temporarily_unavailable.
-func (g *hashGate) enter(ctx context.Context) (release func(), err error) {
-	if g.entered.Add(1) > g.limit {
+// running and waiting logins are already at the limit (twice the limit
+// for a known login) it answers errHashersBusy at once; when ctx ends
+// first, temporarily_unavailable.
+func (g *hashGate) enter(ctx context.Context, known bool) (release func(), err error) {
+	limit := g.limit
+	if known {
+		limit *= 2
+	}
+	if g.entered.Add(1) > limit {
 		g.entered.Add(-1)
 		return nil, errHashersBusy
 	}

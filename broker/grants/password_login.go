@@ -37,6 +37,8 @@ type PasswordLimits struct {
 	// Queue is how many more logins may wait for a hasher; past it a
 	// login is answered 503 temporarily_unavailable with Retry-After at
 	// once, before any hash. 8 per hasher when zero, none when negative.
+	// Logins from an address the user logged in from have a reserve of
+	// Hashers+Queue more (hashGate).
 	Queue int
 	// Rate is how many failed logins a second one client address (an
 	// IPv4 address or an IPv6 /64) may have on average; past it logins
@@ -66,6 +68,14 @@ func (l PasswordLimits) withDefaults() PasswordLimits {
 		l.Burst = DefaultPasswordBurst
 	}
 	return l
+}
+
+// Capacity is how many password logins may be in the broker at once
+// with these limits, hashing or waiting for a hasher; past it they are
+// answered 503 (logins from a known address: past twice that).
+func (l PasswordLimits) Capacity() int {
+	d := l.withDefaults()
+	return d.Hashers + d.Queue
 }
 
 func newPassword(store storage.Storage, iss *tokens.Issuer, now func() time.Time, limits PasswordLimits) *password {
@@ -104,14 +114,14 @@ func (g *password) login(ctx context.Context, req *Request, username, pw string)
 		return storage.User{}, slowDown(wait)
 	}
 	k.addr, k.user = throttleKey(req.API.Name, username, k.source), throttleKey(req.API.Name, username)
-	k.known = g.isKnown(ctx, req.API.Name, username, k.source)
+	k.known = g.isKnown(ctx, req.API.Name, username, k)
 	if wait := g.byAddress.wait(k.addr); wait > 0 {
 		return storage.User{}, tooMany(wait)
 	}
 	if wait := g.byUser.wait(k.user); wait > 0 && !k.known {
 		return storage.User{}, tooMany(wait)
 	}
-	release, err := g.gate.enter(ctx)
+	release, err := g.gate.enter(ctx, k.known)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -148,24 +158,30 @@ func (g *password) throttled(ctx context.Context, api, username, pw string, k lo
 	if failed {
 		g.sources.charge(k.source)
 	} else {
-		g.known.add(knownKey(api, user, k.source))
+		g.known.add(k.user, k.source, passwordDigest(api, user))
 	}
 	return user, err
 }
 
-// knownKey is the key of a successful login of user from source with the
-// user's current password: a new password (or a user deleted and created
-// again) makes the addresses known before unknown again, so that an
-// address that once had a stolen password gains nothing after a reset.
-func knownKey(api string, user storage.User, source string) [32]byte {
-	return throttleKey(api, user.Username, source, user.PasswordHash)
+// passwordDigest identifies the user's current password hash: a known
+// address counts only with the password it logged in with, so a new
+// password (or a user deleted and created again) makes the addresses
+// known before unknown again, and an address that once had a stolen
+// password gains nothing after a reset.
+func passwordDigest(api string, user storage.User) [32]byte {
+	return throttleKey(api, user.Username, user.PasswordHash)
 }
 
-// isKnown reports whether the user logged in from source with their
-// current password within knownFor. It reads the user (not hashing); a
-// missing user or a store error is not known (checkLogin reads again and
-// reports the error).
-func (g *password) isKnown(ctx context.Context, api, username, source string) bool {
+// isKnown reports whether the user logged in from k.source with their
+// current password within knownFor. Only when memory says so does it read
+// the user, to compare the password: the answers given before any hash
+// then take the same path whether the user exists or not. A missing user
+// or a store error is not known (checkLogin reads again and reports it).
+func (g *password) isKnown(ctx context.Context, api, username string, k loginKeys) bool {
+	password, ok := g.known.lookup(k.user, k.source)
+	if !ok {
+		return false
+	}
 	user, err := g.store.GetUser(ctx, api, username)
-	return err == nil && g.known.has(knownKey(api, user, source))
+	return err == nil && passwordDigest(api, user) == password
 }

@@ -183,6 +183,9 @@ func TestPasswordLimitsDefaults(t *testing.T) {
 	if l.Rate != DefaultPasswordRate || l.Burst != DefaultPasswordBurst {
 		t.Errorf("default rate: got %v/%d, want %v/%d", l.Rate, l.Burst, DefaultPasswordRate, DefaultPasswordBurst)
 	}
+	if c := (PasswordLimits{}).Capacity(); c != l.Hashers+l.Queue {
+		t.Errorf("default capacity: got %d, want %d", c, l.Hashers+l.Queue)
+	}
 	if l := (PasswordLimits{Hashers: 2, Queue: -1}).withDefaults(); l.Queue != 0 {
 		t.Errorf("negative queue: got %d, want no queue", l.Queue)
 	}
@@ -289,5 +292,137 @@ func TestKnownAddressEndsWithPassword(t *testing.T) {
 	}
 	if err := b.login(home, "alice", "looking-glass"); err != nil {
 		t.Fatalf("known again with the new password, username locked: got %v, want success", err)
+	}
+}
+
+// Another account holder logging in successfully from many addresses
+// churns only their own known addresses: the user's address stays known
+// (so the per-username lock still does not apply there).
+func TestKnownAddressesChurn(t *testing.T) {
+	b, db := newLoginBenchStore(t, PasswordLimits{Hashers: 1})
+	b.g.known.max = 64
+	if err := db.CreateUser(context.Background(), storage.User{API: "app", Username: "mallory", PasswordHash: "hash:own"}); err != nil {
+		t.Fatal(err)
+	}
+	const home = "198.51.100.7"
+	if err := b.login(home, "alice", "wonderland"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	for i := range 1000 {
+		if err := b.login(fmt.Sprintf("10.0.%d.%d", i/256, i%256), "mallory", "own"); err != nil {
+			t.Fatalf("mallory's login %d: %v", i+1, err)
+		}
+	}
+	for i := range freeFailures {
+		_ = b.login(fmt.Sprintf("192.0.2.%d", i), "alice", "guess")
+	}
+	if err := b.login(home, "alice", "wonderland"); err != nil {
+		t.Fatalf("the user's login from home after another account's logins from 1,000 addresses, username locked: got %v, want success", err)
+	}
+}
+
+// The known addresses stay bounded, per user and in all.
+func TestKnownAddressesBounded(t *testing.T) {
+	b := newLoginBench(t, PasswordLimits{})
+	k := newKnownAddresses(b.clock)
+	k.max = 64
+	alice, pw := throttleKey("app", "alice"), throttleKey("hash")
+	for i := range maxKnownPerUser + 1 {
+		k.add(alice, fmt.Sprintf("10.0.0.%d", i), pw)
+		b.advance(time.Second)
+	}
+	_, old := k.lookup(alice, "10.0.0.0")
+	if _, last := k.lookup(alice, fmt.Sprintf("10.0.0.%d", maxKnownPerUser)); old || !last {
+		t.Errorf("one address past the per-user bound: want the least recent forgotten, the new one known")
+	}
+	for i := range 1000 {
+		k.add(throttleKey("app", fmt.Sprint("user", i)), "10.0.0.1", pw)
+	}
+	total := 0
+	for _, list := range k.users {
+		total += len(list)
+	}
+	if total != k.n || k.n > k.max {
+		t.Errorf("addresses remembered after 1,000 users: got %d (counted %d), want at most %d", total, k.n, k.max)
+	}
+	b.advance(knownFor + time.Second)
+	if _, ok := k.lookup(throttleKey("app", "user999"), "10.0.0.1"); ok {
+		t.Error("an address after knownFor: still known")
+	}
+}
+
+// countingStore counts user reads.
+type countingStore struct {
+	storage.Storage
+	reads atomic.Int64
+}
+
+func (s *countingStore) GetUser(ctx context.Context, api, username string) (storage.User, error) {
+	s.reads.Add(1)
+	return s.Storage.GetUser(ctx, api, username)
+}
+
+// The answers given before any hash (429, 503) read no user record from
+// an address the username has no successful login from: they take the
+// same path whether the user exists or not, so their timing cannot tell.
+func TestCheapAnswersReadNoUser(t *testing.T) {
+	b, db := newLoginBenchStore(t, PasswordLimits{Hashers: 1, Queue: -1, Rate: -1})
+	store := &countingStore{Storage: db}
+	b.g.store = store
+	if err := b.login("198.51.100.7", "alice", "wonderland"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	for i := range freeFailures {
+		_ = b.login(fmt.Sprintf("10.0.0.%d", i), "alice", "guess")
+		_ = b.login(fmt.Sprintf("10.0.0.%d", i), "nobody", "guess")
+	}
+	for _, user := range []string{"alice", "nobody"} {
+		before := store.reads.Load()
+		wantStatus(t, user+", username locked", b.login("192.0.2.1", user, "guess"), http.StatusTooManyRequests, "invalid_grant")
+		if n := store.reads.Load() - before; n != 0 {
+			t.Errorf("429 for %s: %d user reads, want none", user, n)
+		}
+	}
+	b.advance(userMaxDelay)
+	b.block, b.inHash = make(chan struct{}), make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() { done <- b.login("192.0.2.9", "someone", "guess") }()
+	<-b.inHash
+	for _, user := range []string{"alice", "nobody"} {
+		before := store.reads.Load()
+		wantStatus(t, user+", hasher busy", b.login("192.0.2.2", user, "guess"), http.StatusServiceUnavailable, "temporarily_unavailable")
+		if n := store.reads.Load() - before; n != 0 {
+			t.Errorf("503 for %s: %d user reads, want none", user, n)
+		}
+	}
+	close(b.block)
+	<-done
+}
+
+// A flood that keeps the hashing queue full cannot refuse the user's
+// login from an address they logged in from: it waits for a hasher.
+func TestKnownAddressPastFullQueue(t *testing.T) {
+	b := newLoginBench(t, PasswordLimits{Hashers: 1, Queue: 1, Rate: -1})
+	const home = "198.51.100.7"
+	if err := b.login(home, "alice", "wonderland"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	b.block, b.inHash = make(chan struct{}), make(chan struct{}, 10)
+	flood := make(chan error, 2)
+	for i := range 2 {
+		go func() { flood <- b.login(fmt.Sprintf("192.0.2.%d", i), fmt.Sprintf("nobody%d", i), "guess") }()
+	}
+	<-b.inHash
+	waitFor(t, "the flood fills the queue", func() bool { return b.g.gate.entered.Load() == 2 })
+	wantStatus(t, "another unknown login", b.login("192.0.2.9", "nobody9", "guess"), http.StatusServiceUnavailable, "temporarily_unavailable")
+	user := make(chan error, 1)
+	go func() { user <- b.login(home, "alice", "wonderland") }()
+	waitFor(t, "the user's login waits for a hasher", func() bool { return b.g.gate.entered.Load() == 3 || len(user) == 1 })
+	close(b.block)
+	if err := <-user; err != nil {
+		t.Fatalf("the user's login from home while the queue is full: got %v, want success", err)
+	}
+	for range 2 {
+		<-flood
 	}
 }

@@ -18,9 +18,9 @@ import (
 //
 // The per-username layer does not apply to an address the user logged in
 // from successfully, with their current password, within knownFor (30
-// days; see knownKey): a third party failing from other addresses can
-// keep the username locked for new addresses, but not for the ones the
-// user has used (see the security notes in the README).
+// days; see passwordDigest): a third party failing from other addresses
+// can keep the username locked for new addresses, but not for the ones
+// the user has used (see the security notes in the README).
 // A client address is an IPv4 address or an IPv6 /64 (sourceKey).
 //
 // The password grant takes one of a few hashing slots before it reserves
@@ -162,39 +162,4 @@ func (t *throttle) sweep(now time.Time) {
 			delete(t.keys, k)
 		}
 	}
-}
-
-// knownAddresses remembers the (API, username, address) keys of
-// successful logins for knownFor, in memory and bounded.
-type knownAddresses struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	seen map[[32]byte]time.Time
-}
-
-func newKnownAddresses(now func() time.Time) *knownAddresses {
-	return &knownAddresses{now: now, seen: map[[32]byte]time.Time{}}
-}
-
-// add records a successful login from key.
-func (k *knownAddresses) add(key [32]byte) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	now := k.now()
-	if _, ok := k.seen[key]; !ok && len(k.seen) >= maxTrackedKey {
-		for old, at := range k.seen {
-			if now.Sub(at) > knownFor || len(k.seen) >= maxTrackedKey {
-				delete(k.seen, old)
-			}
-		}
-	}
-	k.seen[key] = now
-}
-
-// has reports whether key had a successful login within knownFor.
-func (k *knownAddresses) has(key [32]byte) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	at, ok := k.seen[key]
-	return ok && k.now().Sub(at) <= knownFor
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -46,7 +47,7 @@ func passwordLimits(s settings) (grants.PasswordLimits, error) {
 		l.Rate = -1
 	default:
 		l.Rate, err = strconv.ParseFloat(s.PasswordRate, 64)
-		if err != nil || l.Rate <= 0 {
+		if err != nil || !(l.Rate > 0) || math.IsInf(l.Rate, 1) {
 			return l, usagef("password-rate %q: want a positive number of failed logins a second, or off", s.PasswordRate)
 		}
 	}

@@ -45,6 +45,8 @@ func TestPasswordLimitsSettings(t *testing.T) {
 		{s: settings{PasswordQueue: "0", PasswordRate: "off"}, want: grants.PasswordLimits{Queue: -1, Rate: -1}},
 		{s: settings{PasswordHashers: "0"}, bad: true},
 		{s: settings{PasswordRate: "-1"}, bad: true},
+		{s: settings{PasswordRate: "NaN"}, bad: true},
+		{s: settings{PasswordRate: "+Inf"}, bad: true},
 		{s: settings{PasswordBurst: "x"}, bad: true},
 	}
 	for _, tt := range tests {
