@@ -372,3 +372,33 @@ func TestConnectFlowCookiesOverHTTPS(t *testing.T) {
 		t.Errorf("form_post callback with the None cookie: got %d → %s, want connected", back.StatusCode, back.Header.Get("Location"))
 	}
 }
+
+// Two Connects started in one browser (two tabs) both complete: the
+// second does not replace the secret the first flow is bound to.
+func TestConnectPageFlowsInTwoTabs(t *testing.T) {
+	e := newEnv(t)
+	id, sec := fedSetup(e, nil)
+	f := providertest.NewFake(t)
+	e.fakeProvider(f)
+	b := newBrowser(t)
+	link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec)
+	if status, _ := b.enter(link.str("url")); status != 303 {
+		t.Fatalf("opening the link: got %d", status)
+	}
+	_, _, page := b.get(e.URL + "/fed/oauth2/connect")
+	csrf := csrfRE.FindStringSubmatch(page)[1]
+	connect := func() string {
+		status, authURL, _ := b.post(e.URL+"/fed/oauth2/connect/action", url.Values{"csrf": {csrf}, "provider": {"fake"}, "action": {"connect"}})
+		if status != 303 || !strings.HasPrefix(authURL, f.AuthURL) {
+			t.Fatalf("Connect: got %d → %s", status, authURL)
+		}
+		return authURL
+	}
+	first, second := connect(), connect()
+	for name, authURL := range map[string]string{"first tab": first, "second tab": second} {
+		status, back, _ := b.get(f.Authorize(t, authURL).String())
+		if status != 302 || mustURL(t, back).Query().Get("status") != "connected" {
+			t.Errorf("%s's callback: got %d → %s, want connected", name, status, back)
+		}
+	}
+}
