@@ -156,3 +156,52 @@ func mustQuery(t *testing.T, s string) url.Values {
 	}
 	return u.Query()
 }
+
+// A pending token set that Confirm drops is revoked upstream whatever
+// the reason: another client's confirm, an expired record, a wrong
+// binding. None is stored.
+func TestConfirmRevokesWhatItDrops(t *testing.T) {
+	m, fake, api, cl := issFixture(t, "")
+	ctx := t.Context()
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	err := m.store.UpdateProvider(ctx, "a", "up", func(p storage.Provider) (storage.Provider, error) {
+		p.RevocationURL = fake.RevocationURL
+		return p, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.ReturnURLs = []string{"https://app.example/back"}
+	pending := func() string {
+		a, err := m.Authorize(ctx, api, cl, AuthorizeRequest{Identity: "u1", ReturnURL: "https://app.example/back", Binding: "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := m.CallbackFor(ctx, api, CallbackRequest{Provider: "up", Query: fake.Authorize(t, a.URL).Query()}); !res.Pending {
+			t.Fatalf("bound callback: got %+v, want pending", res)
+		}
+		return a.State
+	}
+	for name, confirm := range map[string]func(state string) error{
+		"another client": func(st string) error { _, err := m.Confirm(ctx, api, "other", st, "b"); return err },
+		"expired": func(st string) error {
+			defer func(t0 time.Time) { now = t0 }(now)
+			now = now.Add(PendingTTL)
+			_, err := m.Confirm(ctx, api, cl.ID, st, "b")
+			return err
+		},
+		"wrong binding": func(st string) error { _, err := m.Confirm(ctx, api, cl.ID, st, "x"); return err },
+	} {
+		before := fake.RevokeCount()
+		if err := confirm(pending()); err == nil {
+			t.Errorf("%s: got nil, want an error", name)
+		}
+		if n := fake.RevokeCount() - before; n != 1 {
+			t.Errorf("%s: upstream revocations: got %d, want 1", name, n)
+		}
+	}
+	if _, err := m.store.GetConnection(ctx, "a", ConnectionID(cl.ID, "u1", "up")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("connection after refused confirms: got %v, want not found", err)
+	}
+}
