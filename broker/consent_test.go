@@ -164,7 +164,6 @@ func TestAuthorizeBindingNeedsConfirmation(t *testing.T) {
 	if c := e.form("POST", "/fed/oauth2/provider/confirm", url.Values{"state": {st}, "binding": {"hash-of-mallory-session"}}, other, otherSec); c.Status != 400 {
 		t.Errorf("another client's confirm: got %d %s, want 400", c.Status, c.Raw)
 	}
-	st = flow("hash-of-mallory-session")
 	if c := confirm(st, "hash-of-mallory-session"); c.Status != 200 || c.str("status") != "connected" || c.str("provider") != "fake" {
 		t.Fatalf("confirm: got %d %s, want connected", c.Status, c.Raw)
 	}
