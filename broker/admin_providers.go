@@ -117,14 +117,8 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 		e, _ := s.catalog.Get(sp.Template)
 		sp.Type = e.Type
 	}
-	if err := validScopes(sp.Scopes); err != nil {
+	if err := checkProviderLists(sp); err != nil {
 		return storage.Provider{}, false, err
-	}
-	if err := validScopes(sp.AllowedScopes); err != nil {
-		return storage.Provider{}, false, err
-	}
-	if sp.Callback != "" && sp.Callback != storage.CallbackOwn && sp.Callback != storage.CallbackShared {
-		return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(`callback must be "provider" or "shared"`)
 	}
 	now := s.now().UTC()
 	p := storage.Provider{
@@ -153,6 +147,21 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 		return p, nil
 	})
 	return p, false, storeError(err, "provider")
+}
+
+// checkProviderLists validates a spec's scopes, allowed scopes and
+// callback.
+func checkProviderLists(sp ProviderSpec) error {
+	if err := validScopes(sp.Scopes); err != nil {
+		return err
+	}
+	if err := validScopes(sp.AllowedScopes); err != nil {
+		return err
+	}
+	if sp.Callback != "" && sp.Callback != storage.CallbackOwn && sp.Callback != storage.CallbackShared {
+		return protocol.ErrInvalidRequest.WithDescription(`callback must be "provider" or "shared"`)
+	}
+	return nil
 }
 
 func (s *Server) putProviderRoute(c *gin.Context) {

@@ -170,7 +170,7 @@ func (s *Server) connectAction(c *gin.Context) {
 		if err == nil {
 			var az *connections.Authorization
 			az, err = s.conns.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{
-				Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name), BrowserSecret: s.flowSecret(c, a.Name),
+				Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name), BrowserSecret: s.flowSecret(c, a.Name, cookie),
 			})
 			if err == nil {
 				c.Redirect(http.StatusSeeOther, az.URL)

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/oauth2broker/oauth2broker/broker/secret"
 )
 
 // The connect page's session: after the one-time link is used, the browser
@@ -91,17 +89,13 @@ const flowCookie = "oauth2broker_flow"
 // other site use it.
 const flowPostCookie = "oauth2broker_flow_post"
 
-// flowSecret returns the browser's flow secret, setting the cookie when
-// the browser has none (or a malformed one). Every flow of the browser
-// shares it, so flows started in two tabs both complete.
-func (s *Server) flowSecret(c *gin.Context, api string) string {
-	if ck, err := c.Request.Cookie(flowCookie); err == nil && flowSecretRE.MatchString(ck.Value) {
-		return ck.Value
-	}
-	v, err := secret.RandomString(32)
-	if err != nil {
-		return "" // the flow is then unbound, as before; rand does not fail
-	}
+// flowSecret returns the browser's flow secret and sets its cookies.
+// The secret is derived from the browser's connect session (its cookie
+// value), so every flow of the session shares it and flows started in
+// two tabs both complete: the flow cookie's path keeps it from the
+// connect page, so an existing random one could not be read back there.
+func (s *Server) flowSecret(c *gin.Context, api, session string) string {
+	v := base64.RawURLEncoding.EncodeToString(s.sessionMAC("flow\x00" + session))
 	secure := strings.HasPrefix(s.connectURL(api), "https://")
 	ck := &http.Cookie{
 		Name: flowCookie, Value: v, Path: "/" + api + "/oauth2/provider/callback",

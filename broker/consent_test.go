@@ -30,19 +30,7 @@ func TestConnectPageFlowIsBoundToTheBrowser(t *testing.T) {
 	f := providertest.NewFake(t)
 	e.fakeProvider(f)
 	attacker := newBrowser(t)
-	start := func(b *browser) string {
-		link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"mallory"}}, id, sec)
-		if status, _ := b.enter(link.str("url")); status != 303 {
-			t.Fatalf("opening the link: got %d", status)
-		}
-		_, _, page := b.get(e.URL + "/fed/oauth2/connect")
-		csrf := csrfRE.FindStringSubmatch(page)[1]
-		status, authURL, _ := b.post(e.URL+"/fed/oauth2/connect/action", url.Values{"csrf": {csrf}, "provider": {"fake"}, "action": {"connect"}})
-		if status != 303 || !strings.HasPrefix(authURL, f.AuthURL) {
-			t.Fatalf("Connect: got %d → %s", status, authURL)
-		}
-		return authURL
-	}
+	start := func(b *browser) string { return b.connect(e, f, b.openSession(e, id, sec, "mallory")) }
 	authURL := start(attacker)
 	cb := f.Authorize(t, authURL) // the victim, logged in at the provider
 	status, back, _ := newBrowser(t).get(cb.String())
@@ -79,10 +67,7 @@ func TestConnectFlowCookieAttributes(t *testing.T) {
 	f := providertest.NewFake(t)
 	e.fakeProvider(f)
 	b := newBrowser(t)
-	link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec)
-	b.enter(link.str("url"))
-	_, _, page := b.get(e.URL + "/fed/oauth2/connect")
-	csrf := csrfRE.FindStringSubmatch(page)[1]
+	csrf := b.openSession(e, id, sec, "alice")
 	req, _ := http.NewRequest("POST", e.URL+"/fed/oauth2/connect/action", strings.NewReader(url.Values{"csrf": {csrf}, "provider": {"fake"}, "action": {"connect"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := b.c.Do(req)
@@ -179,7 +164,6 @@ func TestAuthorizeBindingNeedsConfirmation(t *testing.T) {
 	if c := e.form("POST", "/fed/oauth2/provider/confirm", url.Values{"state": {st}, "binding": {"hash-of-mallory-session"}}, other, otherSec); c.Status != 400 {
 		t.Errorf("another client's confirm: got %d %s, want 400", c.Status, c.Raw)
 	}
-	st = flow("hash-of-mallory-session")
 	if c := confirm(st, "hash-of-mallory-session"); c.Status != 200 || c.str("status") != "connected" || c.str("provider") != "fake" {
 		t.Fatalf("confirm: got %d %s, want connected", c.Status, c.Raw)
 	}
@@ -371,4 +355,45 @@ func TestConnectFlowCookiesOverHTTPS(t *testing.T) {
 	if q := mustURL(t, back.Header.Get("Location")).Query(); back.StatusCode != 302 || q.Get("status") != "connected" {
 		t.Errorf("form_post callback with the None cookie: got %d → %s, want connected", back.StatusCode, back.Header.Get("Location"))
 	}
+}
+
+// Two Connects started in one browser (two tabs) both complete: the
+// second does not replace the secret the first flow is bound to.
+func TestConnectPageFlowsInTwoTabs(t *testing.T) {
+	e := newEnv(t)
+	id, sec := fedSetup(e, nil)
+	f := providertest.NewFake(t)
+	e.fakeProvider(f)
+	b := newBrowser(t)
+	csrf := b.openSession(e, id, sec, "alice")
+	first, second := b.connect(e, f, csrf), b.connect(e, f, csrf)
+	for name, authURL := range map[string]string{"first tab": first, "second tab": second} {
+		status, back, _ := b.get(f.Authorize(t, authURL).String())
+		if status != 302 || mustURL(t, back).Query().Get("status") != "connected" {
+			t.Errorf("%s's callback: got %d → %s, want connected", name, status, back)
+		}
+	}
+}
+
+// openSession opens a new connect link for identity in b (the page's
+// Continue) and returns the page's CSRF token.
+func (b *browser) openSession(e *env, id, sec, identity string) string {
+	b.t.Helper()
+	link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {identity}}, id, sec)
+	if status, _ := b.enter(link.str("url")); status != 303 {
+		b.t.Fatalf("opening the link: got %d", status)
+	}
+	_, _, page := b.get(e.URL + "/fed/oauth2/connect")
+	return csrfRE.FindStringSubmatch(page)[1]
+}
+
+// connect presses Connect for f on the page and returns the provider's
+// authorization URL.
+func (b *browser) connect(e *env, f *providertest.Fake, csrf string) string {
+	b.t.Helper()
+	status, authURL, _ := b.post(e.URL+"/fed/oauth2/connect/action", url.Values{"csrf": {csrf}, "provider": {"fake"}, "action": {"connect"}})
+	if status != 303 || !strings.HasPrefix(authURL, f.AuthURL) {
+		b.t.Fatalf("Connect: got %d → %s", status, authURL)
+	}
+	return authURL
 }

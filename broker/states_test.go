@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,9 +32,9 @@ func TestStatesAndConnectLinksAreDistinctKinds(t *testing.T) {
 	}
 	link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec)
 	linkID := mustURL(t, link.str("url")).Query().Get("link")
-	status, _, _ := newBrowser(t).get(e.URL + "/fed/oauth2/provider/callback?code=x&state=" + url.QueryEscape(linkID))
-	if status != 400 {
-		t.Errorf("a connect link as the callback's state: got %d, want 400", status)
+	status, _, body := newBrowser(t).get(e.URL + "/fed/oauth2/provider/callback?code=x&state=" + url.QueryEscape(linkID))
+	if status != 400 || !strings.Contains(body, "unknown, used or missing state") {
+		t.Errorf("a connect link as the callback's state: got %d %s, want 400 unknown state", status, body)
 	}
 	if n := f.ExchangeCount(); n != 0 {
 		t.Errorf("code exchanges: got %d, want 0", n)

@@ -117,7 +117,8 @@ func (r *CallbackResult) fail(code, desc string) *CallbackResult {
 func (m *Manager) consumeFlowState(ctx context.Context, api, id string) (storage.State, *CallbackResult) {
 	st, err := m.store.ConsumeState(ctx, api, id)
 	if err == nil && !isFlowState(st) {
-		err = storage.ErrNotFound // a connect link or a pending record is no flow state
+		m.putBack(ctx, st) // a connect link or a pending record (the callback loaded again) is no flow state
+		err = storage.ErrNotFound
 	}
 	if err == nil && id != "" {
 		return st, nil

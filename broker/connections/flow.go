@@ -156,21 +156,60 @@ type Confirmation struct {
 var errNoPending = protocol.ErrInvalidGrant.WithDescription("unknown, used or expired pending connection")
 
 // Confirm commits the connection of a bound flow (one whose authorize
-// carried a binding) when binding matches the one authorize got. The
-// pending record is consumed either way: a wrong binding drops the
-// tokens and revokes them upstream.
+// carried a binding) when binding matches the one authorize got. Another
+// client's confirm leaves the pending record as it was; the app's own
+// consumes it either way: past its expiry or with a wrong binding, the
+// tokens are dropped and revoked upstream.
 func (m *Manager) Confirm(ctx context.Context, api storage.API, clientID, state, binding string) (*Confirmation, error) {
 	if state == "" || binding == "" {
 		return nil, protocol.ErrInvalidRequest.WithDescription("state and binding are required")
 	}
 	st, err := m.store.ConsumeState(ctx, api.Name, state)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Kind != storage.StateKindPending || st.ClientID != clientID || !m.now().Before(st.ExpiresAt))) {
+	if err == nil && (st.Kind != storage.StateKindPending || st.ClientID != clientID) {
+		m.putBack(ctx, st)
+		err = storage.ErrNotFound
+	}
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errNoPending
 	}
 	if err != nil {
 		return nil, err
 	}
-	plain, err := m.keyring.Open(st.SealedTokens, pendingAD(api.Name, st.ID))
+	ts, err := m.openPending(api.Name, st)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !m.now().Before(st.ExpiresAt):
+		m.revokePending(ctx, api.Name, st.Provider, ts)
+		return nil, errNoPending
+	case subtle.ConstantTimeCompare(hash(binding), st.BindingHash) != 1:
+		m.revokePending(ctx, api.Name, st.Provider, ts)
+		return nil, protocol.ErrAccessDenied.WithDescription("the binding does not match the flow's; the connection was dropped")
+	}
+	if err := m.saveConnection(ctx, api.Name, st, ts); err != nil {
+		return nil, err
+	}
+	return &Confirmation{Identity: st.Identity, Provider: st.Provider}, nil
+}
+
+// putBack stores again a live record consumed by a request it does not
+// belong to (a pending record or connect link at the callback, another
+// client's confirm), so that its owner can still use it. Storage has no
+// conditional consume; in the moment between, the owner would find it
+// used.
+func (m *Manager) putBack(ctx context.Context, st storage.State) {
+	if !m.now().Before(st.ExpiresAt) {
+		return
+	}
+	if err := m.store.CreateState(ctx, st); err != nil {
+		m.log.WarnContext(ctx, "putting back a consumed state failed", "api", st.API, "kind", st.Kind, "err", err)
+	}
+}
+
+// openPending opens the token set a pending record keeps.
+func (m *Manager) openPending(api string, st storage.State) (*providers.TokenSet, error) {
+	plain, err := m.keyring.Open(st.SealedTokens, pendingAD(api, st.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +217,7 @@ func (m *Manager) Confirm(ctx context.Context, api storage.API, clientID, state,
 	if err := json.Unmarshal(plain, &ts); err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare(hash(binding), st.BindingHash) != 1 {
-		m.revokePending(ctx, api.Name, st.Provider, &ts)
-		return nil, protocol.ErrAccessDenied.WithDescription("the binding does not match the flow's; the connection was dropped")
-	}
-	if err := m.saveConnection(ctx, api.Name, st, &ts); err != nil {
-		return nil, err
-	}
-	return &Confirmation{Identity: st.Identity, Provider: st.Provider}, nil
+	return &ts, nil
 }
 
 // revokePending revokes a dropped pending token set upstream, best

@@ -156,3 +156,76 @@ func mustQuery(t *testing.T, s string) url.Values {
 	}
 	return u.Query()
 }
+
+// A pending token set that the app's Confirm drops is revoked upstream:
+// an expired record, a wrong binding. None is stored.
+func TestConfirmRevokesWhatItDrops(t *testing.T) {
+	m, fake, api, cl := issFixture(t, "")
+	ctx := t.Context()
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	err := m.store.UpdateProvider(ctx, "a", "up", func(p storage.Provider) (storage.Provider, error) {
+		p.RevocationURL = fake.RevocationURL
+		return p, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.ReturnURLs = []string{"https://app.example/back"}
+	pending := func() string {
+		a, err := m.Authorize(ctx, api, cl, AuthorizeRequest{Identity: "u1", ReturnURL: "https://app.example/back", Binding: "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := m.CallbackFor(ctx, api, CallbackRequest{Provider: "up", Query: fake.Authorize(t, a.URL).Query()}); !res.Pending {
+			t.Fatalf("bound callback: got %+v, want pending", res)
+		}
+		return a.State
+	}
+	for name, confirm := range map[string]func(state string) error{
+		"expired": func(st string) error {
+			defer func(t0 time.Time) { now = t0 }(now)
+			now = now.Add(PendingTTL)
+			_, err := m.Confirm(ctx, api, cl.ID, st, "b")
+			return err
+		},
+		"wrong binding": func(st string) error { _, err := m.Confirm(ctx, api, cl.ID, st, "x"); return err },
+	} {
+		before := fake.RevokeCount()
+		if err := confirm(pending()); err == nil {
+			t.Errorf("%s: got nil, want an error", name)
+		}
+		if n := fake.RevokeCount() - before; n != 1 {
+			t.Errorf("%s: upstream revocations: got %d, want 1", name, n)
+		}
+	}
+	if _, err := m.store.GetConnection(ctx, "a", ConnectionID(cl.ID, "u1", "up")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("connection after refused confirms: got %v, want not found", err)
+	}
+}
+
+// A pending record shares its flow's state: the callback URL loaded again
+// (a reload, a provider delivering twice) is refused as a used state and
+// leaves the pending tokens for the app's confirm.
+func TestCallbackReloadKeepsPending(t *testing.T) {
+	m, fake, api, cl := issFixture(t, "")
+	ctx := t.Context()
+	cl.ReturnURLs = []string{"https://app.example/back"}
+	a, err := m.Authorize(ctx, api, cl, AuthorizeRequest{Identity: "u1", ReturnURL: "https://app.example/back", Binding: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := fake.Authorize(t, a.URL).Query()
+	if res := m.CallbackFor(ctx, api, CallbackRequest{Provider: "up", Query: q}); !res.Pending {
+		t.Fatalf("bound callback: got %+v, want pending", res)
+	}
+	if res := m.CallbackFor(ctx, api, CallbackRequest{Provider: "up", Query: q}); res.Error != "invalid_request" {
+		t.Errorf("the callback again: got %+v, want invalid_request", res)
+	}
+	if _, err := m.Confirm(ctx, api, "other", a.State, "b"); !errors.Is(err, errNoPending) {
+		t.Errorf("another client's confirm: got %v, want %v", err, errNoPending)
+	}
+	if _, err := m.Confirm(ctx, api, cl.ID, a.State, "b"); err != nil {
+		t.Errorf("the app's confirm after the reload: got %v, want nil", err)
+	}
+}

@@ -46,10 +46,17 @@ func (p *Provider) CheckCallback(q url.Values) error {
 }
 
 // ShopifyHMACValid reports whether q carries a valid Shopify hmac keyed
-// with secret (see CallbackHMACShopify).
+// with secret (see CallbackHMACShopify). A repeated parameter is refused
+// (Shopify's redirect repeats none): ShopifyHMAC joins values with ",",
+// so a=1&a=2 would verify with the hmac Shopify gave a=1,2.
 func ShopifyHMACValid(q url.Values, secret string) bool {
+	for _, v := range q {
+		if len(v) != 1 {
+			return false
+		}
+	}
 	got, err := hex.DecodeString(q.Get("hmac"))
-	if err != nil || len(got) != sha256.Size || len(q["hmac"]) != 1 {
+	if err != nil || len(got) != sha256.Size {
 		return false
 	}
 	return hmac.Equal(got, ShopifyHMAC(q, secret))

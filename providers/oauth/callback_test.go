@@ -40,6 +40,7 @@ func TestShopifyCallbackHMAC(t *testing.T) {
 		"no hmac":      func(v url.Values) { v.Del("hmac") },
 		"bad hex":      func(v url.Values) { v.Set("hmac", "zz") },
 		"two hmacs":    func(v url.Values) { v.Add("hmac", v.Get("hmac")) },
+		"two codes":    func(v url.Values) { v.Add("code", "attacker") },
 	} {
 		v, _ := url.ParseQuery(shopifyExample)
 		change(v)
@@ -52,6 +53,22 @@ func TestShopifyCallbackHMAC(t *testing.T) {
 	}
 	if err := callbackProvider(t, oauth.Quirks{}, "hush").CheckCallback(url.Values{"code": {"c"}}); err != nil {
 		t.Errorf("provider without a callback signature: got %v, want nil", err)
+	}
+}
+
+// A repeated parameter is refused: joined, a=1&a=2 would sign like
+// a=1,2, so a signed callback could be reshaped without the secret.
+func TestShopifyCallbackHMACRepeatedParameter(t *testing.T) {
+	q, _ := url.ParseQuery(shopifyExample)
+	q.Set("host", "1,2")
+	q.Set("hmac", hex.EncodeToString(oauth.ShopifyHMAC(q, "hush")))
+	p := callbackProvider(t, oauth.Quirks{CallbackHMAC: oauth.CallbackHMACShopify}, "hush")
+	if err := p.CheckCallback(q); err != nil {
+		t.Fatalf("signed callback: got %v, want nil", err)
+	}
+	q["host"] = []string{"1", "2"}
+	if err := p.CheckCallback(q); !errors.Is(err, providers.ErrUpstream) {
+		t.Errorf("host=1&host=2 with the hmac of host=1,2: got %v, want %v", err, providers.ErrUpstream)
 	}
 }
 

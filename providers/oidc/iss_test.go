@@ -60,4 +60,11 @@ func TestCallbackIssFromDiscovery(t *testing.T) {
 	if err := p.CheckCallback(url.Values{"code": {"x"}}); err != nil {
 		t.Errorf("an OP that does not advertise iss, callback without it: got %v, want nil", err)
 	}
+	// RFC 9207 §2.4: an iss that is present is compared all the same.
+	if err := p.CheckCallback(url.Values{"code": {"x"}, "iss": {quiet}}); err != nil {
+		t.Errorf("an OP that does not advertise iss, callback with its own: got %v, want nil", err)
+	}
+	if err := p.CheckCallback(url.Values{"code": {"x"}, "iss": {"https://attacker.example"}}); !errors.Is(err, providers.ErrUpstream) {
+		t.Errorf("an OP that does not advertise iss, callback with another: got %v, want %v", err, providers.ErrUpstream)
+	}
 }

@@ -24,6 +24,9 @@ import (
 type Provider struct {
 	inner    *oauth.Provider
 	verifier *gooidc.IDTokenVerifier
+	// issuer is the discovered issuer, which an iss parameter must name
+	// even when discovery does not advertise it (RFC 9207 §2.4).
+	issuer string
 }
 
 var (
@@ -80,7 +83,7 @@ func New(ctx context.Context, cfg oauth.Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{inner: inner, verifier: op.Verifier(&gooidc.Config{ClientID: cfg.ClientID, Now: cfg.Now})}, nil
+	return &Provider{inner: inner, verifier: op.Verifier(&gooidc.Config{ClientID: cfg.ClientID, Now: cfg.Now}), issuer: firstNonEmpty(d.Issuer, cfg.Issuer)}, nil
 }
 
 func firstNonEmpty(a, b string) string {
@@ -144,8 +147,17 @@ func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 
 // CheckCallback implements providers.CallbackChecker: when discovery
 // advertised authorization_response_iss_parameter_supported, the
-// callback must carry the issuer as iss (RFC 9207).
-func (p *Provider) CheckCallback(q url.Values) error { return p.inner.CheckCallback(q) }
+// callback must carry the issuer as iss (RFC 9207); an iss present
+// without it must name the issuer all the same (§2.4).
+func (p *Provider) CheckCallback(q url.Values) error {
+	if err := p.inner.CheckCallback(q); err != nil {
+		return err
+	}
+	if iss, ok := q["iss"]; ok && (len(iss) != 1 || iss[0] != p.issuer) {
+		return fmt.Errorf("oidc: callback: %w: iss names another issuer", providers.ErrUpstream)
+	}
+	return nil
+}
 
 // RefreshPolicy implements providers.RefreshAdvisor.
 func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.inner.RefreshPolicy() }
