@@ -86,6 +86,7 @@ type Server struct {
 	paths         tokenPathIndex
 	adminMu       sync.Mutex    // serialises API writes (token path uniqueness)
 	auditTTL      time.Duration // 0: keep for ever
+	ready         *readiness    // what /readyz answers (readiness.go)
 	stopGC        context.CancelFunc
 	gcDone        chan struct{}
 }
@@ -107,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.ready = &readiness{store: cfg.Store, now: s.now, log: s.log}
 	if _, ok := cfg.Store.(storage.Watcher); ok {
 		// A shared store: its watch keeps what lastKnown remembers current.
 		s.lastKnown = newLastKnown(cfg.Store, s.now)
@@ -318,6 +320,7 @@ func (s *Server) every(ctx context.Context, d time.Duration, fn func(context.Con
 func (s *Server) collect(ctx context.Context) {
 	n, err := s.store.GarbageCollect(ctx, s.now())
 	if err != nil {
+		s.ready.note(err)
 		s.log.Error("garbage collection failed", "err", err)
 	} else if n.States+n.IssuedTokens+n.SigningKeys+n.AuditEvents > 0 {
 		s.log.Info("garbage collected", "states", n.States, "issued_tokens", n.IssuedTokens, "signing_keys", n.SigningKeys,
