@@ -28,7 +28,9 @@ type diskFull struct {
 	full atomic.Bool
 }
 
-func errNoSpace() error { return fmt.Errorf("bbolt: write: %w (%w)", storage.ErrUnavailable, syscall.ENOSPC) }
+func errNoSpace() error {
+	return fmt.Errorf("bbolt: write: %w (%w)", storage.ErrUnavailable, syscall.ENOSPC)
+}
 
 func (d *diskFull) CreateClient(ctx context.Context, c storage.Client) error {
 	if d.full.Load() {
@@ -118,7 +120,7 @@ func TestReadyzWhileStoreCannotWrite(t *testing.T) {
 	e.wantNotReady("no space left on device")
 
 	store.full.Store(false) // space freed
-	clk.add(time.Second) // the failed probe holds readiness down for 2 s
+	clk.add(time.Second)    // the failed probe holds readiness down for 2 s
 	e.wantNotReady("no space left on device")
 	clk.add(time.Second)
 	e.wantReady()
