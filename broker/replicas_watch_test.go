@@ -26,6 +26,16 @@ func eventually(cond func() bool) bool {
 	return cond()
 }
 
+// waitLoad polls cond every 10 ms for up to 2 minutes, while a load runs.
+func waitLoad(cond func() bool) bool {
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
 // jwtKid returns the kid of a JWT's header.
 func jwtKid(t *testing.T, token string) string {
 	t.Helper()
@@ -193,16 +203,25 @@ func TestReplicasThroughQuorumLoss(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(500 * time.Millisecond)
-	leader := cluster.Leader()
-	if leader < 0 {
-		t.Fatal("no leader")
+	// Kill the leader once the load runs, and keep the load on through the
+	// election until the replicas have answered more of it under the new
+	// leader: events, not a pace, so a slow machine only takes longer.
+	leader := -1
+	ok := waitLoad(func() bool { return requests.Load() >= 20 })
+	if ok {
+		if leader = cluster.Leader(); leader >= 0 {
+			cluster.Kill(leader) // a crash: no leadership hand-over
+			ok = waitLoad(func() bool { l := cluster.Leader(); return l >= 0 && l != leader })
+			after := requests.Load()
+			ok = ok && waitLoad(func() bool { return requests.Load() >= after+20 })
+		}
 	}
-	cluster.Kill(leader) // a crash: no leadership hand-over
-	second := (leader + 1) % 3
-	time.Sleep(2 * time.Second)
 	close(stopLoad)
 	wg.Wait()
+	if !ok || leader < 0 {
+		t.Fatalf("the load or the election did not go on within 2 minutes (leader %d, %d requests)", leader, requests.Load())
+	}
+	second := (leader + 1) % 3
 	if len(failures) > 0 {
 		t.Errorf("the etcd leader killed under load: %d of %d requests failed; first: %s", len(failures), requests.Load(), failures[0])
 	}
