@@ -193,3 +193,55 @@ func TestFullDiskAnswers503AndRecovers(t *testing.T) {
 	e.wantReady()
 	e.mustAdmin(201, "POST", "/apis/d/clients", map[string]any{"client_id": "after"})
 }
+
+// noQuorum is a store without a write probe of its own whose writes fail,
+// while down is set, as etcd's do without a quorum.
+type noQuorum struct {
+	storage.Storage
+	down atomic.Bool
+}
+
+func errNoQuorum() error {
+	return fmt.Errorf("etcd: put client: %w (context deadline exceeded)", storage.ErrUnavailable)
+}
+
+func (s *noQuorum) CreateClient(ctx context.Context, c storage.Client) error {
+	if s.down.Load() {
+		return errNoQuorum()
+	}
+	return s.Storage.CreateClient(ctx, c)
+}
+
+func (s *noQuorum) CreateState(ctx context.Context, st storage.State) error {
+	if s.down.Load() {
+		return errNoQuorum()
+	}
+	return s.Storage.CreateState(ctx, st)
+}
+
+// A store without a WriteProber is probed with a state of the reserved
+// API "readyz", written and consumed, which leaves nothing behind.
+func TestReadyzProbesWithAState(t *testing.T) {
+	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store := &noQuorum{Storage: db}
+	clk := newClock()
+	e := startOn(t, store, clk)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "q"})
+	store.down.Store(true)
+	if w := e.admin("POST", "/apis/q/clients", map[string]any{"client_id": "app"}); w.Status != 503 {
+		t.Fatalf("write without quorum: got %d %s, want 503", w.Status, w.Raw)
+	}
+	clk.add(time.Minute)
+	e.wantNotReady("context deadline exceeded") // the probe's write fails too
+	store.down.Store(false)
+	clk.add(time.Minute)
+	e.wantReady()
+	n, err := db.GarbageCollect(context.Background(), clk.now().Add(time.Hour))
+	if err != nil || n.States != 0 {
+		t.Errorf("states left by the probes: %d (%v), want 0", n.States, err)
+	}
+}
