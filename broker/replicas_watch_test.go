@@ -117,7 +117,7 @@ func TestReplicasSeeChangesAtOnce(t *testing.T) {
 	e.mustAdmin(200, "PATCH", "/apis/w", map[string]any{"token_paths": []string{"/w-extra/token"}})
 	for i, r := range envs {
 		if !eventually(func() bool { return r.form("POST", "/w-extra/token", cc, id, sec).Status == 200 }) {
-			t.Errorf("replica %d does not serve the token path added on replica 0 after 10 s", i)
+			t.Errorf("replica %d does not serve the token path added on replica 0 after 30 s", i)
 		}
 	}
 
@@ -257,7 +257,7 @@ func TestReplicasThroughQuorumLoss(t *testing.T) {
 		}
 	}
 	if !eventually(func() bool { return e.admin("POST", "/apis/q/clients", map[string]any{"name": "after"}).Status == 201 }) {
-		t.Fatal("admin writes do not work 10 s after the quorum returned")
+		t.Fatal("admin writes do not work 30 s after the quorum returned")
 	}
 	for i, r := range envs {
 		if a := r.form("POST", "/q/oauth2/introspect", url.Values{"token": {issued[i]}}, id, sec); a.Body["active"] != true {
