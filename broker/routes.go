@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -119,13 +120,18 @@ func (s *Server) readyz(c *gin.Context) {
 	writeJSON(c, http.StatusOK, gin.H{"status": "ready"})
 }
 
-// errNotReady is the answer of /readyz while the store fails with err. The
-// reason is shown only for storage.ErrUnavailable, whose messages name no
-// record, key or path.
+// errNotReady is the answer of /readyz while the store fails with err.
+// /readyz is unauthenticated: the reason is a class, never the error's
+// text, which may name records (the log has the whole error).
 func errNotReady(err error, retry time.Duration) *protocol.Error {
 	desc := "store unavailable"
 	if errors.Is(err, storage.ErrUnavailable) {
-		desc = "store unavailable: " + err.Error()
+		desc = "store unavailable (no quorum, or out of reach)"
+	}
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO} {
+		if errors.Is(err, errno) {
+			desc = "store cannot write: " + errno.Error()
+		}
 	}
 	return protocol.ErrTemporarilyUnavailable.WithDescription(desc).WithRetryAfter(retry)
 }
