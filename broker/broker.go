@@ -103,6 +103,7 @@ type Server struct {
 	adminMu       sync.Mutex    // serialises API writes (token path uniqueness)
 	namesMu       sync.Mutex    // serialises client and user creation (ids never equal usernames)
 	auditTTL      time.Duration // 0: keep for ever
+	ready         *readiness    // what /readyz answers (readiness.go)
 	stopGC        context.CancelFunc
 	gcDone        chan struct{}
 	proxies       *protocol.TrustedProxies // whose X-Forwarded-For is believed
@@ -130,6 +131,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.ready = &readiness{store: cfg.Store, now: s.now, log: s.log}
 	if _, ok := cfg.Store.(storage.Watcher); ok {
 		// A shared store: its watch keeps what lastKnown remembers current.
 		s.lastKnown = newLastKnown(cfg.Store, s.now)
@@ -346,6 +348,7 @@ func (s *Server) every(ctx context.Context, d time.Duration, fn func(context.Con
 func (s *Server) collect(ctx context.Context) {
 	n, err := s.store.GarbageCollect(ctx, s.now())
 	if err != nil {
+		s.ready.note(err)
 		s.log.Error("garbage collection failed", "err", err)
 	} else if n.States+n.IssuedTokens+n.SigningKeys+n.AuditEvents > 0 {
 		s.log.Info("garbage collected", "states", n.States, "issued_tokens", n.IssuedTokens, "signing_keys", n.SigningKeys,

@@ -69,6 +69,17 @@ func TestKill9LosesNothing(t *testing.T) {
 
 	var mu sync.Mutex
 	var clients, refreshTokens []string
+	// enough is closed once the broker has answered wantClients client
+	// creations and wantLogins logins: the kill comes then, while the
+	// workers still have writes in flight, however slow the machine.
+	const wantClients, wantLogins = 8, 4
+	enough := make(chan struct{})
+	var once sync.Once
+	counted := func() { // with mu held
+		if len(clients) >= wantClients && len(refreshTokens) >= wantLogins {
+			once.Do(func() { close(enough) })
+		}
+	}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for w := 0; w < 4; w++ {
@@ -85,26 +96,32 @@ func TestKill9LosesNothing(t *testing.T) {
 				if status, _ := rawCall(base, "POST", "/admin/v1/apis/crash/clients", `{"client_id":"`+id+`"}`, "Bearer "+adminToken, "application/json"); status == 201 {
 					mu.Lock()
 					clients = append(clients, id)
+					counted()
 					mu.Unlock()
 				}
 				form := url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"pw-123456"}, "client_id": {"app"}, "client_secret": {sec}}.Encode()
 				if status, body := rawCall(base, "POST", "/crash/oauth2/token", form, "", "application/x-www-form-urlencoded"); status == 200 {
 					mu.Lock()
 					refreshTokens = append(refreshTokens, jsonField(body, "refresh_token"))
+					counted()
 					mu.Unlock()
 				}
 			}
 		}(w)
 	}
-	time.Sleep(700 * time.Millisecond)
+	select {
+	case <-enough:
+	case <-time.After(3 * time.Minute): // a bound on a stuck broker, not a pace
+	}
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = child.Wait()
 	close(stop)
 	wg.Wait()
-	if len(clients) == 0 || len(refreshTokens) == 0 {
-		t.Fatalf("no write was answered before the kill (%d clients, %d logins); the test proves nothing", len(clients), len(refreshTokens))
+	if len(clients) < wantClients || len(refreshTokens) < wantLogins {
+		t.Fatalf("in 3 minutes the broker answered %d client creations and %d logins, want %d and %d before the kill",
+			len(clients), len(refreshTokens), wantClients, wantLogins)
 	}
 
 	// A new process on the same file sees every answered write.

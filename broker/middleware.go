@@ -86,7 +86,9 @@ func (s *Server) renderErrors(c *gin.Context) {
 	err := c.Errors.Last().Err
 	e := protocol.AsError(err)
 	if e.Status >= 500 && errors.Is(err, storage.ErrUnavailable) {
-		// The client may retry once the store has its quorum back.
+		// The client may retry once the store has its quorum or its
+		// disk space back; until then /readyz says so.
+		s.ready.note(err)
 		e = errStoreUnavailable.WithCause(err)
 		c.Header("Retry-After", "1")
 	}
@@ -129,7 +131,7 @@ func (s *Server) recoverPanic(c *gin.Context) {
 
 // errStoreUnavailable answers a request the store could not serve now.
 var errStoreUnavailable = protocol.ErrTemporarilyUnavailable.WithDescription(
-	"the broker's store is unavailable (no quorum or out of reach); retry shortly")
+	"the broker's store is unavailable (no quorum, out of reach, or cannot write); retry shortly")
 
 func renderError(c *gin.Context, err error) {
 	protocol.WriteError(c.Writer, err)

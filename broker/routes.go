@@ -3,6 +3,8 @@ package broker
 import (
 	"errors"
 	"net/http"
+	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -110,12 +112,38 @@ func (s *Server) healthz(c *gin.Context) {
 	writeJSON(c, http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz answers 200 when the store answers.
+// readyz answers 200 when the store answers reads and takes writes. While
+// it cannot (a full disk, a read-only file system, etcd without quorum; see
+// readiness) it answers 503 temporarily_unavailable with Retry-After and
+// the reason, so a load balancer sends the writes elsewhere; /healthz
+// stays 200.
 func (s *Server) readyz(c *gin.Context) {
-	if _, err := s.store.GetAPI(c, "readyz"); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	_, err := s.store.GetAPI(c, "readyz")
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.ready.note(err)
 		s.logger(c).Error("readiness check failed", "err", err)
-		fail(c, protocol.ErrTemporarilyUnavailable.WithDescription("store unavailable"))
+		renderError(c, errNotReady(err, time.Second))
+		return
+	}
+	if retry, err := s.ready.check(c); err != nil {
+		renderError(c, errNotReady(err, retry))
 		return
 	}
 	writeJSON(c, http.StatusOK, gin.H{"status": "ready"})
+}
+
+// errNotReady is the answer of /readyz while the store fails with err.
+// /readyz is unauthenticated: the reason is a class, never the error's
+// text, which may name records (the log has the whole error).
+func errNotReady(err error, retry time.Duration) *protocol.Error {
+	desc := "store unavailable"
+	if errors.Is(err, storage.ErrUnavailable) {
+		desc = "store unavailable (no quorum, or out of reach)"
+	}
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO} {
+		if errors.Is(err, errno) {
+			desc = "store cannot write: " + errno.Error()
+		}
+	}
+	return protocol.ErrTemporarilyUnavailable.WithDescription(desc).WithRetryAfter(retry)
 }

@@ -16,9 +16,12 @@ var (
 	// between read and write (compare-and-swap lost); the caller reloads.
 	ErrConflict = errors.New("storage: conflict")
 	// ErrUnavailable is wrapped by the errors of a store that cannot serve
-	// the call now (a cluster without quorum, a member out of reach). As
+	// the call now (a cluster without quorum, a member out of reach), and
+	// of a store that cannot write now: a full disk (ENOSPC), a quota
+	// (EDQUOT), a read-only file system (EROFS) or an I/O error (EIO). As
 	// with any timeout, a write that failed this way may still take effect
-	// once the cluster recovers; the caller may retry later.
+	// once the cluster recovers; a local store rolls it back whole. The
+	// caller may retry later.
 	ErrUnavailable = errors.New("storage: unavailable")
 )
 
@@ -159,4 +162,14 @@ type Elector interface {
 	// lost (or ctx ends), and resign, which gives the leadership up and
 	// must be called once.
 	Lead(ctx context.Context, name string) (lead context.Context, resign func(), err error)
+}
+
+// WriteProber is implemented by stores that can check, without storing a
+// record, whether writes that failed with ErrUnavailable would find room
+// again (the disk has space, the file system is writable). The broker calls
+// it only while its readiness is down after such a failure.
+type WriteProber interface {
+	// ProbeWrite returns nil when a write can be expected to succeed, or
+	// an error wrapping ErrUnavailable. It leaves no record behind.
+	ProbeWrite(ctx context.Context) error
 }

@@ -380,7 +380,12 @@ func TestForceRefreshWithoutRefreshToken(t *testing.T) {
 
 func TestRevokeDuringRefresh(t *testing.T) {
 	f := newFixture(t)
-	f.up.delay = 100 * time.Millisecond
+	// The refresh is held upstream until the revoke is done, whatever the
+	// machine's speed.
+	started := make(chan struct{})
+	var once sync.Once
+	f.up.hook = func(int32) { once.Do(func() { close(started) }) }
+	f.up.gate = make(chan struct{})
 	f.connect(t, "u1")
 	f.clk.add(2 * time.Hour)
 	done := make(chan error, 1)
@@ -388,10 +393,11 @@ func TestRevokeDuringRefresh(t *testing.T) {
 		_, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	<-started
 	if _, err := f.m.Revoke(context.Background(), f.api, "app", "u1", ""); err != nil {
 		t.Fatal(err)
 	}
+	close(f.up.gate)
 	err := <-done
 	var e *protocol.Error
 	if !errors.As(err, &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != "none" {
@@ -499,7 +505,9 @@ func TestLeaseReleasedOnEarlyExit(t *testing.T) {
 		t.Fatalf("lease left behind after an early exit: %v", c.RefreshLeaseUntil)
 	}
 	f.m.open = func(context.Context, providers.Config) (providers.Provider, error) { return f.up, nil }
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// A lease left behind would hold this call until the test's clock
+	// passes it, which it never does: the bound only ends the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if _, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"}); err != nil {
 		t.Fatalf("after the provider is back: %v", err)

@@ -20,7 +20,9 @@ import (
 const (
 	envURL        = "OAUTH2BROKER_URL"
 	envAdminToken = "OAUTH2BROKER_ADMIN_TOKEN"
-	defaultURL    = "http://127.0.0.1:8080"
+	// envAdminTokenFile names a file holding the admin token.
+	envAdminTokenFile = "OAUTH2BROKER_ADMIN_TOKEN_FILE"
+	defaultURL        = "http://127.0.0.1:8080"
 )
 
 // maxAnswerBytes bounds what the CLI reads from the server.
@@ -35,6 +37,7 @@ type app struct {
 
 	// Set by the common flags.
 	url, token string
+	tokenFile  string
 	json       bool
 }
 
@@ -55,7 +58,8 @@ func (a *app) flags(c string) *flag.FlagSet {
 	}
 	fs := newFlagSet(c, synopsis, a.stderr)
 	fs.StringVar(&a.url, "url", "", "broker base URL (env "+envURL+", default "+defaultURL+")")
-	fs.StringVar(&a.token, "admin-token", "", "admin token (env "+envAdminToken+"; prefer the environment)")
+	fs.StringVar(&a.token, "admin-token", "", "admin token (env "+envAdminToken+"; prefer the environment or --admin-token-file)")
+	fs.StringVar(&a.tokenFile, "admin-token-file", "", "file holding the admin token (env "+envAdminTokenFile+")")
 	fs.BoolVar(&a.json, "json", false, "print the server's raw JSON answer")
 	return fs
 }
@@ -94,6 +98,12 @@ func (a *app) call(method, path string, body any) ([]byte, error) {
 func (a *app) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
 	base := cmp.Or(a.url, a.getenv(envURL), defaultURL)
 	token := cmp.Or(a.token, a.getenv(envAdminToken))
+	if path := cmp.Or(a.tokenFile, a.getenv(envAdminTokenFile)); token == "" && path != "" {
+		var err error
+		if token, err = readSecretFile(path); err != nil {
+			return nil, fmt.Errorf("admin token file: %w", err)
+		}
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

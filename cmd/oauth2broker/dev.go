@@ -74,7 +74,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ready 
 func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Listener, stderr io.Writer) (devInfo, *broker.Server, func(), error) {
 	info := devInfo{Broker: brokerURL, Issuer: issuer, API: "demo", ClientID: "demo-app", Username: "demo", Password: "demo-password-1"}
 	var err error
-	if info.AdminToken, err = secret.RandomString(24); err != nil {
+	if info.AdminToken, err = secret.RandomString(32); err != nil {
 		return info, nil, nil, err
 	}
 	if info.ClientSecret, err = secret.NewClientSecret(); err != nil {

@@ -101,7 +101,7 @@ func TestReadFileConfigEmpty(t *testing.T) {
 // exampleEnv sets the variables testdata/example.yaml refers to.
 func exampleEnv(t *testing.T) map[string]string {
 	vars := map[string]string{
-		"EXAMPLE_ADMIN_TOKEN":          "example-admin-token-0123456789",
+		"EXAMPLE_ADMIN_TOKEN":          "example-admin-token-0123456789abcdefghijkl",
 		"EXAMPLE_SHOP_BACKEND_SECRET":  "shop-backend-secret-0123456789abcdefghijkl",
 		"EXAMPLE_SHOP_PANEL_SECRET":    "shop-panel-secret-0123456789abcdefghijkl",
 		"EXAMPLE_PANEL_PASSWORD":       "panel-password-0123456789",

@@ -30,7 +30,7 @@ func loadKeyring(s settings) (*seal.Keyring, keySource, error) {
 	var err error
 	if s.EncryptionKey != "" {
 		if primary, err = seal.ParseKey(s.EncryptionKey); err != nil {
-			return nil, src, fmt.Errorf("encryption key (OAUTH2BROKER_ENCRYPTION_KEY or --encryption-key): %w", err)
+			return nil, src, fmt.Errorf("encryption key (OAUTH2BROKER_ENCRYPTION_KEY[_FILE] or --encryption-key[-file]): %w", err)
 		}
 	} else {
 		src.Path = filepath.Join(s.Data, keyFileName)

@@ -40,6 +40,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	warnings, err := readSecretFiles(&s)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkAdminToken(s.AdminToken); err != nil {
+		return err
+	}
 	store, kr, err := openData(ctx, s, log)
 	if err != nil {
 		return err
@@ -116,7 +126,7 @@ func openData(ctx context.Context, s settings, log *slog.Logger) (storage.Storag
 func logKey(log *slog.Logger, src keySource, kr *seal.Keyring) {
 	switch {
 	case src.Path == "":
-		log.Info("encryption key from OAUTH2BROKER_ENCRYPTION_KEY or --encryption-key", "key_id", kr.PrimaryID())
+		log.Info("encryption key from OAUTH2BROKER_ENCRYPTION_KEY[_FILE] or --encryption-key[-file]", "key_id", kr.PrimaryID())
 	case src.Generated:
 		log.Info("encryption key generated; back up this file, the stored secrets cannot be read without it", "path", absPath(src.Path), "key_id", kr.PrimaryID())
 	default:
@@ -132,7 +142,7 @@ func logStart(log *slog.Logger, s settings, addr net.Addr, publicURL string, dec
 		log.Info("configuration file applied", "path", absPath(s.Config), "apis", declared)
 	}
 	if s.AdminToken == "" {
-		log.Info("admin API is off: set OAUTH2BROKER_ADMIN_TOKEN or --admin-token to enable it")
+		log.Info("admin API is off: set OAUTH2BROKER_ADMIN_TOKEN[_FILE] or --admin-token-file to enable it")
 	} else {
 		log.Info("admin API is on", "path", "/admin/v1/")
 	}

@@ -260,7 +260,18 @@ func TestRunHTTPFinishesRequestsInFlight(t *testing.T) {
 	}()
 	<-started
 	cancel()
-	time.Sleep(50 * time.Millisecond) // let Shutdown close the listener
+	// Release the request only once Shutdown has closed the listener, so
+	// that it is in flight during the shutdown however slow the machine.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener was still open 30 s after the shutdown began")
+		}
+	}
 	close(release)
 	if got := <-answer; got != "finished" {
 		t.Errorf("request in flight: got %q, want finished", got)

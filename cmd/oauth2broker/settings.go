@@ -30,6 +30,11 @@ type settings struct {
 	// upstreams and webhooks; OutboundDeny the deny list (outbound.ParseDeny).
 	OutboundAllowHTTPLoopback string
 	OutboundDeny              string
+	AdminTokenFile            string // a file holding AdminToken (secrets.go)
+	EncryptionKeyFile         string // a file holding EncryptionKey (secrets.go)
+	// secretFlags names the secret flags given on the command line
+	// (comma-separated), which anyone on the machine can read in ps.
+	secretFlags string
 }
 
 // Defaults of serve.
@@ -81,6 +86,10 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.OldEncryptionKeys }, nil},
 		{"admin-token", "OAUTH2BROKER_ADMIN_TOKEN", "bearer token of the admin API; without one the admin API is off (prefer the environment)",
 			func(s *settings) *string { return &s.AdminToken }, func(f *fileConfig) string { return f.AdminToken }},
+		{"admin-token-file", "OAUTH2BROKER_ADMIN_TOKEN_FILE", "file holding the admin token (one line), so that it shows neither in ps nor in the environment",
+			func(s *settings) *string { return &s.AdminTokenFile }, nil},
+		{"encryption-key-file", "OAUTH2BROKER_ENCRYPTION_KEY_FILE", "file holding the base64 encryption key (one line), instead of --encryption-key",
+			func(s *settings) *string { return &s.EncryptionKeyFile }, nil},
 	}
 }
 
@@ -121,6 +130,7 @@ func loadSettings(args []string, lookupEnv func(string) (string, bool), stderr i
 		}
 	}
 	s := merge(fc)
+	s.secretFlags = givenSecretFlags(fs)
 	if s.Addr == "" || s.Data == "" {
 		return settings{}, nil, usagef("addr and data must not be empty")
 	}

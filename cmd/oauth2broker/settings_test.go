@@ -56,6 +56,7 @@ func TestLoadSettingsPrecedence(t *testing.T) {
 			want: settings{
 				Addr: "flag:3", PublicURL: "https://file.example", Data: "/env/data", Config: file,
 				EncryptionKey: "flag-key", OldEncryptionKeys: "a,b", AdminToken: "file-token",
+				secretFlags: "--encryption-key,--old-encryption-keys",
 			},
 		},
 		{

@@ -306,7 +306,7 @@ func TestNewUnreachable(t *testing.T) {
 			if !errors.Is(err, providers.ErrUnavailable) {
 				t.Errorf("got %v, %v, want an error wrapping %v", p, err, providers.ErrUnavailable)
 			}
-			if d := time.Since(start); d > 5*time.Second {
+			if d := time.Since(start); d > 30*time.Second { // the issuer hangs for ever
 				t.Errorf("New took %v, want it bounded by the client timeout", d)
 			}
 		})

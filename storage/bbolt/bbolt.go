@@ -147,7 +147,10 @@ func (d *DB) read(fn func(*bolt.Tx) error) error {
 
 // guard runs fn through run (db.Update or db.View). An error from fn is
 // returned as is, so storage sentinels and Update-function errors keep their
-// identity; an error from bbolt itself (begin, commit) is wrapped.
+// identity; an error from bbolt itself (begin, commit) is wrapped, as
+// storage.ErrUnavailable when the file system cannot take the write now
+// (see classify). A failed commit is rolled back whole: the file keeps the
+// last committed transaction, and writes go on once there is room again.
 func guard(op string, run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) error {
 	var fnErr error
 	err := run(func(tx *bolt.Tx) error {
@@ -155,7 +158,7 @@ func guard(op string, run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) er
 		return fnErr
 	})
 	if err != nil && fnErr == nil {
-		return fmt.Errorf("bbolt: %s: %w", op, err)
+		return classify(op, err)
 	}
 	return err
 }

@@ -7,6 +7,11 @@
 // transaction, and every write is synced before it returns (NoSync is never
 // set), so a call that returned nil survives a crash of the process.
 //
+// A write the file system cannot take (full, over quota, read-only, I/O
+// error) is rolled back whole and returns an error wrapping
+// storage.ErrUnavailable; writes go on once there is room again, without
+// reopening. [DB.ProbeWrite] tells when that is.
+//
 // Update functions run inside the write transaction: they must not call back
 // into the same DB, or they deadlock.
 //

@@ -76,16 +76,25 @@ func TestClusterFaults(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(500 * time.Millisecond)
-	leader := c.Leader()
-	if leader < 0 {
-		t.Fatal("no leader")
+	// Kill the leader once the load runs, and keep the load on through the
+	// election until more calls went through under the new leader:
+	// events, not a pace, so a slow machine only takes longer.
+	leader := -1
+	ok := waitLoad(func() bool { return calls.Load() >= 30 })
+	if ok {
+		if leader = c.Leader(); leader >= 0 {
+			c.Kill(leader) // a crash: no leadership hand-over
+			ok = waitLoad(func() bool { l := c.Leader(); return l >= 0 && l != leader })
+			after := calls.Load()
+			ok = ok && waitLoad(func() bool { return calls.Load() >= after+30 })
+		}
 	}
-	c.Kill(leader) // a crash: no leadership hand-over
-	second := (leader + 1) % 3
-	time.Sleep(2 * time.Second)
 	close(stop)
 	wg.Wait()
+	if !ok || leader < 0 {
+		t.Fatalf("the load or the election did not go on within 2 minutes (leader %d, %d calls)", leader, calls.Load())
+	}
+	second := (leader + 1) % 3
 	if len(failed) > 0 {
 		t.Errorf("with the leader of three members killed mid-load, %d of %d calls failed; first: %v", len(failed), calls.Load(), failed[0])
 	}
@@ -165,4 +174,14 @@ func TestClusterFaults(t *testing.T) {
 	if n == 0 {
 		t.Error("the load created no client")
 	}
+}
+
+// waitLoad polls cond every 10 ms for up to 2 minutes, while a load runs.
+func waitLoad(cond func() bool) bool {
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }

@@ -47,9 +47,13 @@ func (l loc) fail(ctx context.Context, op string, err error) error {
 }
 
 // unavailable reports whether err says the cluster cannot serve now: the
-// request timeout ran out (no quorum), or etcd or gRPC answered
-// Unavailable (no leader, leader changed, member out of reach).
+// request timeout ran out (no quorum), etcd or gRPC answered Unavailable
+// (no leader, leader changed, member out of reach), or the cluster cannot
+// take writes (the NOSPACE alarm: "database space exceeded").
 func unavailable(err error) bool {
+	if errors.Is(err, rpctypes.ErrGRPCNoSpace) || errors.Is(err, rpctypes.ErrNoSpace) {
+		return true
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
