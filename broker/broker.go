@@ -22,6 +22,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 	"github.com/oauth2broker/oauth2broker/storage"
+	"github.com/oauth2broker/oauth2broker/storage/lastknown"
 )
 
 // Config configures a Server.
@@ -83,7 +84,7 @@ type Server struct {
 	shared storage.Storage // the store as configured, for its optional interfaces
 	// lastKnown answers settings reads while a shared store is
 	// unavailable; nil on a store of one process.
-	lastKnown *lastKnown
+	lastKnown *lastknown.Store
 	keyring   *seal.Keyring
 	tokens    *tokens.Issuer
 	grants    *grants.Dispatcher
@@ -132,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if _, ok := cfg.Store.(storage.Watcher); ok {
 		// A shared store: its watch keeps what lastKnown remembers current.
-		s.lastKnown = newLastKnown(cfg.Store, s.now)
+		s.lastKnown = lastknown.Wrap(cfg.Store, lastknown.Config{Now: s.now})
 		s.store = s.lastKnown
 	}
 	s.metrics = newMetrics()
@@ -269,7 +270,7 @@ func (s *Server) watchStore(ctx context.Context, w storage.Watcher) {
 	kinds := []string{storage.KindAPIs, storage.KindSigningKeys, storage.KindClients, storage.KindUsers, storage.KindProviders}
 	_ = w.Watch(ctx, kinds, func(c storage.Change) {
 		if s.lastKnown != nil {
-			s.lastKnown.changed(c)
+			s.lastKnown.Changed(c)
 		}
 		switch c.Kind {
 		case storage.KindAPIs:
