@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -249,7 +250,7 @@ func (s *Server) createAPI(c *gin.Context) {
 		return
 	}
 	s.logger(c).Info("api created", "api", a.Name)
-	s.audit(c, a.Name, "admin", "api.created", a.Name, nil)
+	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.created", Target: a.Name})
 	writeJSON(c, http.StatusCreated, s.apiView(a))
 }
 
@@ -282,7 +283,7 @@ func (s *Server) patchAPI(c *gin.Context) {
 			return
 		}
 	}
-	s.audit(c, a.Name, "admin", "api.updated", a.Name, nil)
+	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.updated", Target: a.Name})
 	writeJSON(c, http.StatusOK, s.apiView(a))
 }
 

@@ -171,10 +171,7 @@ func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secre
 	cl.SecretHash = secret.HashClientSecret(s.keyring, secretValue)
 	var hook string
 	if cl.WebhookURL != "" {
-		if hook, err = newWebhookSecret(); err != nil {
-			return cl, "", "", err
-		}
-		if cl.SealedWebhookSecret, err = s.keyring.Seal([]byte(hook), webhookSecretAD(api, cl.ID)); err != nil {
+		if hook, cl.SealedWebhookSecret, err = s.events.NewSecret(api, cl.ID); err != nil {
 			return cl, "", "", err
 		}
 	}
@@ -250,7 +247,7 @@ func (s *Server) deleteClient(c *gin.Context) {
 		fail(c, storeError(err, "client"))
 		return
 	}
-	s.dropClientEvents(c, a.Name, c.Param("id"))
+	s.events.DropClient(c, a.Name, c.Param("id"))
 	s.logger(c).Info("client deleted", "api", a.Name, "client_id", c.Param("id"))
 	s.adminAudit(c, "client.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)

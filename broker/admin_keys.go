@@ -7,34 +7,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
-
-// connectionView is a connection in admin and client answers: never its
-// tokens.
-type connectionView struct {
-	ID          string     `json:"id"`
-	ClientID    string     `json:"client_id"`
-	Identity    string     `json:"client_user_identity"`
-	Provider    string     `json:"provider"`
-	Status      string     `json:"status"`
-	Scope       string     `json:"scope"`
-	CreatedAt   time.Time  `json:"created_at"`
-	RefreshedAt *time.Time `json:"refreshed_at"`
-	LastError   string     `json:"last_error"`
-}
-
-func viewConnection(c storage.Connection) connectionView {
-	v := connectionView{
-		ID: c.ID, ClientID: c.ClientID, Identity: c.Identity, Provider: c.Provider, Status: c.Status,
-		Scope: c.Scope, CreatedAt: c.CreatedAt, LastError: c.LastError,
-	}
-	if !c.RefreshedAt.IsZero() {
-		v.RefreshedAt = &c.RefreshedAt
-	}
-	return v
-}
 
 func (s *Server) listConnections(c *gin.Context) {
 	f := storage.ConnectionFilter{ClientID: c.Query("client_id"), Identity: c.Query("client_user_identity"), Provider: c.Query("provider")}
@@ -43,7 +19,7 @@ func (s *Server) listConnections(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	listOf(c, "connections", conns, viewConnection)
+	listOf(c, "connections", conns, events.ViewConnection)
 }
 
 func (s *Server) deleteConnection(c *gin.Context) {

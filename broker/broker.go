@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
@@ -22,6 +23,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 	"github.com/oauth2broker/oauth2broker/storage"
+	"github.com/oauth2broker/oauth2broker/storage/lastknown"
 )
 
 // Config configures a Server.
@@ -77,36 +79,35 @@ type Config struct {
 	Password grants.PasswordLimits
 }
 
+// DefaultAuditRetention is how long audit events are kept by default.
+const DefaultAuditRetention = events.DefaultAuditRetention
+
 // Server is the broker's HTTP handler.
 type Server struct {
 	store  storage.Storage // reads through lastKnown on a shared store
 	shared storage.Storage // the store as configured, for its optional interfaces
 	// lastKnown answers settings reads while a shared store is
 	// unavailable; nil on a store of one process.
-	lastKnown *lastKnown
-	keyring   *seal.Keyring
-	tokens    *tokens.Issuer
-	grants    *grants.Dispatcher
-	conns     *connections.Manager
-	catalog   *catalog.Catalog
-	// webhook delivery (webhooks.go)
-	webhookWake   chan struct{}
-	webhookRetry  time.Duration
-	webhookClient *http.Client
-	outbound      outbound.Policy // checks provider and webhook URLs when saved
-	metrics       *metrics
-	adminToken    string
-	log           *slog.Logger
-	now           func() time.Time
-	engine        *gin.Engine
-	paths         tokenPathIndex
-	adminMu       sync.Mutex    // serialises API writes (token path uniqueness)
-	namesMu       sync.Mutex    // serialises client and user creation (ids never equal usernames)
-	auditTTL      time.Duration // 0: keep for ever
-	ready         *readiness    // what /readyz answers (readiness.go)
-	stopGC        context.CancelFunc
-	gcDone        chan struct{}
-	proxies       *protocol.TrustedProxies // whose X-Forwarded-For is believed
+	lastKnown  *lastknown.Store
+	keyring    *seal.Keyring
+	tokens     *tokens.Issuer
+	grants     *grants.Dispatcher
+	conns      *connections.Manager
+	catalog    *catalog.Catalog
+	events     *events.Stream  // audit trail and webhook delivery
+	outbound   outbound.Policy // checks provider and webhook URLs when saved
+	metrics    *metrics
+	adminToken string
+	log        *slog.Logger
+	now        func() time.Time
+	engine     *gin.Engine
+	paths      tokenPathIndex
+	adminMu    sync.Mutex // serialises API writes (token path uniqueness)
+	namesMu    sync.Mutex // serialises client and user creation (ids never equal usernames)
+	ready      *readiness // what /readyz answers (readiness.go)
+	stopGC     context.CancelFunc
+	gcDone     chan struct{}
+	proxies    *protocol.TrustedProxies // whose X-Forwarded-For is believed
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -134,26 +135,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ready = &readiness{store: cfg.Store, now: s.now, log: s.log}
 	if _, ok := cfg.Store.(storage.Watcher); ok {
 		// A shared store: its watch keeps what lastKnown remembers current.
-		s.lastKnown = newLastKnown(cfg.Store, s.now)
+		s.lastKnown = lastknown.Wrap(cfg.Store, lastknown.Config{Now: s.now})
 		s.store = s.lastKnown
 	}
 	s.metrics = newMetrics()
-	switch {
-	case cfg.AuditRetention == 0:
-		s.auditTTL = DefaultAuditRetention
-	case cfg.AuditRetention > 0:
-		s.auditTTL = cfg.AuditRetention
-	}
-	s.webhookWake = make(chan struct{}, 1)
-	s.webhookRetry = cfg.WebhookRetry
-	if s.webhookRetry <= 0 {
-		s.webhookRetry = time.Second
-	}
 	s.outbound = DefaultOutbound()
 	if cfg.Outbound != nil {
 		s.outbound = *cfg.Outbound
 	}
-	s.webhookClient = s.outbound.Client(webhookTimeout)
+	s.events, err = events.New(events.Config{Store: s.store, Keyring: cfg.Keyring, Outbound: s.outbound,
+		Retry: cfg.WebhookRetry, AuditRetention: cfg.AuditRetention, Logger: s.log, Now: s.now})
+	if err != nil {
+		return nil, err
+	}
 	iss, err := tokens.New(tokens.Config{Store: s.store, Keyring: cfg.Keyring, PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Now: s.now})
 	if err != nil {
 		return nil, err
@@ -171,9 +165,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.conns, err = connections.New(connections.Config{
 		Store: s.store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
-		OnRefresh:   s.metrics.onRefresh,
-		Replicated:  cfg.Replicated,
-		OnEvent:     s.onConnectionEvent,
+		OnRefresh:  s.metrics.onRefresh,
+		Replicated: cfg.Replicated,
+		OnEvent: func(ctx context.Context, event string, c storage.Connection) {
+			s.events.Emit(ctx, events.ConnectionEvent(event, c))
+		},
 		CallbackURL: func(api string) string { return iss.IssuerURL(api) + "/oauth2/provider/callback" },
 	})
 	if err != nil {
@@ -215,7 +211,7 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 		go func() { defer wg.Done(); s.every(ctx, every, s.collect) }()
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); s.runWebhooks(ctx) }()
+	go func() { defer wg.Done(); s.events.Run(ctx) }()
 	if s.keyring.HasOldKeys() {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.resealAtStart(ctx) }()
@@ -271,7 +267,7 @@ func (s *Server) watchStore(ctx context.Context, w storage.Watcher) {
 	kinds := []string{storage.KindAPIs, storage.KindSigningKeys, storage.KindClients, storage.KindUsers, storage.KindProviders}
 	_ = w.Watch(ctx, kinds, func(c storage.Change) {
 		if s.lastKnown != nil {
-			s.lastKnown.changed(c)
+			s.lastKnown.Changed(c)
 		}
 		switch c.Kind {
 		case storage.KindAPIs:

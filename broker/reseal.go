@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -90,7 +91,7 @@ func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult
 			continue
 		}
 		err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
-			ad := webhookSecretAD(a.Name, cur.ID)
+			ad := events.WebhookSecretAD(a.Name, cur.ID)
 			errNew, errOld := s.reseal(&cur.SealedWebhookSecret, ad), s.reseal(&cur.SealedOldWebhookSecret, ad)
 			if errors.Is(errNew, errUnchanged) && errors.Is(errOld, errUnchanged) {
 				return cur, errUnchanged

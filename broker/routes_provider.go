@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -122,7 +123,7 @@ func (s *Server) clientConnections(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	listOf(c, "connections", conns, viewConnection)
+	listOf(c, "connections", conns, events.ViewConnection)
 }
 
 // revokeConnection revokes an identity's connections at the provider and

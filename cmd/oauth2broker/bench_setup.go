@@ -133,7 +133,7 @@ func startBench(ctx context.Context, dir string, concurrency int, tune func(*ben
 		dst  *string
 		sign bool
 	}{{&b.ceiling, false}, {&b.signCeiling, true}} {
-		c, err := broker.NewCeiling(h.sign)
+		c, err := newCeiling(h.sign)
 		if err == nil {
 			*h.dst, err = b.listen(c)
 		}

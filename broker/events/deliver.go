@@ -1,10 +1,8 @@
-package broker
+package events
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,64 +20,55 @@ import (
 //	X-OAuth2Broker-Event: connection.created
 //	X-OAuth2Broker-Delivery: <event id>
 //
-// and the Standard Webhooks signature headers (webhook_sign.go).
+// and the Standard Webhooks signature headers (sign.go).
 //
 // A 2xx answer ends it; anything else is retried with a doubling delay
-// (WebhookRetry, 2×, 4×, …; with the default 1 s, twelve attempts span
+// (Config.Retry, 2×, 4×, …; with the default 1 s, twelve attempts span
 // about 34 minutes). With replicas, a compare-and-swap on the event lets
 // one of them deliver it. Delivery is at least once; payloads never carry
 // tokens.
 const (
-	webhookAttempts = 12
-	webhookTimeout  = 10 * time.Second
-	maxWebhookDelay = time.Hour
+	deliveryAttempts = 12
+	deliveryTimeout  = 10 * time.Second
+	maxDeliveryDelay = time.Hour
 )
 
-func webhookSecretAD(api, clientID string) []byte {
-	return []byte("webhook-secret\x00" + api + "\x00" + clientID)
-}
-
-// webhookPayload is the JSON body of a delivery.
-type webhookPayload struct {
+// payload is the JSON body of a delivery.
+type payload struct {
 	ID         string         `json:"id"`
 	Type       string         `json:"type"`
 	CreatedAt  time.Time      `json:"created_at"`
 	API        string         `json:"api"`
 	ClientID   string         `json:"client_id"`
-	Connection connectionView `json:"connection"`
+	Connection ConnectionView `json:"connection"`
 }
 
-// onConnectionEvent stores an event for the client's webhook, if it has
-// one, and wakes the deliverer.
-func (s *Server) onConnectionEvent(ctx context.Context, event string, c storage.Connection) {
-	s.audit(ctx, c.API, c.ClientID, event, c.ID, map[string]string{
-		"provider": c.Provider, "client_user_identity": c.Identity, "status": c.Status, "last_error": c.LastError,
-	})
+// enqueue stores an event for the client's webhook, if it has one, and
+// wakes the deliverer.
+func (s *Stream) enqueue(ctx context.Context, event string, c storage.Connection) {
 	cl, err := s.store.GetClient(ctx, c.API, c.ClientID)
 	if err != nil || cl.WebhookURL == "" {
 		return
 	}
 	now := s.now().UTC()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	id := fmt.Sprintf("%013x-%s", now.UnixMilli(), hex.EncodeToString(b))
-	payload, err := json.Marshal(webhookPayload{ID: id, Type: event, CreatedAt: now, API: c.API, ClientID: c.ClientID, Connection: viewConnection(c)})
+	id := newID(now)
+	body, err := json.Marshal(payload{ID: id, Type: event, CreatedAt: now, API: c.API, ClientID: c.ClientID, Connection: ViewConnection(c)})
 	if err == nil {
-		err = s.store.CreateWebhookEvent(ctx, storage.WebhookEvent{API: c.API, ID: id, ClientID: c.ClientID, Type: event, Payload: payload, NextAt: now, CreatedAt: now})
+		err = s.store.CreateWebhookEvent(ctx, storage.WebhookEvent{API: c.API, ID: id, ClientID: c.ClientID, Type: event, Payload: body, NextAt: now, CreatedAt: now})
 	}
 	if err != nil {
 		s.log.Error("webhook event not stored", "api", c.API, "client_id", c.ClientID, "event", event, "err", err)
 		return
 	}
 	select {
-	case s.webhookWake <- struct{}{}:
+	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// dropClientEvents deletes the pending events of a deleted client, so a
+// DropClient deletes the pending deliveries of a deleted client, so a
 // later client with the same id receives none of them.
-func (s *Server) dropClientEvents(ctx context.Context, api, clientID string) {
+func (s *Stream) DropClient(ctx context.Context, api, clientID string) {
 	events, err := s.store.ListWebhookEvents(ctx, api)
 	if err != nil {
 		return
@@ -91,8 +80,23 @@ func (s *Server) dropClientEvents(ctx context.Context, api, clientID string) {
 	}
 }
 
-// deliverWebhooks tries every due event once.
-func (s *Server) deliverWebhooks(ctx context.Context) {
+// Run delivers due events when woken and every second, until ctx ends.
+func (s *Stream) Run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+		s.deliverDue(ctx)
+	}
+}
+
+// deliverDue tries every due event once.
+func (s *Stream) deliverDue(ctx context.Context) {
 	apis, err := s.store.ListAPIs(ctx)
 	if err != nil {
 		s.log.Error("webhooks: list apis", "err", err)
@@ -113,13 +117,13 @@ func (s *Server) deliverWebhooks(ctx context.Context) {
 }
 
 // deliver posts one event and records the outcome.
-func (s *Server) deliver(ctx context.Context, e storage.WebhookEvent) {
+func (s *Stream) deliver(ctx context.Context, e storage.WebhookEvent) {
 	cl, err := s.store.GetClient(ctx, e.API, e.ClientID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && cl.WebhookURL == "") {
 		_ = s.store.DeleteWebhookEvent(ctx, e.API, e.ID) // nobody to tell
 		return
 	}
-	if err == nil && !s.claimEvent(ctx, e) {
+	if err == nil && !s.claim(ctx, e) {
 		return // another replica is delivering it
 	}
 	if err == nil {
@@ -129,40 +133,39 @@ func (s *Server) deliver(ctx context.Context, e storage.WebhookEvent) {
 		_ = s.store.DeleteWebhookEvent(ctx, e.API, e.ID)
 		return
 	}
-	if e.Attempts+1 >= webhookAttempts {
+	if e.Attempts+1 >= deliveryAttempts {
 		s.log.Warn("webhook given up", "api", e.API, "client_id", e.ClientID, "event", e.Type, "attempts", e.Attempts+1, "err", err)
 		_ = s.store.DeleteWebhookEvent(ctx, e.API, e.ID)
 		return
 	}
-	delay := min(s.webhookRetry<<min(e.Attempts, 20), maxWebhookDelay)
+	delay := min(s.retry<<min(e.Attempts, 20), maxDeliveryDelay)
 	_ = s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
 		old.Attempts, old.NextAt, old.LastError = e.Attempts+1, s.now().Add(delay), err.Error()
 		return old, nil
 	})
 }
 
-// claimEvent moves a due event's next attempt past this delivery's
-// timeout, with a compare on the time read, so that one replica alone
-// delivers it.
-func (s *Server) claimEvent(ctx context.Context, e storage.WebhookEvent) bool {
+// claim moves a due event's next attempt past this delivery's timeout,
+// with a compare on the time read, so that one replica alone delivers it.
+func (s *Stream) claim(ctx context.Context, e storage.WebhookEvent) bool {
 	err := s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
 		if !old.NextAt.Equal(e.NextAt) || old.Attempts != e.Attempts {
 			return old, storage.ErrConflict
 		}
-		old.NextAt = s.now().Add(2 * webhookTimeout)
+		old.NextAt = s.now().Add(2 * deliveryTimeout)
 		return old, nil
 	})
 	return err == nil
 }
 
 // post sends one signed delivery; any 2xx is success.
-func (s *Server) post(ctx context.Context, cl storage.Client, e storage.WebhookEvent) error {
+func (s *Stream) post(ctx context.Context, cl storage.Client, e storage.WebhookEvent) error {
 	now := s.now()
-	secrets, err := s.webhookSecrets(cl, now)
+	secrets, err := s.secrets(cl, now)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cl.WebhookURL, bytes.NewReader(e.Payload))
 	if err != nil {
@@ -171,8 +174,8 @@ func (s *Server) post(ctx context.Context, cl storage.Client, e storage.WebhookE
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-OAuth2Broker-Event", e.Type)
 	req.Header.Set("X-OAuth2Broker-Delivery", e.ID)
-	signWebhookRequest(req, secrets, e.ID, e.Payload, now)
-	resp, err := s.webhookClient.Do(req)
+	signRequest(req, secrets, e.ID, e.Payload, now)
+	resp, err := s.client.Do(req)
 	if cause := outbound.Cause(err); cause != nil {
 		return fmt.Errorf("webhook: %w", cause) // without the URL
 	}
@@ -188,19 +191,4 @@ func (s *Server) post(ctx context.Context, cl storage.Client, e storage.WebhookE
 		return fmt.Errorf("webhook: status %d", resp.StatusCode)
 	}
 	return nil
-}
-
-// runWebhooks delivers due events when woken and every second.
-func (s *Server) runWebhooks(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.webhookWake:
-		}
-		s.deliverWebhooks(ctx)
-	}
 }

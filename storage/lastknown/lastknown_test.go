@@ -1,4 +1,4 @@
-package broker
+package lastknown
 
 import (
 	"context"
@@ -31,8 +31,8 @@ func (f *flaky) GetClient(ctx context.Context, api, id string) (storage.Client, 
 	return f.Storage.GetClient(ctx, api, id)
 }
 
-// lastKnown answers what it read while the store is down, for
-// lastKnownTTL; forgets a record the watch says changed; and hands out
+// A Store answers what it read while the store is down, for
+// ttl; forgets a record the watch says changed; and hands out
 // copies.
 func TestLastKnown(t *testing.T) {
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "b.db")})
@@ -46,7 +46,7 @@ func TestLastKnown(t *testing.T) {
 	}
 	f := &flaky{Storage: db}
 	now := time.Now()
-	lk := newLastKnown(f, func() time.Time { return now })
+	lk := Wrap(f, Config{Now: func() time.Time { return now }})
 
 	if _, err := lk.GetClient(ctx, "a", "unread"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("unknown client: %v", err)
@@ -66,16 +66,16 @@ func TestLastKnown(t *testing.T) {
 		t.Errorf("while down, a client never read: got %v, want ErrUnavailable", err)
 	}
 
-	now = now.Add(lastKnownTTL + time.Second)
+	now = now.Add(ttl + time.Second)
 	if _, err := lk.GetClient(ctx, "a", "c"); !errors.Is(err, storage.ErrUnavailable) {
-		t.Errorf("down, read longer than lastKnownTTL ago: got %v, want ErrUnavailable", err)
+		t.Errorf("down, read longer than ttl ago: got %v, want ErrUnavailable", err)
 	}
 
 	f.down.Store(false)
 	if _, err := lk.GetClient(ctx, "a", "c"); err != nil {
 		t.Fatal(err)
 	}
-	lk.changed(storage.Change{Kind: storage.KindClients, API: "a", ID: "c"})
+	lk.Changed(storage.Change{Kind: storage.KindClients, API: "a", ID: "c"})
 	f.down.Store(true)
 	if _, err := lk.GetClient(ctx, "a", "c"); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("down, after the watch said the client changed: got %v, want ErrUnavailable", err)
@@ -95,7 +95,7 @@ func TestLastKnownProbesOneAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &flaky{Storage: db}
-	lk := newLastKnown(f, time.Now)
+	lk := Wrap(f, Config{Now: time.Now})
 	if _, err := lk.GetClient(ctx, "a", "c"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,7 @@
-package broker
+package events
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -29,20 +28,11 @@ import (
 // X-OAuth2Broker-Signature header (t=<timestamp>,v1=<hex HMAC of
 // "<timestamp>.<body>">), so that existing receivers keep working until
 // the secret is rotated.
-const webhookSecretPrefix = "whsec_"
+const secretPrefix = "whsec_"
 
-// newWebhookSecret returns a new secret in the Standard Webhooks format.
-func newWebhookSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return webhookSecretPrefix + base64.StdEncoding.EncodeToString(b), nil
-}
-
-// webhookKey is the HMAC key of a secret.
-func webhookKey(secret string) []byte {
-	if rest, ok := strings.CutPrefix(secret, webhookSecretPrefix); ok {
+// key is the HMAC key of a secret.
+func key(secret string) []byte {
+	if rest, ok := strings.CutPrefix(secret, secretPrefix); ok {
 		if key, err := base64.StdEncoding.DecodeString(rest); err == nil {
 			return key
 		}
@@ -50,12 +40,12 @@ func webhookKey(secret string) []byte {
 	return []byte(secret)
 }
 
-// webhookSignature is the webhook-signature header value: one v1
-// signature per secret.
-func webhookSignature(secrets []string, id, ts string, body []byte) string {
+// signature is the webhook-signature header value: one v1 signature per
+// secret.
+func signature(secrets []string, id, ts string, body []byte) string {
 	sigs := make([]string, len(secrets))
 	for i, sec := range secrets {
-		mac := hmac.New(sha256.New, webhookKey(sec))
+		mac := hmac.New(sha256.New, key(sec))
 		mac.Write([]byte(id + "." + ts + "."))
 		mac.Write(body)
 		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
@@ -63,10 +53,10 @@ func webhookSignature(secrets []string, id, ts string, body []byte) string {
 	return strings.Join(sigs, " ")
 }
 
-// webhookSecrets opens the secrets that sign a delivery at now: the
-// current one first, then the replaced one while its grace period lasts.
-func (s *Server) webhookSecrets(cl storage.Client, now time.Time) ([]string, error) {
-	ad := webhookSecretAD(cl.API, cl.ID)
+// secrets opens the secrets that sign a delivery at now: the current one
+// first, then the replaced one while its grace period lasts.
+func (s *Stream) secrets(cl storage.Client, now time.Time) ([]string, error) {
+	ad := WebhookSecretAD(cl.API, cl.ID)
 	cur, err := s.keyring.Open(cl.SealedWebhookSecret, ad)
 	if err != nil {
 		return nil, err
@@ -82,15 +72,15 @@ func (s *Server) webhookSecrets(cl storage.Client, now time.Time) ([]string, err
 	return out, nil
 }
 
-// signWebhookRequest sets the signature headers of one delivery attempt.
-func signWebhookRequest(req *http.Request, secrets []string, id string, body []byte, now time.Time) {
+// signRequest sets the signature headers of one delivery attempt.
+func signRequest(req *http.Request, secrets []string, id string, body []byte, now time.Time) {
 	ts := strconv.FormatInt(now.Unix(), 10)
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", ts)
-	req.Header.Set("webhook-signature", webhookSignature(secrets, id, ts, body))
+	req.Header.Set("webhook-signature", signature(secrets, id, ts, body))
 	var legacy []string
 	for _, sec := range secrets {
-		if !strings.HasPrefix(sec, webhookSecretPrefix) {
+		if !strings.HasPrefix(sec, secretPrefix) {
 			mac := hmac.New(sha256.New, []byte(sec))
 			mac.Write([]byte(ts + "."))
 			mac.Write(body)
