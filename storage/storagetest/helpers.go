@@ -54,6 +54,23 @@ func (k kind[T]) wantStored(t *testing.T, s storage.Storage, api, id string, wan
 	}
 }
 
+// wantReturned checks that got, what an Update of (api, id) returned, is
+// want and is what a following Get returns, version included.
+func (k kind[T]) wantReturned(t *testing.T, s storage.Storage, api, id string, got, want T) {
+	t.Helper()
+	if !same(got, want) {
+		t.Errorf("Update%s(%q, %q) returned:\ngot  %+v\nwant %+v", k.name, api, id, got, want)
+	}
+	stored, err := k.get(s, t.Context(), api, id)
+	if err != nil {
+		t.Errorf("Get%s(%q, %q) after Update: got error %v, want nil", k.name, api, id, err)
+		return
+	}
+	if !same(got, stored) {
+		t.Errorf("Update%s(%q, %q) returned what Get does not:\nreturned %+v\nGet      %+v", k.name, api, id, got, stored)
+	}
+}
+
 // wantMissing checks that Get of (api, id) returns storage.ErrNotFound.
 func (k kind[T]) wantMissing(t *testing.T, s storage.Storage, api, id string) {
 	t.Helper()
