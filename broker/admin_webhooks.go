@@ -56,8 +56,7 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var cl storage.Client
-	err = s.store.UpdateClient(c, a.Name, c.Param("id"), func(old storage.Client) (storage.Client, error) {
+	cl, err := s.store.UpdateClient(c, a.Name, c.Param("id"), func(old storage.Client) (storage.Client, error) {
 		if old.WebhookURL == "" {
 			return old, protocol.ErrInvalidRequest.WithDescription("the client has no webhook_url")
 		}
@@ -67,7 +66,6 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) {
 			old.SealedOldWebhookSecret, old.OldWebhookSecretUntil = old.SealedWebhookSecret, now.Add(grace)
 		}
 		old.SealedWebhookSecret, old.UpdatedAt = sealed, now
-		cl = old
 		return old, nil
 	})
 	if err != nil {

@@ -135,7 +135,7 @@ func (s *Server) deliver(ctx context.Context, e storage.WebhookEvent) {
 		return
 	}
 	delay := min(s.webhookRetry<<min(e.Attempts, 20), maxWebhookDelay)
-	_ = s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
+	_, _ = s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
 		old.Attempts, old.NextAt, old.LastError = e.Attempts+1, s.now().Add(delay), err.Error()
 		return old, nil
 	})
@@ -145,7 +145,7 @@ func (s *Server) deliver(ctx context.Context, e storage.WebhookEvent) {
 // timeout, with a compare on the time read, so that one replica alone
 // delivers it.
 func (s *Server) claimEvent(ctx context.Context, e storage.WebhookEvent) bool {
-	err := s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
+	_, err := s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
 		if !old.NextAt.Equal(e.NextAt) || old.Attempts != e.Attempts {
 			return old, storage.ErrConflict
 		}

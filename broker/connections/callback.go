@@ -220,9 +220,10 @@ func (m *Manager) saveConnection(ctx context.Context, api string, st storage.Sta
 	}
 	err = m.store.CreateConnection(ctx, c)
 	if errors.Is(err, storage.ErrAlreadyExists) {
-		err = m.store.UpdateConnection(ctx, api, id, func(old storage.Connection) (storage.Connection, error) {
-			c.CreatedAt, c.Version = old.CreatedAt, old.Version
-			return c, nil
+		c, err = m.store.UpdateConnection(ctx, api, id, func(old storage.Connection) (storage.Connection, error) {
+			rec := c
+			rec.CreatedAt = old.CreatedAt
+			return rec, nil
 		})
 	}
 	if err == nil {

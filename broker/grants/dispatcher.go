@@ -211,7 +211,7 @@ func (d *Dispatcher) Wait() { d.background.Wait() }
 
 func (d *Dispatcher) storeRehash(ctx context.Context, c storage.Client, clientSecret string) {
 	old := c.SecretHash
-	_ = d.store.UpdateClient(ctx, c.API, c.ID, func(cur storage.Client) (storage.Client, error) {
+	_, _ = d.store.UpdateClient(ctx, c.API, c.ID, func(cur storage.Client) (storage.Client, error) {
 		if !bytes.Equal(cur.SecretHash, old) {
 			return cur, errSecretChanged
 		}
