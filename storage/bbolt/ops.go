@@ -113,7 +113,7 @@ func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix
 		if err != nil {
 			return err
 		}
-		stored = *new(T)
+		stored = *new(T) // Batch may run this function again: decode afresh
 		if err := decode(l, val, &stored); err != nil {
 			return err
 		}
