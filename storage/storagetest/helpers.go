@@ -61,14 +61,7 @@ func (k kind[T]) wantReturned(t *testing.T, s storage.Storage, api, id string, g
 	if !same(got, want) {
 		t.Errorf("Update%s(%q, %q) returned:\ngot  %+v\nwant %+v", k.name, api, id, got, want)
 	}
-	stored, err := k.get(s, t.Context(), api, id)
-	if err != nil {
-		t.Errorf("Get%s(%q, %q) after Update: got error %v, want nil", k.name, api, id, err)
-		return
-	}
-	if !same(got, stored) {
-		t.Errorf("Update%s(%q, %q) returned what Get does not:\nreturned %+v\nGet      %+v", k.name, api, id, got, stored)
-	}
+	k.wantStored(t, s, api, id, got)
 }
 
 // wantMissing checks that Get of (api, id) returns storage.ErrNotFound.
