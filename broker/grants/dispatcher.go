@@ -188,7 +188,7 @@ const rehashTimeout = 5 * time.Second
 // rehash stores, in the background (the request does not wait for the
 // write, which fails slowly while the store is unavailable), the hash of
 // a client's secret, which just matched, under the primary encryption key
-// (after a key rotation, or from the legacy unkeyed format), unless the
+// (after a key rotation), unless the
 // secret changed meanwhile. One rehash per client runs at a time. It is
 // best effort: the old hash keeps working while its key is in the ring.
 func (d *Dispatcher) rehash(c storage.Client, clientSecret string) {
