@@ -318,6 +318,9 @@ func (s *Server) saveAPI(c context.Context, a storage.API, create bool) (storage
 	if create {
 		return a, storeError(s.store.CreateAPI(c, a), "api")
 	}
-	err := s.store.UpdateAPI(c, a.Name, func(storage.API) (storage.API, error) { return a, nil })
-	return a, storeError(err, "api")
+	stored, err := s.store.UpdateAPI(c, a.Name, func(storage.API) (storage.API, error) { return a, nil })
+	if err != nil {
+		return a, storeError(err, "api")
+	}
+	return stored, nil
 }

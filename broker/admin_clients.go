@@ -262,11 +262,9 @@ func (s *Server) rotateClientSecret(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var cl storage.Client
-	err = s.store.UpdateClient(c, a.Name, c.Param("id"), func(old storage.Client) (storage.Client, error) {
+	cl, err := s.store.UpdateClient(c, a.Name, c.Param("id"), func(old storage.Client) (storage.Client, error) {
 		old.SecretHash = secret.HashClientSecret(s.keyring, sec)
 		old.UpdatedAt = s.now().UTC()
-		cl = old
 		return old, nil
 	})
 	if err != nil {

@@ -139,7 +139,7 @@ func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderS
 	if !errors.Is(err, storage.ErrAlreadyExists) {
 		return p, err == nil, storeError(err, "provider")
 	}
-	err = s.store.UpdateProvider(ctx, api, name, func(old storage.Provider) (storage.Provider, error) {
+	_, err = s.store.UpdateProvider(ctx, api, name, func(old storage.Provider) (storage.Provider, error) {
 		p.CreatedAt = old.CreatedAt
 		if sp.Callback == "" {
 			p.Callback = old.Callback // a provider keeps the callback registered for it

@@ -92,10 +92,8 @@ func (s *Server) changePassword(ctx context.Context, api, username, password str
 	if err := s.setPassword(&want, password); err != nil {
 		return want, err
 	}
-	var out storage.User
-	err := s.store.UpdateUser(ctx, api, username, func(u storage.User) (storage.User, error) {
+	out, err := s.store.UpdateUser(ctx, api, username, func(u storage.User) (storage.User, error) {
 		u.PasswordHash, u.Generation, u.PasswordChangedAt, u.UpdatedAt = want.PasswordHash, want.Generation, want.PasswordChangedAt, want.UpdatedAt
-		out = u
 		return u, nil
 	})
 	return out, storeError(err, "user")

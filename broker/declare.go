@@ -134,7 +134,7 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 	if err != nil {
 		return err
 	}
-	return s.store.UpdateClient(ctx, api, dc.ID, func(old storage.Client) (storage.Client, error) {
+	_, err = s.store.UpdateClient(ctx, api, dc.ID, func(old storage.Client) (storage.Client, error) {
 		want.CreatedAt = old.CreatedAt
 		want.SecretHash = secret.HashClientSecret(s.keyring, dc.Secret)
 		// The webhook secrets are not declared: keep them (a rotation
@@ -143,6 +143,7 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 			old.SealedWebhookSecret, old.SealedOldWebhookSecret, old.OldWebhookSecretUntil
 		return want, nil
 	})
+	return err
 }
 
 // applyUser creates a user, or updates its scopes and, when the declared
@@ -169,10 +170,11 @@ func (s *Server) applyUser(ctx context.Context, api string, sp UserSpec) error {
 	if slices.Equal(old.Scopes, sp.Scopes) {
 		return nil
 	}
-	return s.store.UpdateUser(ctx, api, sp.Username, func(u storage.User) (storage.User, error) {
+	_, err = s.store.UpdateUser(ctx, api, sp.Username, func(u storage.User) (storage.User, error) {
 		u.Scopes, u.UpdatedAt = sp.Scopes, s.now().UTC()
 		return u, nil
 	})
+	return err
 }
 
 func clientTTLs(cs []DeclaredClient) []time.Duration {

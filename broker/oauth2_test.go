@@ -263,7 +263,7 @@ func TestRefreshNarrowsToCurrentScopes(t *testing.T) {
 	if login.str("scope") != "read write" {
 		t.Fatalf("login scope: got %q, want \"read write\"", login.str("scope"))
 	}
-	if err := e.Store.UpdateUser(context.Background(), "app", "bob", func(u storage.User) (storage.User, error) {
+	if _, err := e.Store.UpdateUser(context.Background(), "app", "bob", func(u storage.User) (storage.User, error) {
 		u.Scopes = []string{"read"}
 		return u, nil
 	}); err != nil {

@@ -60,7 +60,7 @@ func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult
 		if !s.keyring.NeedsReseal(k.SealedPrivateKey) {
 			continue
 		}
-		err := s.shared.UpdateSigningKey(ctx, a.Name, k.ID, func(cur storage.SigningKey) (storage.SigningKey, error) {
+		_, err := s.shared.UpdateSigningKey(ctx, a.Name, k.ID, func(cur storage.SigningKey) (storage.SigningKey, error) {
 			return cur, s.reseal(&cur.SealedPrivateKey, tokens.SigningKeyAD(a.Name, cur.ID))
 		})
 		if err = counted(&res.SigningKeys, err); err != nil {
@@ -75,7 +75,7 @@ func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult
 		if len(p.SealedClientSecret) == 0 || !s.keyring.NeedsReseal(p.SealedClientSecret) {
 			continue
 		}
-		err := s.shared.UpdateProvider(ctx, a.Name, p.Name, func(cur storage.Provider) (storage.Provider, error) {
+		_, err := s.shared.UpdateProvider(ctx, a.Name, p.Name, func(cur storage.Provider) (storage.Provider, error) {
 			return cur, s.reseal(&cur.SealedClientSecret, connections.ProviderSecretAD(a.Name, cur.Name))
 		})
 		if err = counted(&res.ProviderSecrets, err); err != nil {
@@ -90,7 +90,7 @@ func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult
 		if !s.needsReseal(c.SealedWebhookSecret) && !s.needsReseal(c.SealedOldWebhookSecret) {
 			continue
 		}
-		err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
+		_, err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
 			ad := events.WebhookSecretAD(a.Name, cur.ID)
 			errNew, errOld := s.reseal(&cur.SealedWebhookSecret, ad), s.reseal(&cur.SealedOldWebhookSecret, ad)
 			if errors.Is(errNew, errUnchanged) && errors.Is(errOld, errUnchanged) {

@@ -235,7 +235,7 @@ func TestLegacyWebhookSecretKeepsOldHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = e.Store.UpdateClient(t.Context(), "fed", id, func(c storage.Client) (storage.Client, error) {
+	_, err = e.Store.UpdateClient(t.Context(), "fed", id, func(c storage.Client) (storage.Client, error) {
 		c.SealedWebhookSecret = sealed
 		return c, nil
 	})

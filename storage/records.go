@@ -255,8 +255,7 @@ type State struct {
 	SealedVerifier []byte `json:"sealed_verifier,omitempty"`
 	Nonce          string `json:"nonce,omitempty"`
 	// RedirectURI is the broker callback the authorization request
-	// named; the code exchange sends the same one. Empty in older
-	// records: the shared callback.
+	// named; the code exchange sends the same one.
 	RedirectURI string `json:"redirect_uri,omitempty"`
 	// BrowserHash is the SHA-256 of a secret held by the browser that
 	// started the flow (a connect-page flow); the callback requires it.

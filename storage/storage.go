@@ -35,6 +35,9 @@ var (
 //     function returns an error, nothing is (the error is returned as is).
 //     The function may be called more than once and must not have side
 //     effects. The record's key fields cannot be changed by Update.
+//     Update returns the record it stored, exactly as a following Get
+//     would return it (the version included), so callers never guess what
+//     the backend set; on error it returns the zero record.
 //   - A call that returned nil is durable: it survives a crash of the process.
 //   - Returned records are copies; mutating them changes nothing stored.
 //   - List results are sorted by key.
@@ -43,25 +46,25 @@ type Storage interface {
 	CreateAPI(ctx context.Context, a API) error
 	GetAPI(ctx context.Context, name string) (API, error)
 	ListAPIs(ctx context.Context) ([]API, error)
-	UpdateAPI(ctx context.Context, name string, fn func(API) (API, error)) error
+	UpdateAPI(ctx context.Context, name string, fn func(API) (API, error)) (API, error)
 	DeleteAPI(ctx context.Context, name string) error
 
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, api, id string) (Client, error)
 	ListClients(ctx context.Context, api string) ([]Client, error)
-	UpdateClient(ctx context.Context, api, id string, fn func(Client) (Client, error)) error
+	UpdateClient(ctx context.Context, api, id string, fn func(Client) (Client, error)) (Client, error)
 	DeleteClient(ctx context.Context, api, id string) error
 
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, api, username string) (User, error)
 	ListUsers(ctx context.Context, api string) ([]User, error)
-	UpdateUser(ctx context.Context, api, username string, fn func(User) (User, error)) error
+	UpdateUser(ctx context.Context, api, username string, fn func(User) (User, error)) (User, error)
 	DeleteUser(ctx context.Context, api, username string) error
 
 	CreateProvider(ctx context.Context, p Provider) error
 	GetProvider(ctx context.Context, api, name string) (Provider, error)
 	ListProviders(ctx context.Context, api string) ([]Provider, error)
-	UpdateProvider(ctx context.Context, api, name string, fn func(Provider) (Provider, error)) error
+	UpdateProvider(ctx context.Context, api, name string, fn func(Provider) (Provider, error)) (Provider, error)
 	DeleteProvider(ctx context.Context, api, name string) error
 
 	// Connections are keyed by (API, ID). ListConnections filters by the
@@ -69,20 +72,21 @@ type Storage interface {
 	CreateConnection(ctx context.Context, c Connection) error
 	GetConnection(ctx context.Context, api, id string) (Connection, error)
 	ListConnections(ctx context.Context, api string, f ConnectionFilter) ([]Connection, error)
-	// UpdateConnection increments Version on every successful write.
-	UpdateConnection(ctx context.Context, api, id string, fn func(Connection) (Connection, error)) error
+	// UpdateConnection stores Version one more than the stored one on
+	// every successful write, and returns the record with it.
+	UpdateConnection(ctx context.Context, api, id string, fn func(Connection) (Connection, error)) (Connection, error)
 	DeleteConnection(ctx context.Context, api, id string) error
 
 	// Issued-token records are keyed by (API, ID).
 	CreateIssuedToken(ctx context.Context, t IssuedToken) error
 	GetIssuedToken(ctx context.Context, api, id string) (IssuedToken, error)
-	UpdateIssuedToken(ctx context.Context, api, id string, fn func(IssuedToken) (IssuedToken, error)) error
+	UpdateIssuedToken(ctx context.Context, api, id string, fn func(IssuedToken) (IssuedToken, error)) (IssuedToken, error)
 	DeleteIssuedToken(ctx context.Context, api, id string) error
 
 	// Signing keys are keyed by (API, ID); ListSigningKeys sorts by ID.
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 	ListSigningKeys(ctx context.Context, api string) ([]SigningKey, error)
-	UpdateSigningKey(ctx context.Context, api, id string, fn func(SigningKey) (SigningKey, error)) error
+	UpdateSigningKey(ctx context.Context, api, id string, fn func(SigningKey) (SigningKey, error)) (SigningKey, error)
 	DeleteSigningKey(ctx context.Context, api, id string) error
 
 	// States are one-time: ConsumeState returns the state and deletes it in
@@ -97,7 +101,7 @@ type Storage interface {
 	// list is in delivery order.
 	CreateWebhookEvent(ctx context.Context, e WebhookEvent) error
 	ListWebhookEvents(ctx context.Context, api string) ([]WebhookEvent, error)
-	UpdateWebhookEvent(ctx context.Context, api, id string, fn func(WebhookEvent) (WebhookEvent, error)) error
+	UpdateWebhookEvent(ctx context.Context, api, id string, fn func(WebhookEvent) (WebhookEvent, error)) (WebhookEvent, error)
 	DeleteWebhookEvent(ctx context.Context, api, id string) error
 
 	// Audit events are keyed by (API, ID) and only ever added; IDs sort by

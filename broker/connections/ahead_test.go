@@ -453,7 +453,7 @@ func TestTombstoneDespiteConcurrentWrite(t *testing.T) {
 			id := ConnectionID("app", "u1", "up")
 			f.up.refreshErr = providers.ErrInvalidGrant
 			f.up.hook = func(int32) {
-				_ = f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
+				_, _ = f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
 					c.Scope += " more"
 					if tt.newGrant {
 						c.SealedTokens, _ = f.m.sealTokens("a", id, &providers.TokenSet{AccessToken: "at-new", RefreshToken: "rt-new", Expiry: f.clk.now().Add(time.Hour)})
@@ -526,7 +526,7 @@ func TestRefusedClientKeepsGrants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.store.UpdateProvider(ctx, "a", "fake", func(p storage.Provider) (storage.Provider, error) {
+		if _, err := f.store.UpdateProvider(ctx, "a", "fake", func(p storage.Provider) (storage.Provider, error) {
 			p.SealedClientSecret, p.UpdatedAt = sealed, updated
 			return p, nil
 		}); err != nil {

@@ -168,10 +168,9 @@ func (m *Manager) finish(ctx context.Context, api storage.API, r CallbackRequest
 }
 
 // isFlowState reports whether st is the state of an authorization-code
-// flow: of that kind, or a record older than kinds (which names its
-// provider, unlike the connect links of then).
+// flow.
 func isFlowState(st storage.State) bool {
-	return st.Kind == storage.StateKindAuthorize || (st.Kind == "" && st.Provider != "")
+	return st.Kind == storage.StateKindAuthorize
 }
 
 // errCallbackStore ends a callback the store could not serve (etcd
@@ -185,12 +184,8 @@ func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State
 	if err != nil {
 		return err
 	}
-	redirect := st.RedirectURI
-	if redirect == "" {
-		redirect = m.callback(api.Name)
-	}
 	ts, err := up.Exchange(ctx, q.Get("code"), providers.AuthRequest{
-		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: redirect,
+		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: st.RedirectURI,
 	})
 	if err != nil {
 		return upstreamError(err)
@@ -220,9 +215,10 @@ func (m *Manager) saveConnection(ctx context.Context, api string, st storage.Sta
 	}
 	err = m.store.CreateConnection(ctx, c)
 	if errors.Is(err, storage.ErrAlreadyExists) {
-		err = m.store.UpdateConnection(ctx, api, id, func(old storage.Connection) (storage.Connection, error) {
-			c.CreatedAt, c.Version = old.CreatedAt, old.Version
-			return c, nil
+		c, err = m.store.UpdateConnection(ctx, api, id, func(old storage.Connection) (storage.Connection, error) {
+			rec := c
+			rec.CreatedAt = old.CreatedAt
+			return rec, nil
 		})
 	}
 	if err == nil {

@@ -469,7 +469,7 @@ func TestRefreshAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := ConnectionID("app", "dead", "up")
-	_ = f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
+	_, _ = f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
 		c.Status = storage.StatusNeedsReauth
 		return c, nil
 	})

@@ -119,7 +119,7 @@ func (m *Manager) recordTransient(ctx context.Context, cur *Result, cause error,
 // reconnect, a rotation stored by a replica) stands: storage.ErrConflict.
 func (m *Manager) tombstone(ctx context.Context, cur *Result, cause error, now time.Time) error {
 	refused := cur.Tokens.RefreshToken
-	return m.store.UpdateConnection(ctx, cur.Conn.API, cur.Conn.ID, func(c storage.Connection) (storage.Connection, error) {
+	_, err := m.store.UpdateConnection(ctx, cur.Conn.API, cur.Conn.ID, func(c storage.Connection) (storage.Connection, error) {
 		ts := cur.Tokens
 		if c.Version != cur.Conn.Version {
 			var err error
@@ -138,6 +138,7 @@ func (m *Manager) tombstone(ctx context.Context, cur *Result, cause error, now t
 		c.NextRefreshAt, c.RetryAfter = time.Time{}, time.Time{}
 		return c, nil
 	})
+	return err
 }
 
 // notifyFailure tells OnEvent of a status change caused by a failure.

@@ -60,15 +60,11 @@ func hash(s string) []byte {
 // the flow's authorization request named: a code meant for one provider
 // is never redeemed at (nor with the redirect URI of) another.
 func (m *Manager) checkRoute(api string, r CallbackRequest, st storage.State) error {
-	want := st.RedirectURI
-	if want == "" {
-		want = m.callback(api) // records older than the field
-	}
 	got := m.callback(api)
 	if r.Provider != "" {
 		got += "/" + url.PathEscape(r.Provider)
 	}
-	if got != want || (r.Provider != "" && r.Provider != st.Provider) {
+	if got != st.RedirectURI || (r.Provider != "" && r.Provider != st.Provider) {
 		return protocol.ErrInvalidRequest.WithDescription("the callback does not belong to the flow's provider")
 	}
 	return nil

@@ -164,7 +164,7 @@ func TestConfirmRevokesWhatItDrops(t *testing.T) {
 	ctx := t.Context()
 	now := time.Now()
 	m.now = func() time.Time { return now }
-	err := m.store.UpdateProvider(ctx, "a", "up", func(p storage.Provider) (storage.Provider, error) {
+	_, err := m.store.UpdateProvider(ctx, "a", "up", func(p storage.Provider) (storage.Provider, error) {
 		p.RevocationURL = fake.RevocationURL
 		return p, nil
 	})

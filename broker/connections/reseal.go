@@ -29,7 +29,7 @@ func (m *Manager) Reseal(ctx context.Context, api string) (int, error) {
 			continue
 		}
 		_, err := m.flight.alone(ctx, api+"\x00"+c.ID, func() (*Result, error) {
-			return nil, m.store.UpdateConnection(ctx, api, c.ID, func(cur storage.Connection) (storage.Connection, error) {
+			_, err := m.store.UpdateConnection(ctx, api, c.ID, func(cur storage.Connection) (storage.Connection, error) {
 				if cur.RefreshLeaseUntil.After(m.now()) || len(cur.SealedTokens) == 0 {
 					return cur, errResealSkip
 				}
@@ -43,6 +43,7 @@ func (m *Manager) Reseal(ctx context.Context, api string) (int, error) {
 				cur.SealedTokens = out
 				return cur, nil
 			})
+			return nil, err
 		})
 		switch {
 		case err == nil:

@@ -66,7 +66,7 @@ func TestRefreshSaveSurvivesUnrelatedWrite(t *testing.T) {
 				}
 			} else {
 				write = func() {
-					err := f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
+					_, err := f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
 						ts, err := f.m.openTokens(c)
 						if err != nil {
 							return c, err
@@ -130,7 +130,7 @@ func TestRefreshFailureSurvivesUnrelatedWrite(t *testing.T) {
 	id := ConnectionID("app", "u1", "up")
 	f.up.refreshErr = providers.ErrUnavailable
 	f.up.hook = func(int32) {
-		_ = f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
+		_, _ = f.store.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
 			ts, err := f.m.openTokens(c)
 			if err != nil {
 				return c, err

@@ -148,7 +148,7 @@ func (m *Manager) refresh(ctx context.Context, api, id string, need func(*Result
 func (m *Manager) releaseLease(ctx context.Context, api, id string, lease time.Time) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_ = m.store.UpdateConnection(ctx, api, id, func(c storage.Connection) (storage.Connection, error) {
+	_, _ = m.store.UpdateConnection(ctx, api, id, func(c storage.Connection) (storage.Connection, error) {
 		if !c.RefreshLeaseUntil.Equal(lease) {
 			return c, errLeaseFree
 		}
@@ -285,24 +285,20 @@ func (m *Manager) noRefreshToken(ctx context.Context, cur *Result) (*Result, err
 // the token set changed: someone else refreshed (and stored what the
 // upstream answered them) or the user reconnected.
 func (m *Manager) saveOutcome(ctx context.Context, cur *Result, change func(storage.Connection) storage.Connection) (storage.Connection, error) {
-	var out storage.Connection
-	err := m.store.UpdateConnection(ctx, cur.Conn.API, cur.Conn.ID, func(c storage.Connection) (storage.Connection, error) {
+	return m.store.UpdateConnection(ctx, cur.Conn.API, cur.Conn.ID, func(c storage.Connection) (storage.Connection, error) {
 		if c.Version == cur.Conn.Version {
-			out = change(c)
-			return out, nil
+			return change(c), nil
 		}
 		if !m.holdsTokenSet(c, cur) {
 			return c, storage.ErrConflict
 		}
 		lease := c.RefreshLeaseUntil
-		out = change(c)
+		out := change(c)
 		if !lease.Equal(cur.Conn.RefreshLeaseUntil) {
 			out.RefreshLeaseUntil = lease
 		}
 		return out, nil
 	})
-	out.Version++
-	return out, err
 }
 
 // holdsTokenSet reports whether record c, written since cur was read,
@@ -321,14 +317,10 @@ func (m *Manager) holdsTokenSet(c storage.Connection, cur *Result) bool {
 // casUpdate applies change to the connection only if its version is still
 // the one read (storage.ErrConflict otherwise).
 func (m *Manager) casUpdate(ctx context.Context, read storage.Connection, change func(storage.Connection) storage.Connection) (storage.Connection, error) {
-	var out storage.Connection
-	err := m.store.UpdateConnection(ctx, read.API, read.ID, func(c storage.Connection) (storage.Connection, error) {
+	return m.store.UpdateConnection(ctx, read.API, read.ID, func(c storage.Connection) (storage.Connection, error) {
 		if c.Version != read.Version {
 			return c, storage.ErrConflict
 		}
-		out = change(c)
-		return out, nil
+		return change(c), nil
 	})
-	out.Version++
-	return out, err
 }

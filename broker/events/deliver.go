@@ -139,7 +139,7 @@ func (s *Stream) deliver(ctx context.Context, e storage.WebhookEvent) {
 		return
 	}
 	delay := min(s.retry<<min(e.Attempts, 20), maxDeliveryDelay)
-	_ = s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
+	_, _ = s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
 		old.Attempts, old.NextAt, old.LastError = e.Attempts+1, s.now().Add(delay), err.Error()
 		return old, nil
 	})
@@ -148,7 +148,7 @@ func (s *Stream) deliver(ctx context.Context, e storage.WebhookEvent) {
 // claim moves a due event's next attempt past this delivery's timeout,
 // with a compare on the time read, so that one replica alone delivers it.
 func (s *Stream) claim(ctx context.Context, e storage.WebhookEvent) bool {
-	err := s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
+	_, err := s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
 		if !old.NextAt.Equal(e.NextAt) || old.Attempts != e.Attempts {
 			return old, storage.ErrConflict
 		}

@@ -58,8 +58,7 @@ func (s *Stream) RotateSecret(ctx context.Context, api, clientID string, grace t
 	if err != nil {
 		return storage.Client{}, "", err
 	}
-	var cl storage.Client
-	err = s.store.UpdateClient(ctx, api, clientID, func(old storage.Client) (storage.Client, error) {
+	cl, err := s.store.UpdateClient(ctx, api, clientID, func(old storage.Client) (storage.Client, error) {
 		if old.WebhookURL == "" {
 			return old, ErrNoWebhook
 		}
@@ -69,7 +68,6 @@ func (s *Stream) RotateSecret(ctx context.Context, api, clientID string, grace t
 			old.SealedOldWebhookSecret, old.OldWebhookSecretUntil = old.SealedWebhookSecret, now.Add(grace)
 		}
 		old.SealedWebhookSecret, old.UpdatedAt = sealed, now
-		cl = old
 		return old, nil
 	})
 	return cl, hook, err

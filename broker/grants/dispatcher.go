@@ -188,7 +188,7 @@ const rehashTimeout = 5 * time.Second
 // rehash stores, in the background (the request does not wait for the
 // write, which fails slowly while the store is unavailable), the hash of
 // a client's secret, which just matched, under the primary encryption key
-// (after a key rotation, or from the legacy unkeyed format), unless the
+// (after a key rotation), unless the
 // secret changed meanwhile. One rehash per client runs at a time. It is
 // best effort: the old hash keeps working while its key is in the ring.
 func (d *Dispatcher) rehash(c storage.Client, clientSecret string) {
@@ -211,7 +211,7 @@ func (d *Dispatcher) Wait() { d.background.Wait() }
 
 func (d *Dispatcher) storeRehash(ctx context.Context, c storage.Client, clientSecret string) {
 	old := c.SecretHash
-	_ = d.store.UpdateClient(ctx, c.API, c.ID, func(cur storage.Client) (storage.Client, error) {
+	_, _ = d.store.UpdateClient(ctx, c.API, c.ID, func(cur storage.Client) (storage.Client, error) {
 		if !bytes.Equal(cur.SecretHash, old) {
 			return cur, errSecretChanged
 		}

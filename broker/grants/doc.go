@@ -3,6 +3,7 @@
 // checks that it may use the grant, checks the scope and the tenant, and
 // only then runs the grant. Grants return values and never write HTTP.
 //
-// It imports broker/protocol, broker/tokens, broker/secret and storage;
-// never gin or broker.
+// It imports broker/connections (the token-exchange grant serves a
+// connection's tokens), broker/protocol, broker/seal, broker/secret,
+// broker/tokens and storage; never gin, broker or a storage backend.
 package grants

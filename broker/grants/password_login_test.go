@@ -271,7 +271,7 @@ func TestKnownAddressEndsWithPassword(t *testing.T) {
 	if err := b.login(home, "alice", "wonderland"); err != nil {
 		t.Fatalf("first login: %v", err)
 	}
-	err := db.UpdateUser(context.Background(), "app", "alice", func(u storage.User) (storage.User, error) {
+	_, err := db.UpdateUser(context.Background(), "app", "alice", func(u storage.User) (storage.User, error) {
 		u.PasswordHash = "hash:looking-glass"
 		return u, nil
 	})

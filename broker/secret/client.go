@@ -3,8 +3,6 @@ package secret
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 
@@ -14,13 +12,11 @@ import (
 // clientSecretBytes is the entropy of a generated client secret: 256 bits.
 const clientSecretBytes = 32
 
-// Prefixes version the client-secret hash format: hashPrefix is keyed
-// with the encryption keyring; legacyPrefix, unkeyed SHA-256, is what
-// earlier versions stored and is still accepted.
+// hashPrefix names the client-secret hash format: HMAC-SHA256 keyed with
+// the encryption keyring, under macLabel.
 const (
-	hashPrefix   = "hmac-sha256:"
-	legacyPrefix = "sha256:"
-	macLabel     = "client secret"
+	hashPrefix = "hmac-sha256:"
+	macLabel   = "client secret"
 )
 
 // NewClientSecret returns a new client secret with 256 bits from
@@ -55,17 +51,13 @@ func HashClientSecret(k *seal.Keyring, secret string) []byte {
 // stored hash. A nil or malformed hash does the same work and reports
 // false.
 func CheckClientSecret(k *seal.Keyring, hash []byte, secret string) bool {
-	if rest, ok := bytes.CutPrefix(hash, []byte(legacyPrefix)); ok {
-		sum := sha256.Sum256([]byte("oauth2broker client secret\x00" + secret))
-		return subtle.ConstantTimeCompare(rest, sum[:]) == 1
-	}
 	rest, _ := bytes.CutPrefix(hash, []byte(hashPrefix))
 	return k.CheckMAC(macLabel, []byte(secret), rest) && bytes.HasPrefix(hash, []byte(hashPrefix))
 }
 
 // ClientSecretNeedsRehash reports whether hash should be made again, from
-// the secret that just matched it: it is of the legacy format, or keyed
-// with an encryption key that is no longer the primary one.
+// the secret that just matched it: it is keyed with an encryption key that
+// is no longer the primary one (the MAC names its key).
 func ClientSecretNeedsRehash(k *seal.Keyring, hash []byte) bool {
 	rest, ok := bytes.CutPrefix(hash, []byte(hashPrefix))
 	return !ok || k.NeedsRemac(rest)

@@ -41,7 +41,7 @@ func TestRefreshFamilyEnds(t *testing.T) {
 	if in, _ := iss.Introspect(ctx, storage.API{Name: "a"}, rt, ""); in.Expiry != end.Unix() {
 		t.Errorf("refresh token 36 days into a 40-day family: expires %v, want at the family's end %v", time.Unix(in.Expiry, 0).UTC(), end)
 	}
-	_ = db.UpdateUser(ctx, "a", "alice", func(u storage.User) (storage.User, error) { u.Generation = "g2"; return u, nil })
+	_, _ = db.UpdateUser(ctx, "a", "alice", func(u storage.User) (storage.User, error) { u.Generation = "g2"; return u, nil })
 	if in, _ := iss.Introspect(ctx, storage.API{Name: "a"}, rt, ""); in.Active {
 		t.Errorf("refresh token of an earlier generation of its user: got active, want inactive")
 	}
@@ -70,7 +70,7 @@ func TestAccessTokenOfAChangedUser(t *testing.T) {
 		t.Fatalf("token issued in the second of the password change: got inactive, want active")
 	}
 	clk.t = clk.t.Add(time.Minute)
-	_ = db.UpdateUser(ctx, "a", "alice", func(u storage.User) (storage.User, error) {
+	_, _ = db.UpdateUser(ctx, "a", "alice", func(u storage.User) (storage.User, error) {
 		u.Generation, u.PasswordChangedAt = "g2", clk.t
 		return u, nil
 	})

@@ -394,7 +394,7 @@ func (i *Issuer) Rotate(ctx context.Context, api storage.API, maxTTL time.Durati
 		if !k.RetiredAt.IsZero() {
 			continue
 		}
-		err := i.store.UpdateSigningKey(ctx, api.Name, k.ID, func(k storage.SigningKey) (storage.SigningKey, error) {
+		_, err := i.store.UpdateSigningKey(ctx, api.Name, k.ID, func(k storage.SigningKey) (storage.SigningKey, error) {
 			k.RetiredAt, k.RemoveAt = now, now.Add(maxTTL+time.Minute)
 			return k, nil
 		})

@@ -124,7 +124,7 @@ func (i *Issuer) Redeem(ctx context.Context, api, clientID, token string) (stora
 		return storage.IssuedToken{}, i.reused(ctx, api, rec)
 	}
 	now := i.now()
-	err = i.store.UpdateIssuedToken(ctx, api, rec.ID, func(t storage.IssuedToken) (storage.IssuedToken, error) {
+	_, err = i.store.UpdateIssuedToken(ctx, api, rec.ID, func(t storage.IssuedToken) (storage.IssuedToken, error) {
 		if !t.UsedAt.IsZero() {
 			return t, ErrRefreshReused
 		}

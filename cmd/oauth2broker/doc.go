@@ -37,4 +37,12 @@
 // which prints the server's raw JSON answer instead of a short summary.
 // Errors from the server are printed to standard error and the exit code
 // is 1; usage errors exit with 2.
+//
+// # Imports
+//
+// It is the top of the import graph: it wires broker (and the broker
+// packages whose settings it reads: grants, protocol, seal, secret),
+// providers and providers/catalog, outbound, the storage backends
+// (storage/bbolt, storage/etcd) and, for the dev command only,
+// examples/demoop. Nothing imports it.
 package main

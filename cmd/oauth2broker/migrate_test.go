@@ -178,7 +178,7 @@ func seedStore(t *testing.T, st storage.Storage) snapshot {
 		}
 	}
 	// One connection at version 2: the target starts it again at 1.
-	err := st.UpdateConnection(ctx, "beta", "conn2", func(c storage.Connection) (storage.Connection, error) {
+	_, err := st.UpdateConnection(ctx, "beta", "conn2", func(c storage.Connection) (storage.Connection, error) {
 		c.Status = storage.StatusNeedsReauth
 		return c, nil
 	})
@@ -303,13 +303,14 @@ func TestMigrateNonEmptyTarget(t *testing.T) {
 	// Change the target: the merge adds what it lacks, keeps the rest.
 	db := openBolt(t, dst)
 	ctx := t.Context()
+	_, uerr := db.UpdateUser(ctx, "alpha", "u2", func(u storage.User) (storage.User, error) {
+		u.Scopes = []string{"changed"}
+		return u, nil
+	})
 	err := errors.Join(
 		db.DeleteClient(ctx, "alpha", "c1"),
 		db.DeleteSigningKey(ctx, "beta", "k2"),
-		db.UpdateUser(ctx, "alpha", "u2", func(u storage.User) (storage.User, error) {
-			u.Scopes = []string{"changed"}
-			return u, nil
-		}),
+		uerr,
 		db.CreateAPI(ctx, storage.API{Name: "gamma", CreatedAt: time.Unix(1, 0)}),
 	)
 	if cerr := db.Close(); err != nil || cerr != nil {

@@ -27,7 +27,7 @@ func (d *DB) ListAPIs(ctx context.Context) ([]storage.API, error) {
 
 // UpdateAPI stores fn's result for the API name in one transaction; the
 // name is kept.
-func (d *DB) UpdateAPI(ctx context.Context, name string, fn func(storage.API) (storage.API, error)) error {
+func (d *DB) UpdateAPI(ctx context.Context, name string, fn func(storage.API) (storage.API, error)) (storage.API, error) {
 	return update(ctx, d, atAPI(name), fn, func(_ storage.API, a *storage.API) {
 		a.Name = name
 	})
@@ -56,7 +56,7 @@ func (d *DB) ListClients(ctx context.Context, api string) ([]storage.Client, err
 
 // UpdateClient stores fn's result for client id of api in one transaction;
 // API and ID are kept.
-func (d *DB) UpdateClient(ctx context.Context, api, id string, fn func(storage.Client) (storage.Client, error)) error {
+func (d *DB) UpdateClient(ctx context.Context, api, id string, fn func(storage.Client) (storage.Client, error)) (storage.Client, error) {
 	return update(ctx, d, at(bucketClients, api, id), fn, func(_ storage.Client, c *storage.Client) {
 		c.API, c.ID = api, id
 	})
@@ -85,7 +85,7 @@ func (d *DB) ListUsers(ctx context.Context, api string) ([]storage.User, error) 
 
 // UpdateUser stores fn's result for user username of api in one
 // transaction; API and Username are kept.
-func (d *DB) UpdateUser(ctx context.Context, api, username string, fn func(storage.User) (storage.User, error)) error {
+func (d *DB) UpdateUser(ctx context.Context, api, username string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
 	return update(ctx, d, at(bucketUsers, api, username), fn, func(_ storage.User, u *storage.User) {
 		u.API, u.Username = api, username
 	})
@@ -114,7 +114,7 @@ func (d *DB) ListProviders(ctx context.Context, api string) ([]storage.Provider,
 
 // UpdateProvider stores fn's result for provider name of api in one
 // transaction; API and Name are kept.
-func (d *DB) UpdateProvider(ctx context.Context, api, name string, fn func(storage.Provider) (storage.Provider, error)) error {
+func (d *DB) UpdateProvider(ctx context.Context, api, name string, fn func(storage.Provider) (storage.Provider, error)) (storage.Provider, error) {
 	return update(ctx, d, at(bucketProviders, api, name), fn, func(_ storage.Provider, p *storage.Provider) {
 		p.API, p.Name = api, name
 	})

@@ -46,7 +46,7 @@ func BenchmarkUpdateConnection(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		id := fmt.Sprint(n.Add(1) % 64)
 		for pb.Next() {
-			err := db.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
+			_, err := db.UpdateConnection(ctx, "a", id, func(c storage.Connection) (storage.Connection, error) {
 				c.LastError = ""
 				return c, nil
 			})

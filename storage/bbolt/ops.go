@@ -90,14 +90,16 @@ func list[T any](ctx context.Context, d *DB, l loc, keep func(T) bool) ([]T, err
 }
 
 // update runs fn on the record at l and stores its result, all in one
-// write transaction. An error from fn is returned as is and nothing is
+// write transaction, and returns what it stored (decoded afresh, as get
+// would return it). An error from fn is returned as is and nothing is
 // stored. fix then restores what fn may not change (the key fields, the
 // version), given the stored record.
-func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix func(old T, rec *T)) error {
+func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix func(old T, rec *T)) (T, error) {
+	var stored T
 	if err := l.ready(ctx); err != nil {
-		return err
+		return stored, err
 	}
-	return d.write(func(tx *bolt.Tx) error {
+	err := d.write(func(tx *bolt.Tx) error {
 		old, err := load[T](tx, l)
 		if err != nil {
 			return err
@@ -111,8 +113,17 @@ func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix
 		if err != nil {
 			return err
 		}
+		stored = *new(T) // Batch may run this function again: decode afresh
+		if err := decode(l, val, &stored); err != nil {
+			return err
+		}
 		return put(tx.Bucket(l.bucket), l, val)
 	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return stored, nil
 }
 
 // remove deletes the record at l, or returns storage.ErrNotFound.

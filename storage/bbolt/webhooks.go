@@ -19,7 +19,7 @@ func (d *DB) ListWebhookEvents(ctx context.Context, api string) ([]storage.Webho
 
 // UpdateWebhookEvent stores fn's result for event id of api; API and ID
 // are kept.
-func (d *DB) UpdateWebhookEvent(ctx context.Context, api, id string, fn func(storage.WebhookEvent) (storage.WebhookEvent, error)) error {
+func (d *DB) UpdateWebhookEvent(ctx context.Context, api, id string, fn func(storage.WebhookEvent) (storage.WebhookEvent, error)) (storage.WebhookEvent, error) {
 	return update(ctx, d, at(bucketWebhookEvents, api, id), fn, func(_ storage.WebhookEvent, e *storage.WebhookEvent) {
 		e.API, e.ID = api, id
 	})

@@ -27,7 +27,7 @@ func (d *DB) ListAPIs(ctx context.Context) ([]storage.API, error) {
 
 // UpdateAPI stores fn's result for the API name by compare-and-swap,
 // running fn again when another writer got there first; the name is kept.
-func (d *DB) UpdateAPI(ctx context.Context, name string, fn func(storage.API) (storage.API, error)) error {
+func (d *DB) UpdateAPI(ctx context.Context, name string, fn func(storage.API) (storage.API, error)) (storage.API, error) {
 	return update(ctx, d, d.atAPI(name), fn, func(_ storage.API, a *storage.API) {
 		a.Name = name
 	})
@@ -57,7 +57,7 @@ func (d *DB) ListClients(ctx context.Context, api string) ([]storage.Client, err
 // UpdateClient stores fn's result for client id of api by
 // compare-and-swap, running fn again when another writer got there first;
 // API and ID are kept.
-func (d *DB) UpdateClient(ctx context.Context, api, id string, fn func(storage.Client) (storage.Client, error)) error {
+func (d *DB) UpdateClient(ctx context.Context, api, id string, fn func(storage.Client) (storage.Client, error)) (storage.Client, error) {
 	return update(ctx, d, d.at(typeClients, api, id), fn, func(_ storage.Client, c *storage.Client) {
 		c.API, c.ID = api, id
 	})
@@ -87,7 +87,7 @@ func (d *DB) ListUsers(ctx context.Context, api string) ([]storage.User, error) 
 // UpdateUser stores fn's result for user username of api by
 // compare-and-swap, running fn again when another writer got there first;
 // API and Username are kept.
-func (d *DB) UpdateUser(ctx context.Context, api, username string, fn func(storage.User) (storage.User, error)) error {
+func (d *DB) UpdateUser(ctx context.Context, api, username string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
 	return update(ctx, d, d.at(typeUsers, api, username), fn, func(_ storage.User, u *storage.User) {
 		u.API, u.Username = api, username
 	})
@@ -117,7 +117,7 @@ func (d *DB) ListProviders(ctx context.Context, api string) ([]storage.Provider,
 // UpdateProvider stores fn's result for provider name of api by
 // compare-and-swap, running fn again when another writer got there first;
 // API and Name are kept.
-func (d *DB) UpdateProvider(ctx context.Context, api, name string, fn func(storage.Provider) (storage.Provider, error)) error {
+func (d *DB) UpdateProvider(ctx context.Context, api, name string, fn func(storage.Provider) (storage.Provider, error)) (storage.Provider, error) {
 	return update(ctx, d, d.at(typeProviders, api, name), fn, func(_ storage.Provider, p *storage.Provider) {
 		p.API, p.Name = api, name
 	})

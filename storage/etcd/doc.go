@@ -38,6 +38,7 @@
 //
 // This package is the only importer of go.etcd.io/etcd/client/v3 (and of
 // go.etcd.io/etcd/api/v3) besides its own test, which also imports
-// go.etcd.io/etcd/server/v3/embed. It imports storage, etcd's client and the
-// standard library only; never broker, providers or another backend.
+// go.etcd.io/etcd/server/v3/embed. It imports storage, etcd's client (and
+// the gRPC status codes its errors carry) and the standard library only;
+// never broker, providers or another backend.
 package etcd

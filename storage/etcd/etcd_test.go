@@ -176,7 +176,7 @@ func TestUpdateLostCompare(t *testing.T) {
 		t.Fatalf("CreateConnection: got error %v, want nil", err)
 	}
 	interfere := func() {
-		err := other.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+		_, err := other.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
 			c.Scope += "+other"
 			return c, nil
 		})
@@ -185,7 +185,7 @@ func TestUpdateLostCompare(t *testing.T) {
 		}
 	}
 	var seen []string
-	err := db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+	_, err := db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
 		seen = append(seen, c.Scope)
 		if len(seen) == 1 {
 			interfere()
@@ -205,7 +205,7 @@ func TestUpdateLostCompare(t *testing.T) {
 	}
 
 	calls := 0
-	err = db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+	_, err = db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
 		calls++
 		interfere()
 		return c, nil
@@ -215,7 +215,7 @@ func TestUpdateLostCompare(t *testing.T) {
 	}
 
 	// A record deleted between read and write is not found.
-	err = db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
+	_, err = db.UpdateConnection(ctx, "a", "c", func(c storage.Connection) (storage.Connection, error) {
 		if err := other.DeleteConnection(ctx, "a", "c"); err != nil {
 			t.Fatalf("DeleteConnection by the other writer: got error %v, want nil", err)
 		}
@@ -275,7 +275,8 @@ func TestServerStopped(t *testing.T) {
 		"ListClients":  func() error { _, err := db.ListClients(ctx, "a"); return err },
 		"CreateClient": func() error { return db.CreateClient(ctx, storage.Client{API: "a", ID: "c"}) },
 		"UpdateUser": func() error {
-			return db.UpdateUser(ctx, "a", "u", func(u storage.User) (storage.User, error) { return u, nil })
+			_, err := db.UpdateUser(ctx, "a", "u", func(u storage.User) (storage.User, error) { return u, nil })
+			return err
 		},
 		"DeleteProvider": func() error { return db.DeleteProvider(ctx, "a", "p") },
 		"ConsumeState":   func() error { _, err := db.ConsumeState(ctx, "a", "s"); return err },

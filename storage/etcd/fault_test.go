@@ -59,7 +59,7 @@ func TestClusterFaults(t *testing.T) {
 				err := db.CreateClient(ctx, storage.Client{API: "shop", ID: id, Name: "v0", CreatedAt: time.Now()})
 				if err == nil {
 					created.Store(id, true)
-					err = db.UpdateClient(ctx, "shop", id, func(cl storage.Client) (storage.Client, error) {
+					_, err = db.UpdateClient(ctx, "shop", id, func(cl storage.Client) (storage.Client, error) {
 						cl.Name = "v1"
 						return cl, nil
 					})
@@ -151,7 +151,7 @@ func TestClusterFaults(t *testing.T) {
 	if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
 		t.Fatalf("write after quorum returned: %v", err)
 	}
-	if err := db.UpdateAPI(ctx, "shop", func(a storage.API) (storage.API, error) { a.Audience = "after"; return a, nil }); err != nil {
+	if _, err := db.UpdateAPI(ctx, "shop", func(a storage.API) (storage.API, error) { a.Audience = "after"; return a, nil }); err != nil {
 		t.Fatal(err)
 	}
 	for heard, wait := false, time.After(20*time.Second); !heard; {

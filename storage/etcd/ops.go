@@ -179,60 +179,69 @@ func scan(ctx context.Context, d *DB, l loc, op string, fn func([]*mvccpb.KeyVal
 }
 
 // update runs fn on the record at l and stores its result only if the
-// record was not changed since it was read. When another writer got there
+// record was not changed since it was read, and returns what it stored
+// (decoded afresh, as get would return it). When another writer got there
 // first, fn runs again on the new record, at most maxUpdateAttempts times
 // in all, and then update returns storage.ErrConflict. An error from fn is
 // returned as is and nothing is stored. fix then restores what fn may not
 // change (the key fields, the version), given the stored record.
-func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix func(old T, rec *T)) error {
+func update[T any](ctx context.Context, d *DB, l loc, fn func(T) (T, error), fix func(old T, rec *T)) (T, error) {
+	var zero T
 	if err := l.ready(ctx); err != nil {
-		return err
+		return zero, err
 	}
 	resp, err := d.get(ctx, l.key)
 	if err != nil {
-		return l.fail(ctx, "update", err)
+		return zero, l.fail(ctx, "update", err)
 	}
 	kvs := resp.Kvs
 	for range maxUpdateAttempts {
 		if len(kvs) == 0 {
-			return storage.ErrNotFound
+			return zero, storage.ErrNotFound
 		}
-		var done bool
-		if done, kvs, err = swap(ctx, d, l, kvs[0], fn, fix); done || err != nil {
-			return err
+		stored, done, now, err := swap(ctx, d, l, kvs[0], fn, fix)
+		if err != nil {
+			return zero, err
 		}
+		if done {
+			return stored, nil
+		}
+		kvs = now
 	}
-	return storage.ErrConflict
+	return zero, storage.ErrConflict
 }
 
 // swap is one attempt of update on the record cur: done reports that fn's
-// result was stored; otherwise now holds the record as it is now (none
-// when it was deleted meanwhile).
-func swap[T any](ctx context.Context, d *DB, l loc, cur *mvccpb.KeyValue, fn func(T) (T, error), fix func(old T, rec *T)) (done bool, now []*mvccpb.KeyValue, err error) {
+// result was stored, and stored is that record; otherwise now holds the
+// record as it is now (none when it was deleted meanwhile).
+func swap[T any](ctx context.Context, d *DB, l loc, cur *mvccpb.KeyValue, fn func(T) (T, error), fix func(old T, rec *T)) (stored T, done bool, now []*mvccpb.KeyValue, err error) {
 	var old T
 	if err := decode(l, cur.Value, &old); err != nil {
-		return false, nil, err
+		return stored, false, nil, err
 	}
 	rec, err := fn(old)
 	if err != nil {
-		return false, nil, err
+		return stored, false, nil, err
 	}
 	fix(old, &rec)
 	val, err := encode(l, rec)
 	if err != nil {
-		return false, nil, err
+		return stored, false, nil, err
+	}
+	if err := decode(l, []byte(val), &stored); err != nil {
+		return stored, false, nil, err
 	}
 	resp, retried, err := d.txn(ctx,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(l.key), "=", cur.ModRevision)},
 		[]clientv3.Op{clientv3.OpPut(l.key, val)},
 		[]clientv3.Op{clientv3.OpGet(l.key)})
 	if err != nil {
-		return false, nil, l.fail(ctx, "update", err)
+		return stored, false, nil, l.fail(ctx, "update", err)
 	}
 	if resp.Succeeded || (retried && holds(resp, val)) {
-		return true, nil, nil
+		return stored, true, nil, nil
 	}
-	return false, resp.Responses[0].GetResponseRange().GetKvs(), nil
+	return stored, false, resp.Responses[0].GetResponseRange().GetKvs(), nil
 }
 
 // remove deletes the record at l if it exists, or returns

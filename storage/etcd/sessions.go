@@ -35,7 +35,7 @@ func (d *DB) ListConnections(ctx context.Context, api string, f storage.Connecti
 // UpdateConnection stores fn's result for connection id of api by
 // compare-and-swap, running fn again when another writer got there first,
 // with Version one more than the stored one; API and ID are kept.
-func (d *DB) UpdateConnection(ctx context.Context, api, id string, fn func(storage.Connection) (storage.Connection, error)) error {
+func (d *DB) UpdateConnection(ctx context.Context, api, id string, fn func(storage.Connection) (storage.Connection, error)) (storage.Connection, error) {
 	return update(ctx, d, d.at(typeConnections, api, id), fn, func(old storage.Connection, c *storage.Connection) {
 		c.API, c.ID, c.Version = api, id, old.Version+1
 	})
@@ -62,7 +62,7 @@ func (d *DB) GetIssuedToken(ctx context.Context, api, id string) (storage.Issued
 // UpdateIssuedToken stores fn's result for issued-token record id of api
 // by compare-and-swap, running fn again when another writer got there
 // first; API and ID are kept.
-func (d *DB) UpdateIssuedToken(ctx context.Context, api, id string, fn func(storage.IssuedToken) (storage.IssuedToken, error)) error {
+func (d *DB) UpdateIssuedToken(ctx context.Context, api, id string, fn func(storage.IssuedToken) (storage.IssuedToken, error)) (storage.IssuedToken, error) {
 	return update(ctx, d, d.at(typeIssuedTokens, api, id), fn, func(_ storage.IssuedToken, t *storage.IssuedToken) {
 		t.API, t.ID = api, id
 	})
@@ -88,7 +88,7 @@ func (d *DB) ListSigningKeys(ctx context.Context, api string) ([]storage.Signing
 // UpdateSigningKey stores fn's result for signing key id of api by
 // compare-and-swap, running fn again when another writer got there first;
 // API and ID are kept.
-func (d *DB) UpdateSigningKey(ctx context.Context, api, id string, fn func(storage.SigningKey) (storage.SigningKey, error)) error {
+func (d *DB) UpdateSigningKey(ctx context.Context, api, id string, fn func(storage.SigningKey) (storage.SigningKey, error)) (storage.SigningKey, error) {
 	return update(ctx, d, d.at(typeSigningKeys, api, id), fn, func(_ storage.SigningKey, k *storage.SigningKey) {
 		k.API, k.ID = api, id
 	})

@@ -26,7 +26,7 @@ func TestWatch(t *testing.T) {
 		if i == 300 {
 			t.Fatal("no change heard in 30 s")
 		}
-		_ = b.UpdateAPI(ctx, "shop", func(x storage.API) (storage.API, error) { return x, nil })
+		_, _ = b.UpdateAPI(ctx, "shop", func(x storage.API) (storage.API, error) { return x, nil })
 		if i == 0 {
 			if err := b.CreateAPI(ctx, storage.API{Name: "shop", CreatedAt: time.Now()}); err != nil {
 				t.Fatal(err)

@@ -77,7 +77,10 @@ func testConcurrentUpdate(t *testing.T, s storage.Storage) {
 		return old, nil
 	}
 	errs := race(workers, func(int) error {
-		return retry(func() error { return s.UpdateConnection(ctx, apiA, "c1", increment) })
+		return retry(func() error {
+			_, err := s.UpdateConnection(ctx, apiA, "c1", increment)
+			return err
+		})
 	})
 	for i, err := range errs {
 		if err != nil {

@@ -87,7 +87,7 @@ func (k kind[T]) testUpdate(t *testing.T, s storage.Storage) {
 		t.Fatalf("fixture: change(%+v) changed nothing", orig)
 	}
 	calls := 0
-	err := k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) {
+	got, err := k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) {
 		calls++
 		if !same(old, orig) {
 			t.Errorf("Update%s function argument:\ngot  %+v\nwant %+v", k.name, old, orig)
@@ -101,14 +101,16 @@ func (k kind[T]) testUpdate(t *testing.T, s storage.Storage) {
 		t.Errorf("Update%s function calls: got 0, want at least 1", k.name)
 	}
 	want := k.after(orig, k.change(orig))
+	k.wantReturned(t, s, apiA, "k1", got, want)
 	k.wantStored(t, s, apiA, "k1", want)
 	k.wantStored(t, s, apiA, "k2", k.fixture(apiA, "k2"))
 
 	// A second update starts from the first one's result.
-	err = k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) { return old, nil })
+	got, err = k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) { return old, nil })
 	if err != nil {
 		t.Fatalf("Update%s again: got error %v, want nil", k.name, err)
 	}
+	k.wantReturned(t, s, apiA, "k1", got, k.after(want, want))
 	k.wantStored(t, s, apiA, "k1", k.after(want, want))
 }
 
@@ -117,7 +119,7 @@ var errRefused = errors.New("storagetest: update refused")
 func (k kind[T]) testUpdateError(t *testing.T, s storage.Storage) {
 	orig := k.fixture(apiA, "k1")
 	k.mustCreate(t, s, orig)
-	err := k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) {
+	got, err := k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) {
 		rec := k.change(old)
 		if k.mutate != nil {
 			k.mutate(&old) // scribble over what the backend handed out
@@ -127,13 +129,17 @@ func (k kind[T]) testUpdateError(t *testing.T, s storage.Storage) {
 	if !errors.Is(err, errRefused) {
 		t.Errorf("Update%s with a failing function: got error %v, want %v", k.name, err, errRefused)
 	}
+	var zero T
+	if !same(got, zero) {
+		t.Errorf("Update%s with a failing function: got %+v, want the zero record", k.name, got)
+	}
 	k.wantStored(t, s, apiA, "k1", orig)
 }
 
 func (k kind[T]) testUpdateKeepsKey(t *testing.T, s storage.Storage) {
 	orig := k.fixture(apiA, "k1")
 	k.mustCreate(t, s, orig)
-	err := k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) {
+	got, err := k.update(s, t.Context(), apiA, "k1", func(old T) (T, error) {
 		rec := k.change(old)
 		k.rekey(&rec, apiAB, "moved")
 		return rec, nil
@@ -142,6 +148,7 @@ func (k kind[T]) testUpdateKeepsKey(t *testing.T, s storage.Storage) {
 		t.Fatalf("Update%s changing the key: got error %v, want nil", k.name, err)
 	}
 	want := k.after(orig, k.change(orig))
+	k.wantReturned(t, s, apiA, "k1", got, want)
 	k.wantStored(t, s, apiA, "k1", want)
 	k.wantMissing(t, s, apiAB, "moved")
 	if k.list != nil {
@@ -158,7 +165,7 @@ func (k kind[T]) testUpdateMissing(t *testing.T, s storage.Storage) {
 	}
 	for _, key := range missing {
 		called := false
-		err := k.update(s, t.Context(), key[0], key[1], func(old T) (T, error) {
+		_, err := k.update(s, t.Context(), key[0], key[1], func(old T) (T, error) {
 			called = true
 			return k.change(old), nil
 		})

@@ -54,6 +54,16 @@ func (k kind[T]) wantStored(t *testing.T, s storage.Storage, api, id string, wan
 	}
 }
 
+// wantReturned checks that got, what an Update of (api, id) returned, is
+// want and is what a following Get returns, version included.
+func (k kind[T]) wantReturned(t *testing.T, s storage.Storage, api, id string, got, want T) {
+	t.Helper()
+	if !same(got, want) {
+		t.Errorf("Update%s(%q, %q) returned:\ngot  %+v\nwant %+v", k.name, api, id, got, want)
+	}
+	k.wantStored(t, s, api, id, got)
+}
+
 // wantMissing checks that Get of (api, id) returns storage.ErrNotFound.
 func (k kind[T]) wantMissing(t *testing.T, s storage.Storage, api, id string) {
 	t.Helper()

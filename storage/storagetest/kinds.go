@@ -22,7 +22,7 @@ type kind[T any] struct {
 	get     func(storage.Storage, context.Context, string, string) (T, error)
 	// list is nil when the interface has no List method for the type.
 	list   func(storage.Storage, context.Context, string) ([]T, error)
-	update func(storage.Storage, context.Context, string, string, func(T) (T, error)) error
+	update func(storage.Storage, context.Context, string, string, func(T) (T, error)) (T, error)
 	del    func(storage.Storage, context.Context, string, string) error
 	// rekey sets the key fields of rec.
 	rekey func(rec *T, api, id string)
@@ -55,7 +55,7 @@ func apiKind() kind[storage.API] {
 		list: func(s storage.Storage, ctx context.Context, _ string) ([]storage.API, error) {
 			return s.ListAPIs(ctx)
 		},
-		update: func(s storage.Storage, ctx context.Context, _, name string, fn func(storage.API) (storage.API, error)) error {
+		update: func(s storage.Storage, ctx context.Context, _, name string, fn func(storage.API) (storage.API, error)) (storage.API, error) {
 			return s.UpdateAPI(ctx, name, fn)
 		},
 		del: func(s storage.Storage, ctx context.Context, _, name string) error {

@@ -21,16 +21,19 @@ func testConnectionVersion(t *testing.T, s storage.Storage) {
 	}
 	wantVersion(t, s, "c1", 1)
 	for want := int64(2); want <= 3; want++ {
-		err := s.UpdateConnection(ctx, apiA, "c1", func(old storage.Connection) (storage.Connection, error) {
+		got, err := s.UpdateConnection(ctx, apiA, "c1", func(old storage.Connection) (storage.Connection, error) {
 			old.Version = 100 // ignored: the backend sets old+1
 			return old, nil
 		})
 		if err != nil {
 			t.Fatalf("UpdateConnection: got error %v, want nil", err)
 		}
+		if got.Version != want {
+			t.Errorf("UpdateConnection returned Version %d, want %d", got.Version, want)
+		}
 		wantVersion(t, s, "c1", want)
 	}
-	err := s.UpdateConnection(ctx, apiA, "c1", func(old storage.Connection) (storage.Connection, error) {
+	_, err := s.UpdateConnection(ctx, apiA, "c1", func(old storage.Connection) (storage.Connection, error) {
 		return old, errRefused
 	})
 	if !errors.Is(err, errRefused) {
