@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -132,7 +132,7 @@ func (m *Manager) resolveProvider(ctx context.Context, api, name string) (storag
 	if name != "" {
 		p, err := m.store.GetProvider(ctx, api, name)
 		if errors.Is(err, storage.ErrNotFound) {
-			return p, protocol.ErrInvalidRequest.WithDescription("unknown provider")
+			return p, connerr.New(connerr.Invalid, "unknown provider")
 		}
 		return p, err
 	}
@@ -142,11 +142,11 @@ func (m *Manager) resolveProvider(ctx context.Context, api, name string) (storag
 	}
 	switch len(all) {
 	case 0:
-		return storage.Provider{}, protocol.ErrInvalidRequest.WithDescription("this API has no providers")
+		return storage.Provider{}, connerr.New(connerr.Invalid, "this API has no providers")
 	case 1:
 		return all[0], nil
 	}
-	return storage.Provider{}, protocol.ErrInvalidRequest.WithDescription("provider is required: this API has more than one")
+	return storage.Provider{}, connerr.New(connerr.Invalid, "provider is required: this API has more than one")
 }
 
 // ProviderSecretAD is the additional data sealing a provider's client
@@ -191,7 +191,7 @@ func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.P
 	defer cancel()
 	opened, err := m.open(ctx, cfg)
 	if err != nil {
-		return nil, protocol.ErrTemporarilyUnavailable.WithDescription("the provider cannot be reached").WithCause(err)
+		return nil, connerr.New(connerr.Unavailable, "the provider cannot be reached").With(err)
 	}
 	m.cacheMu.Lock()
 	m.cache[key] = openedProvider{updatedAt: p.UpdatedAt, p: opened}
