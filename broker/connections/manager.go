@@ -52,7 +52,8 @@ type Config struct {
 	// Replicated makes refreshes take a lease on the connection record
 	// first, so that broker replicas sharing the store (etcd) refresh each
 	// connection exactly once; one process alone needs no lease (the
-	// in-process single-flight suffices) and saves that write.
+	// in-process single-flight suffices) and saves that write. The broker
+	// sets it to storage.Shared of its store.
 	Replicated bool
 	// OnRefresh, when set, is told of every upstream refresh: its
 	// outcome ("ok", "invalid_grant", "upstream_unavailable", …) and
