@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -36,7 +37,7 @@ const (
 )
 
 func webhookSecretAD(api, clientID string) []byte {
-	return []byte("webhook-secret\x00" + api + "\x00" + clientID)
+	return seal.WebhookSecret.AD(api, clientID)
 }
 
 // webhookPayload is the JSON body of a delivery.

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oauth2broker/oauth2broker/broker/connerr"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -97,7 +98,7 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := m.keyring.Open(st.SealedVerifier, verifierAD(api.Name, st.ID))
+	verifier, err := m.keyring.Open(st.SealedVerifier, seal.PKCEVerifier.AD(api.Name, st.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func (m *Manager) newState(api, clientID string, r AuthorizeRequest, p storage.P
 	if err != nil {
 		return storage.State{}, err
 	}
-	sealed, err := m.keyring.Seal([]byte(verifier), verifierAD(api, id))
+	sealed, err := m.keyring.Seal([]byte(verifier), seal.PKCEVerifier.AD(api, id))
 	if err != nil {
 		return storage.State{}, err
 	}

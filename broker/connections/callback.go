@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/oauth2broker/oauth2broker/broker/connerr"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -182,7 +183,7 @@ var errCallbackStore = connerr.New(connerr.Unavailable, "the broker's store is u
 // connect exchanges the code and stores the connection, or keeps it
 // pending when the app bound the flow.
 func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State, up providers.Provider, q url.Values) error {
-	verifier, err := m.keyring.Open(st.SealedVerifier, verifierAD(api.Name, st.ID))
+	verifier, err := m.keyring.Open(st.SealedVerifier, seal.PKCEVerifier.AD(api.Name, st.ID))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/connerr"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -128,8 +129,6 @@ func checkBinding(binding, returnURL string) error {
 	return nil
 }
 
-func pendingAD(api, id string) []byte { return []byte("pending-tokens\x00" + api + "\x00" + id) }
-
 // pend keeps the token set of a bound flow, sealed, until the app
 // confirms it with the binding.
 func (m *Manager) pend(ctx context.Context, api string, st storage.State, ts *providers.TokenSet) error {
@@ -137,7 +136,7 @@ func (m *Manager) pend(ctx context.Context, api string, st storage.State, ts *pr
 	if err != nil {
 		return err
 	}
-	sealed, err := m.keyring.Seal(plain, pendingAD(api, st.ID))
+	sealed, err := m.keyring.Seal(plain, seal.PendingTokens.AD(api, st.ID))
 	if err != nil {
 		return err
 	}
@@ -210,7 +209,7 @@ func (m *Manager) putBack(ctx context.Context, st storage.State) {
 
 // openPending opens the token set a pending record keeps.
 func (m *Manager) openPending(api string, st storage.State) (*providers.TokenSet, error) {
-	plain, err := m.keyring.Open(st.SealedTokens, pendingAD(api, st.ID))
+	plain, err := m.keyring.Open(st.SealedTokens, seal.PendingTokens.AD(api, st.ID))
 	if err != nil {
 		return nil, err
 	}

@@ -152,9 +152,7 @@ func (m *Manager) resolveProvider(ctx context.Context, api, name string) (storag
 
 // ProviderSecretAD is the additional data sealing a provider's client
 // secret, binding it to its record.
-func ProviderSecretAD(api, name string) []byte {
-	return []byte("provider-secret\x00" + api + "\x00" + name)
-}
+func ProviderSecretAD(api, name string) []byte { return seal.ProviderSecret.AD(api, name) }
 
 // ProviderConfig converts a stored provider, opening its client secret.
 func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, error) {
@@ -200,22 +198,18 @@ func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.P
 	return opened, nil
 }
 
-func tokensAD(api, id string) []byte { return []byte("connection-tokens\x00" + api + "\x00" + id) }
-
-func verifierAD(api, state string) []byte { return []byte("pkce-verifier\x00" + api + "\x00" + state) }
-
 // sealTokens seals a token set for a connection record.
 func (m *Manager) sealTokens(api, id string, ts *providers.TokenSet) ([]byte, error) {
 	plain, err := json.Marshal(ts)
 	if err != nil {
 		return nil, err
 	}
-	return m.keyring.Seal(plain, tokensAD(api, id))
+	return m.keyring.Seal(plain, seal.ConnectionTokens.AD(api, id))
 }
 
 // openTokens opens a connection's token set.
 func (m *Manager) openTokens(c storage.Connection) (*providers.TokenSet, error) {
-	plain, err := m.keyring.Open(c.SealedTokens, tokensAD(c.API, c.ID))
+	plain, err := m.keyring.Open(c.SealedTokens, seal.ConnectionTokens.AD(c.API, c.ID))
 	if err != nil {
 		return nil, fmt.Errorf("connections: connection %s: %w", c.ID, err)
 	}
