@@ -59,7 +59,8 @@ func (g *tokenExchange) Handle(ctx context.Context, req *Request) (*Response, er
 		return nil, protocol.ErrInvalidRequest.WithDescription("subject_token was issued to another client")
 	}
 	res, err := g.conns.Token(ctx, req.API, connections.TokenRequest{ClientID: claims.ClientID, Identity: claims.Username, Provider: provider})
-	if errors.Is(connerr.Answer(err), protocol.ErrInvalidRequest) {
+	err = connerr.Answer(err)
+	if errors.Is(err, protocol.ErrInvalidRequest) {
 		return nil, protocol.ErrInvalidTarget.WithDescription("unknown provider")
 	}
 	if err != nil {
