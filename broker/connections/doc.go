@@ -7,6 +7,6 @@
 //
 // Its failures are broker/connerr errors, said without HTTP: connerr maps
 // them to RFC 6749 answers. It imports providers, storage, broker/seal and
-// broker/connerr; never broker/protocol, gin, broker or the provider
-// implementations (they arrive as an Opener).
+// broker/connerr; never broker/protocol (connerr alone speaks it), gin,
+// broker or the provider implementations (they arrive as an Opener).
 package connections
