@@ -119,12 +119,8 @@ func (m *Manager) refresh(ctx context.Context, api, id string, need func(*Result
 			return m.refreshNow(ctx, api, id, cur)
 		}
 		if cur.Conn.RefreshLeaseUntil.After(m.now()) {
-			next, err := m.awaitLease(ctx, cur)
-			if err != nil {
-				return nil, err
-			}
-			if next != nil {
-				return m.leaseOutcome(next)
+			if res, err := m.awaitOutcome(ctx, cur); res != nil || err != nil {
+				return res, err
 			}
 			continue // the lease expired unused: claim it
 		}
@@ -164,6 +160,17 @@ var errLeaseFree = errors.New("connections: lease already free")
 
 // leasePoll is how often a replica waiting for another's refresh looks.
 const leasePoll = 25 * time.Millisecond
+
+// awaitOutcome waits for the outcome the replica holding the refresh
+// lease stores, and answers it; nil and no error when the lease expired
+// unused.
+func (m *Manager) awaitOutcome(ctx context.Context, cur *Result) (*Result, error) {
+	next, err := m.awaitLease(ctx, cur)
+	if err != nil || next == nil {
+		return nil, err
+	}
+	return m.leaseOutcome(next)
+}
 
 // awaitLease waits until the replica holding the refresh lease stores its
 // outcome (the record's version changes, and the lease is free or the
