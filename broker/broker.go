@@ -47,10 +47,6 @@ type Config struct {
 	// WebhookRetry is the first delay before a failed webhook delivery is
 	// tried again (it doubles per attempt); one second when zero.
 	WebhookRetry time.Duration
-	// Replicated says the store is shared by several broker processes
-	// (etcd): refreshes then take a lease on the connection first, so each
-	// connection is refreshed once across the replicas.
-	Replicated bool
 	// RefreshAhead, when positive, renews connections whose access token
 	// expires within it, in the background (every RefreshAhead/2, at most
 	// every minute, four at a time).
@@ -133,7 +129,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.ready = &readiness{store: cfg.Store, now: s.now, log: s.log}
-	if _, ok := cfg.Store.(storage.Watcher); ok {
+	if storage.Shared(cfg.Store) {
 		// A shared store: its watch keeps what lastKnown remembers current.
 		s.lastKnown = lastknown.Wrap(cfg.Store, lastknown.Config{Now: s.now})
 		s.store = s.lastKnown
@@ -166,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.conns, err = connections.New(connections.Config{
 		Store: s.store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,
 		OnRefresh:  s.metrics.onRefresh,
-		Replicated: cfg.Replicated,
+		Replicated: storage.Shared(cfg.Store),
 		OnEvent: func(ctx context.Context, event string, c storage.Connection) {
 			s.events.Emit(ctx, events.ConnectionEvent(event, c))
 		},

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -191,7 +192,7 @@ func (s *Server) connectAction(c *gin.Context) {
 
 func (s *Server) connectFailed(c *gin.Context, err error) {
 	var e *protocol.Error
-	if errors.As(err, &e) && e.Status < 500 {
+	if errors.As(connerr.Answer(err), &e) && e.Status < 500 {
 		s.renderConnect(c, http.StatusBadRequest, connectView{Error: "That did not work: " + e.Description})
 		return
 	}

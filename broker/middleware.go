@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -84,7 +85,7 @@ func (s *Server) renderErrors(c *gin.Context) {
 		return
 	}
 	err := c.Errors.Last().Err
-	e := protocol.AsError(err)
+	e := protocol.AsError(connerr.Answer(err))
 	if e.Status >= 500 && errors.Is(err, storage.ErrUnavailable) {
 		// The client may retry once the store has its quorum or its
 		// disk space back; until then /readyz says so.

@@ -101,7 +101,7 @@ func startReplicas(t *testing.T, cfg replicaConfig) ([]*env, []*broker.Server) {
 		}
 		logs := &syncBuffer{}
 		srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
-			Now: cfg.now, Replicated: true, Outbound: broker.DevOutbound(), RefreshAhead: cfg.refreshAhead, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			Now: cfg.now, Outbound: broker.DevOutbound(), RefreshAhead: cfg.refreshAhead, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}

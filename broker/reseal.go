@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
-	"github.com/oauth2broker/oauth2broker/broker/connections"
-	"github.com/oauth2broker/oauth2broker/broker/events"
-	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -48,72 +47,117 @@ func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
 	return res, errors.Join(errs...)
 }
 
+// resealer reseals one kind of sealed value of an API: it returns how
+// many records it wrote, and every failure (it goes on past a record that
+// fails).
+type resealer struct {
+	count func(*ResealResult) *int
+	run   func(ctx context.Context, api string) (int, error)
+}
+
+// resealers is the table of what Reseal seals again, one row per label
+// of seal's list that outlives a key rotation, in this order.
+func (s *Server) resealers() []resealer {
+	st := s.shared
+	return []resealer{
+		{func(r *ResealResult) *int { return &r.SigningKeys }, resealRecords(s, sealedRecords[storage.SigningKey]{
+			name: "signing key", label: seal.SigningKey, list: st.ListSigningKeys, update: st.UpdateSigningKey,
+			id:     func(k storage.SigningKey) string { return k.ID },
+			fields: func(k *storage.SigningKey) []*[]byte { return []*[]byte{&k.SealedPrivateKey} },
+		})},
+		{func(r *ResealResult) *int { return &r.ProviderSecrets }, resealRecords(s, sealedRecords[storage.Provider]{
+			name: "provider", label: seal.ProviderSecret, list: st.ListProviders, update: st.UpdateProvider,
+			id:     func(p storage.Provider) string { return p.Name },
+			fields: func(p *storage.Provider) []*[]byte { return []*[]byte{&p.SealedClientSecret} },
+		})},
+		{func(r *ResealResult) *int { return &r.WebhookSecrets }, resealRecords(s, sealedRecords[storage.Client]{
+			name: "webhook secret of client", label: seal.WebhookSecret, list: st.ListClients, update: st.UpdateClient,
+			id:     func(c storage.Client) string { return c.ID },
+			fields: func(c *storage.Client) []*[]byte { return []*[]byte{&c.SealedWebhookSecret, &c.SealedOldWebhookSecret} },
+		})},
+		// Connections reseal themselves, never beside a refresh.
+		{func(r *ResealResult) *int { return &r.ConnectionTokens }, func(ctx context.Context, api string) (int, error) {
+			n, err := s.conns.Reseal(ctx, api)
+			if err != nil {
+				err = fmt.Errorf("connections of %s: %w", api, err)
+			}
+			return n, err
+		}},
+	}
+}
+
 // resealAPI reseals what one API holds, going on past a record that
 // fails; it returns every failure.
 func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult) error {
 	var errs []error
-	keys, err := s.shared.ListSigningKeys(ctx, a.Name)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, k := range keys {
-		if !s.keyring.NeedsReseal(k.SealedPrivateKey) {
-			continue
+	for _, r := range s.resealers() {
+		n, err := r.run(ctx, a.Name)
+		*r.count(res) += n
+		if err != nil {
+			errs = append(errs, err)
 		}
-		_, err := s.shared.UpdateSigningKey(ctx, a.Name, k.ID, func(cur storage.SigningKey) (storage.SigningKey, error) {
-			return cur, s.reseal(&cur.SealedPrivateKey, tokens.SigningKeyAD(a.Name, cur.ID))
-		})
-		if err = counted(&res.SigningKeys, err); err != nil {
-			errs = append(errs, fmt.Errorf("signing key %s of %s: %w", k.ID, a.Name, err))
-		}
-	}
-	provs, err := s.shared.ListProviders(ctx, a.Name)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, p := range provs {
-		if len(p.SealedClientSecret) == 0 || !s.keyring.NeedsReseal(p.SealedClientSecret) {
-			continue
-		}
-		_, err := s.shared.UpdateProvider(ctx, a.Name, p.Name, func(cur storage.Provider) (storage.Provider, error) {
-			return cur, s.reseal(&cur.SealedClientSecret, connections.ProviderSecretAD(a.Name, cur.Name))
-		})
-		if err = counted(&res.ProviderSecrets, err); err != nil {
-			errs = append(errs, fmt.Errorf("provider %s of %s: %w", p.Name, a.Name, err))
-		}
-	}
-	clients, err := s.shared.ListClients(ctx, a.Name)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, c := range clients {
-		if !s.needsReseal(c.SealedWebhookSecret) && !s.needsReseal(c.SealedOldWebhookSecret) {
-			continue
-		}
-		_, err := s.shared.UpdateClient(ctx, a.Name, c.ID, func(cur storage.Client) (storage.Client, error) {
-			ad := events.WebhookSecretAD(a.Name, cur.ID)
-			errNew, errOld := s.reseal(&cur.SealedWebhookSecret, ad), s.reseal(&cur.SealedOldWebhookSecret, ad)
-			if errors.Is(errNew, errUnchanged) && errors.Is(errOld, errUnchanged) {
-				return cur, errUnchanged
-			}
-			if errNew != nil && !errors.Is(errNew, errUnchanged) {
-				return cur, errNew
-			}
-			if errOld != nil && !errors.Is(errOld, errUnchanged) {
-				return cur, errOld
-			}
-			return cur, nil
-		})
-		if err = counted(&res.WebhookSecrets, err); err != nil {
-			errs = append(errs, fmt.Errorf("webhook secret of client %s of %s: %w", c.ID, a.Name, err))
-		}
-	}
-	n, err := s.conns.Reseal(ctx, a.Name)
-	res.ConnectionTokens += n
-	if err != nil {
-		errs = append(errs, fmt.Errorf("connections of %s: %w", a.Name, err))
 	}
 	return errors.Join(errs...)
+}
+
+// sealedRecords says where values sealed under label lie: in the records
+// of type T that list returns, at the fields fields points to; and how to
+// update a record by id.
+type sealedRecords[T any] struct {
+	name   string
+	label  seal.Label
+	list   func(ctx context.Context, api string) ([]T, error)
+	update func(ctx context.Context, api, id string, fn func(T) (T, error)) (T, error)
+	id     func(T) string
+	fields func(*T) []*[]byte
+}
+
+// resealRecords returns the run of a resealer of r: each record with a
+// field sealed under an older key is sealed again in one compare-and-swap
+// update.
+func resealRecords[T any](s *Server, r sealedRecords[T]) func(context.Context, string) (int, error) {
+	return func(ctx context.Context, api string) (int, error) {
+		var errs []error
+		recs, err := r.list(ctx, api)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		n := 0
+		for _, rec := range recs {
+			if !slices.ContainsFunc(r.fields(&rec), func(f *[]byte) bool { return s.needsReseal(*f) }) {
+				continue
+			}
+			id := r.id(rec)
+			_, err := r.update(ctx, api, id, func(cur T) (T, error) {
+				err := s.resealFields(r.fields(&cur), r.label.AD(api, id))
+				return cur, err
+			})
+			if err = counted(&n, err); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s of %s: %w", r.name, id, api, err))
+			}
+		}
+		return n, errors.Join(errs...)
+	}
+}
+
+// resealFields seals each field again under the primary key. It returns
+// the first failure, or errUnchanged when no field changed.
+func (s *Server) resealFields(fields []*[]byte, ad []byte) error {
+	changed := false
+	var first error
+	for _, f := range fields {
+		err := s.reseal(f, ad)
+		switch {
+		case err == nil:
+			changed = true
+		case !errors.Is(err, errUnchanged) && first == nil:
+			first = err
+		}
+	}
+	if first == nil && !changed {
+		return errUnchanged
+	}
+	return first
 }
 
 // reseal seals *sealed again under the primary key, or returns

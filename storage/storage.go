@@ -158,6 +158,16 @@ type Watcher interface {
 	Watch(ctx context.Context, kinds []string, fn func(Change)) error
 }
 
+// Shared reports whether several broker processes may share s: a shared
+// store (etcd) says so by implementing Watcher (and Elector); a store used
+// by one process (bbolt) does not. It is the one answer to "is the store
+// shared": refreshes then take a lease on the connection record, and the
+// broker caches records and elects a leader for background jobs.
+func Shared(s Storage) bool {
+	_, ok := s.(Watcher)
+	return ok
+}
+
 // Elector is implemented by stores that several broker processes share,
 // to have one of them at a time run a background job.
 type Elector interface {

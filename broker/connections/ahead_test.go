@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
@@ -272,7 +273,7 @@ func TestTokenRequestDuringRetryAfter(t *testing.T) {
 	for i, want := range []time.Duration{120 * time.Second, 90 * time.Second} {
 		_, err := f.m.Token(ctx, f.api, req)
 		var e *protocol.Error
-		if !errors.As(err, &e) || e.Code != "temporarily_unavailable" || e.Status != http.StatusServiceUnavailable || e.RetryAfter != want {
+		if !errors.As(connerr.Answer(err), &e) || e.Code != "temporarily_unavailable" || e.Status != http.StatusServiceUnavailable || e.RetryAfter != want {
 			t.Fatalf("request %d: got %v (%+v), want 503 temporarily_unavailable with Retry-After %v", i, err, e, want)
 		}
 		if fake.RefreshCount() != 1 {
@@ -421,7 +422,7 @@ func TestRefusedRefreshTokenIsNeverPresentedAgain(t *testing.T) {
 		for _, force := range []bool{false, true} {
 			_, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1", Provider: "fake", Force: force})
 			var e *protocol.Error
-			if !errors.As(err, &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != storage.StatusNeedsReauth {
+			if !errors.As(connerr.Answer(err), &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != storage.StatusNeedsReauth {
 				t.Errorf("+%v token (force %v): got %v, want invalid_grant needs_reauth", at, force, err)
 			}
 		}
@@ -581,7 +582,7 @@ func TestRefusedClientKeepsGrants(t *testing.T) {
 		}
 		_, err := f.m.Token(ctx, f.api, req)
 		var e *protocol.Error
-		if !errors.As(err, &e) || e.Code != "upstream_error" || e.Status != http.StatusBadGateway || e.Extra["connection_status"] != storage.StatusDegraded ||
+		if !errors.As(connerr.Answer(err), &e) || e.Code != "upstream_error" || e.Status != http.StatusBadGateway || e.Extra["connection_status"] != storage.StatusDegraded ||
 			!strings.Contains(e.Description, "client credentials") {
 			t.Fatalf("+%v token request: got %v (%+v), want 502 upstream_error about the broker's client credentials, connection degraded", at, err, e)
 		}

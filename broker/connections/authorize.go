@@ -9,7 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -48,7 +49,7 @@ type Authorization struct {
 // printable UTF-8.
 func CheckIdentity(identity string) error {
 	if identity == "" {
-		return protocol.ErrInvalidRequest.WithDescription("missing client_user_identity")
+		return connerr.New(connerr.Invalid, "missing client_user_identity")
 	}
 	ok := len(identity) <= maxIdentityBytes && utf8.ValidString(identity)
 	for _, r := range identity {
@@ -57,7 +58,7 @@ func CheckIdentity(identity string) error {
 		}
 	}
 	if !ok {
-		return protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("client_user_identity must be 1 to %d bytes of printable UTF-8", maxIdentityBytes))
+		return connerr.New(connerr.Invalid, fmt.Sprintf("client_user_identity must be 1 to %d bytes of printable UTF-8", maxIdentityBytes))
 	}
 	return nil
 }
@@ -71,7 +72,7 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 		return nil, err
 	}
 	if r.ReturnURL != "" && !slices.Contains(client.ReturnURLs, r.ReturnURL) {
-		return nil, protocol.ErrInvalidRequest.WithDescription("return_url is not one of the client's return_urls")
+		return nil, connerr.New(connerr.Invalid, "return_url is not one of the client's return_urls")
 	}
 	if r.BrokerReturnURL != "" {
 		r.ReturnURL = r.BrokerReturnURL
@@ -97,7 +98,7 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := m.keyring.Open(st.SealedVerifier, verifierAD(api.Name, st.ID))
+	verifier, err := m.keyring.Open(st.SealedVerifier, seal.PKCEVerifier.AD(api.Name, st.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func (m *Manager) newState(api, clientID string, r AuthorizeRequest, p storage.P
 	if err != nil {
 		return storage.State{}, err
 	}
-	sealed, err := m.keyring.Seal([]byte(verifier), verifierAD(api, id))
+	sealed, err := m.keyring.Seal([]byte(verifier), seal.PKCEVerifier.AD(api, id))
 	if err != nil {
 		return storage.State{}, err
 	}

@@ -7,7 +7,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -94,21 +95,22 @@ func (m *Manager) CallbackFor(ctx context.Context, api storage.API, r CallbackRe
 	}
 	res = &CallbackResult{ReturnURL: st.ReturnURL, Identity: st.Identity, Provider: st.Provider, State: st.ID, Pending: len(st.BindingHash) > 0}
 	if !m.now().Before(st.ExpiresAt) {
-		return res.fail("invalid_request", "the authorization request expired; start again")
+		return res.fail(connerr.New(connerr.Invalid, "the authorization request expired; start again"))
 	}
 	if err := m.finish(ctx, api, r, st); err != nil {
-		e := protocol.AsError(err)
-		if e.Status >= 500 && errors.Is(err, storage.ErrUnavailable) {
-			e = errCallbackStore.WithCause(err)
+		if _, _, server := connerr.Brief(err); server && errors.Is(err, storage.ErrUnavailable) {
+			err = errCallbackStore.With(err)
 		}
-		m.log.WarnContext(ctx, "callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err, "cause", errors.Unwrap(e))
-		return res.fail(e.Code, e.Description)
+		m.log.WarnContext(ctx, "callback: connect failed", "api", api.Name, "provider", st.Provider, "err", err)
+		return res.fail(err)
 	}
 	return res
 }
 
-func (r *CallbackResult) fail(code, desc string) *CallbackResult {
-	r.Error, r.Description, r.Pending = code, desc, false
+// fail makes r the result of a failed flow: err's code and description.
+func (r *CallbackResult) fail(err error) *CallbackResult {
+	r.Error, r.Description, _ = connerr.Brief(err)
+	r.Pending = false
 	return r
 }
 
@@ -128,9 +130,9 @@ func (m *Manager) consumeFlowState(ctx context.Context, api, id string) (storage
 	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		// Not an unknown state: the store could not say.
-		return st, &CallbackResult{Error: errCallbackStore.Code, Description: errCallbackStore.Description}
+		return st, (&CallbackResult{}).fail(errCallbackStore)
 	}
-	return st, &CallbackResult{Error: "invalid_request", Description: "unknown, used or missing state"}
+	return st, (&CallbackResult{}).fail(connerr.New(connerr.Invalid, "unknown, used or missing state"))
 }
 
 // finish checks the callback and, when it holds, connects.
@@ -143,7 +145,7 @@ func (m *Manager) finish(ctx context.Context, api storage.API, r CallbackRequest
 	}
 	p, err := m.store.GetProvider(ctx, api.Name, st.Provider)
 	if errors.Is(err, storage.ErrNotFound) {
-		return protocol.ErrInvalidRequest.WithDescription("the provider was removed").WithCause(err)
+		return connerr.New(connerr.Invalid, "the provider was removed").With(err)
 	}
 	if err != nil {
 		return err
@@ -159,10 +161,10 @@ func (m *Manager) finish(ctx context.Context, api storage.API, r CallbackRequest
 		if !errorCodeRE.MatchString(upstreamErr) {
 			upstreamErr = "access_denied"
 		}
-		return (&protocol.Error{Code: upstreamErr, Status: 400}).WithDescription("the provider answered " + upstreamErr)
+		return &connerr.Error{Kind: connerr.ProviderAnswered, Code: upstreamErr, Description: "the provider answered " + upstreamErr}
 	}
 	if r.Query.Get("code") == "" {
-		return protocol.ErrInvalidRequest.WithDescription("the provider sent no code")
+		return connerr.New(connerr.Invalid, "the provider sent no code")
 	}
 	return m.connect(ctx, api, st, up, r.Query)
 }
@@ -175,12 +177,12 @@ func isFlowState(st storage.State) bool {
 
 // errCallbackStore ends a callback the store could not serve (etcd
 // without quorum): the user may try again shortly.
-var errCallbackStore = protocol.ErrTemporarilyUnavailable.WithDescription("the broker's store is unavailable; try again shortly")
+var errCallbackStore = connerr.New(connerr.Unavailable, "the broker's store is unavailable; try again shortly")
 
 // connect exchanges the code and stores the connection, or keeps it
 // pending when the app bound the flow.
 func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State, up providers.Provider, q url.Values) error {
-	verifier, err := m.keyring.Open(st.SealedVerifier, verifierAD(api.Name, st.ID))
+	verifier, err := m.keyring.Open(st.SealedVerifier, seal.PKCEVerifier.AD(api.Name, st.ID))
 	if err != nil {
 		return err
 	}
@@ -228,22 +230,22 @@ func (m *Manager) saveConnection(ctx context.Context, api string, st storage.Sta
 	return err
 }
 
-// upstreamError turns an upstream failure into an RFC-style error without
-// the upstream's answer.
+// upstreamError turns an upstream failure into a connection failure
+// without the upstream's answer.
 func upstreamError(err error) error {
 	switch {
 	case errors.Is(err, providers.ErrInvalidGrant):
-		return protocol.ErrInvalidGrant.WithDescription("the provider refused the grant").WithCause(err)
+		return connerr.New(connerr.GrantRefused, "the provider refused the grant").With(err)
 	case errors.Is(err, providers.ErrInvalidClient):
-		return protocol.ErrUpstreamError.WithDescription("the provider refused the broker's client credentials; check the provider configuration").WithCause(err)
+		return connerr.New(connerr.Upstream, "the provider refused the broker's client credentials; check the provider configuration").With(err)
 	case errors.Is(err, providers.ErrUnavailable):
-		e := protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later").WithCause(err)
 		if after, ok := providers.RetryAfter(err); ok {
-			e = e.WithDescription("the provider asked the broker to wait; try again later").WithRetryAfter(min(after, maxRetryAfter))
+			return &connerr.Error{Kind: connerr.Unavailable, Description: "the provider asked the broker to wait; try again later",
+				RetryAfter: min(after, maxRetryAfter), Err: err}
 		}
-		return e
+		return connerr.New(connerr.Unavailable, "the provider is unavailable; try again later").With(err)
 	}
-	return protocol.ErrUpstreamError.WithDescription("the provider's answer could not be used").WithCause(err)
+	return connerr.New(connerr.Upstream, "the provider's answer could not be used").With(err)
 }
 
 // keepCallbackParams copies the callback parameters a provider asks to

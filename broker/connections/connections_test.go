@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
@@ -175,7 +176,7 @@ func TestAuthorizeBindsStatePKCEAndNonce(t *testing.T) {
 		"huge identity":      {Identity: strings.Repeat("x", 513)},
 		"unknown provider":   {Identity: "u1", Provider: "nope"},
 	} {
-		if _, err := f.m.Authorize(ctx, f.api, f.cl, r); !errors.Is(err, protocol.ErrInvalidRequest) {
+		if _, err := f.m.Authorize(ctx, f.api, f.cl, r); !errors.Is(connerr.Answer(err), protocol.ErrInvalidRequest) {
 			t.Errorf("%s: got %v, want invalid_request", name, err)
 		}
 	}
@@ -251,7 +252,7 @@ func TestInvalidGrantMeansNeedsReauth(t *testing.T) {
 	f.clk.add(2 * time.Hour)
 	_, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"})
 	var e *protocol.Error
-	if !errors.As(err, &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != storage.StatusNeedsReauth {
+	if !errors.As(connerr.Answer(err), &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != storage.StatusNeedsReauth {
 		t.Fatalf("got %v, want invalid_grant with connection_status needs_reauth", err)
 	}
 	c, _ := f.store.GetConnection(context.Background(), "a", ConnectionID("app", "u1", "up"))
@@ -260,7 +261,7 @@ func TestInvalidGrantMeansNeedsReauth(t *testing.T) {
 		t.Errorf("stored: status %s, refresh token %q, last_error %q; want needs_reauth, tombstoned, invalid_grant", c.Status, ts.RefreshToken, c.LastError)
 	}
 	f.up.refreshErr = nil
-	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(err, protocol.ErrInvalidGrant) || f.up.refreshes.Load() != 1 {
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(connerr.Answer(err), protocol.ErrInvalidGrant) || f.up.refreshes.Load() != 1 {
 		t.Errorf("after needs_reauth: got %v with %d refreshes, want invalid_grant and no new upstream call", err, f.up.refreshes.Load())
 	}
 	f.connect(t, "u1") // the user reconnects
@@ -283,7 +284,7 @@ func TestUnavailableKeepsTokens(t *testing.T) {
 		t.Errorf("status %s last_error %q, want degraded / upstream_unavailable", c.Status, c.LastError)
 	}
 	f.clk.add(time.Minute)
-	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(err, protocol.ErrTemporarilyUnavailable) {
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(connerr.Answer(err), protocol.ErrTemporarilyUnavailable) {
 		t.Errorf("expired and upstream down: got %v, want temporarily_unavailable", err)
 	}
 	f.up.refreshErr = nil
@@ -295,7 +296,7 @@ func TestUnavailableKeepsTokens(t *testing.T) {
 func TestClientsAreIsolated(t *testing.T) {
 	f := newFixture(t)
 	f.connect(t, "u1")
-	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "other", Identity: "u1"}); !errors.Is(err, protocol.ErrInvalidGrant) {
+	if _, err := f.m.Token(context.Background(), f.api, TokenRequest{ClientID: "other", Identity: "u1"}); !errors.Is(connerr.Answer(err), protocol.ErrInvalidGrant) {
 		t.Errorf("another client's connection: got %v, want invalid_grant (no connection)", err)
 	}
 	if list, _ := f.m.List(context.Background(), f.api, "other", "u1"); len(list) != 0 {
@@ -373,7 +374,7 @@ func TestForceRefreshWithoutRefreshToken(t *testing.T) {
 		t.Fatalf("force_refresh without a refresh token: got %+v, %v (%d refreshes); want the valid token, no upstream call", res, err, f.up.refreshes.Load())
 	}
 	f.clk.add(2 * time.Hour)
-	if _, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(err, protocol.ErrInvalidGrant) {
+	if _, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"}); !errors.Is(connerr.Answer(err), protocol.ErrInvalidGrant) {
 		t.Errorf("expired without a refresh token: got %v, want invalid_grant (reconnect)", err)
 	}
 }
@@ -400,7 +401,7 @@ func TestRevokeDuringRefresh(t *testing.T) {
 	close(f.up.gate)
 	err := <-done
 	var e *protocol.Error
-	if !errors.As(err, &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != "none" {
+	if !errors.As(connerr.Answer(err), &e) || e.Code != "invalid_grant" || e.Extra["connection_status"] != "none" {
 		t.Fatalf("token during a revoke: got %v, want invalid_grant with connection_status none (not a server error)", err)
 	}
 	if list, _ := f.m.List(context.Background(), f.api, "app", "u1"); len(list) != 0 {

@@ -5,6 +5,8 @@
 // single-flight plus a compare-and-swap on the record's version), the
 // needs_reauth and degraded states, and revocation.
 //
-// It imports providers, storage, broker/seal and broker/protocol; never
-// gin, broker or the provider implementations (they arrive as an Opener).
+// Its failures are broker/connerr errors, said without HTTP: connerr maps
+// them to RFC 6749 answers. It imports providers, storage, broker/seal and
+// broker/connerr; never broker/protocol (connerr alone speaks it), gin,
+// broker or the provider implementations (they arrive as an Opener).
 package connections

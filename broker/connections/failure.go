@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -66,8 +66,8 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 	}
 	m.notifyFailure(ctx, cur.Conn, cause, reauth, now)
 	if reauth {
-		return nil, protocol.ErrInvalidGrant.WithDescription("the provider refused the refresh; the user must reconnect").
-			WithExtra("connection_status", storage.StatusNeedsReauth).WithCause(cause)
+		return nil, &connerr.Error{Kind: connerr.NeedsReauth, Description: "the provider refused the refresh; the user must reconnect",
+			ConnectionStatus: storage.StatusNeedsReauth, Err: cause}
 	}
 	if cur.Tokens.Expiry.IsZero() || m.now().Before(cur.Tokens.Expiry) {
 		served := *cur
@@ -75,7 +75,7 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 		return &served, nil
 	}
 	if errors.Is(cause, providers.ErrInvalidClient) {
-		return nil, errClientRefused.WithCause(cause)
+		return nil, errClientRefused.With(cause)
 	}
 	return nil, upstreamError(cause)
 }
@@ -83,9 +83,8 @@ func (m *Manager) refreshFailed(ctx context.Context, cur *Result, cause error) (
 // errClientRefused answers a token request whose refresh the provider
 // refused for the broker's client credentials, with no still-valid token
 // to serve: the broker's side is at fault, not the user's grant.
-var errClientRefused = protocol.ErrUpstreamError.
-	WithDescription("the provider rejected the broker's client credentials: the broker's configuration of this provider must be fixed; the connection is kept, the user need not reconnect").
-	WithExtra("connection_status", storage.StatusDegraded)
+var errClientRefused = &connerr.Error{Kind: connerr.Upstream, ConnectionStatus: storage.StatusDegraded,
+	Description: "the provider rejected the broker's client credentials: the broker's configuration of this provider must be fixed; the connection is kept, the user need not reconnect"}
 
 // recordTransient stores a failure that leaves the user's grant alone (a
 // transient one, or a refused client): the connection is degraded and
@@ -162,8 +161,8 @@ func (m *Manager) held(cur *Result) (*Result, error) {
 	if cur.Tokens.Expiry.IsZero() || m.now().Before(cur.Tokens.Expiry) {
 		return cur, nil
 	}
-	return nil, protocol.ErrTemporarilyUnavailable.WithDescription("the provider asked the broker to wait; try again later").
-		WithRetryAfter(cur.Conn.RetryAfter.Sub(m.now()))
+	return nil, &connerr.Error{Kind: connerr.Unavailable, Description: "the provider asked the broker to wait; try again later",
+		RetryAfter: cur.Conn.RetryAfter.Sub(m.now())}
 }
 
 // lastErrorClientRefused is the last_error of a connection whose refresh

@@ -10,7 +10,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -65,7 +66,7 @@ func (m *Manager) checkRoute(api string, r CallbackRequest, st storage.State) er
 		got += "/" + url.PathEscape(r.Provider)
 	}
 	if got != st.RedirectURI || (r.Provider != "" && r.Provider != st.Provider) {
-		return protocol.ErrInvalidRequest.WithDescription("the callback does not belong to the flow's provider")
+		return connerr.New(connerr.Invalid, "the callback does not belong to the flow's provider")
 	}
 	return nil
 }
@@ -77,7 +78,7 @@ func checkBrowser(r CallbackRequest, st storage.State) error {
 		return nil
 	}
 	if r.BrowserSecret == "" || subtle.ConstantTimeCompare(hash(r.BrowserSecret), st.BrowserHash) != 1 {
-		return protocol.ErrAccessDenied.WithDescription("this browser did not start the flow; start again from the connect page")
+		return connerr.New(connerr.Denied, "this browser did not start the flow; start again from the connect page")
 	}
 	return nil
 }
@@ -90,7 +91,7 @@ func checkResponse(up providers.Provider, q url.Values) error {
 		return nil
 	}
 	if err := c.CheckCallback(q); err != nil {
-		return protocol.ErrInvalidRequest.WithDescription("the authorization response did not come from the provider").WithCause(err)
+		return connerr.New(connerr.Invalid, "the authorization response did not come from the provider").With(err)
 	}
 	return nil
 }
@@ -106,7 +107,8 @@ func CheckStateLimit(ctx context.Context, store storage.Storage, api, kind, clie
 		return nil
 	}
 	wait := max(n.NextExpiry.Sub(now), time.Second)
-	return protocol.ErrSlowDown.WithDescription(fmt.Sprintf("too many flows in progress for this user (at most %d); try again later", MaxLiveStates)).WithRetryAfter(wait)
+	return &connerr.Error{Kind: connerr.TooManyStates, RetryAfter: wait,
+		Description: fmt.Sprintf("too many flows in progress for this user (at most %d); try again later", MaxLiveStates)}
 }
 
 // checkBinding validates authorize's optional binding.
@@ -115,15 +117,13 @@ func checkBinding(binding, returnURL string) error {
 		return nil
 	}
 	if len(binding) > maxBindingBytes {
-		return protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("binding must be at most %d bytes", maxBindingBytes))
+		return connerr.New(connerr.Invalid, fmt.Sprintf("binding must be at most %d bytes", maxBindingBytes))
 	}
 	if returnURL == "" {
-		return protocol.ErrInvalidRequest.WithDescription("binding needs a return_url: the browser comes back there with status=pending")
+		return connerr.New(connerr.Invalid, "binding needs a return_url: the browser comes back there with status=pending")
 	}
 	return nil
 }
-
-func pendingAD(api, id string) []byte { return []byte("pending-tokens\x00" + api + "\x00" + id) }
 
 // pend keeps the token set of a bound flow, sealed, until the app
 // confirms it with the binding.
@@ -132,7 +132,7 @@ func (m *Manager) pend(ctx context.Context, api string, st storage.State, ts *pr
 	if err != nil {
 		return err
 	}
-	sealed, err := m.keyring.Seal(plain, pendingAD(api, st.ID))
+	sealed, err := m.keyring.Seal(plain, seal.PendingTokens.AD(api, st.ID))
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ type Confirmation struct {
 	Provider string
 }
 
-var errNoPending = protocol.ErrInvalidGrant.WithDescription("unknown, used or expired pending connection")
+var errNoPending = connerr.New(connerr.NotFound, "unknown, used or expired pending connection")
 
 // Confirm commits the connection of a bound flow (one whose authorize
 // carried a binding) when binding matches the one authorize got. Another
@@ -158,7 +158,7 @@ var errNoPending = protocol.ErrInvalidGrant.WithDescription("unknown, used or ex
 // tokens are dropped and revoked upstream.
 func (m *Manager) Confirm(ctx context.Context, api storage.API, clientID, state, binding string) (*Confirmation, error) {
 	if state == "" || binding == "" {
-		return nil, protocol.ErrInvalidRequest.WithDescription("state and binding are required")
+		return nil, connerr.New(connerr.Invalid, "state and binding are required")
 	}
 	st, err := m.store.ConsumeState(ctx, api.Name, state)
 	if err == nil && (st.Kind != storage.StateKindPending || st.ClientID != clientID) {
@@ -181,7 +181,7 @@ func (m *Manager) Confirm(ctx context.Context, api storage.API, clientID, state,
 		return nil, errNoPending
 	case subtle.ConstantTimeCompare(hash(binding), st.BindingHash) != 1:
 		m.revokePending(ctx, api.Name, st.Provider, ts)
-		return nil, protocol.ErrAccessDenied.WithDescription("the binding does not match the flow's; the connection was dropped")
+		return nil, connerr.New(connerr.Denied, "the binding does not match the flow's; the connection was dropped")
 	}
 	if err := m.saveConnection(ctx, api.Name, st, ts); err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func (m *Manager) putBack(ctx context.Context, st storage.State) {
 
 // openPending opens the token set a pending record keeps.
 func (m *Manager) openPending(api string, st storage.State) (*providers.TokenSet, error) {
-	plain, err := m.keyring.Open(st.SealedTokens, pendingAD(api, st.ID))
+	plain, err := m.keyring.Open(st.SealedTokens, seal.PendingTokens.AD(api, st.ID))
 	if err != nil {
 		return nil, err
 	}

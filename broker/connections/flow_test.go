@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
@@ -136,7 +137,7 @@ func TestAuthorizeCapsLiveStates(t *testing.T) {
 	}
 	_, err := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u1"})
 	var e *protocol.Error
-	if !errors.As(err, &e) || e.Status != 429 || e.RetryAfter != DefaultStateTTL-MaxLiveStates*time.Second {
+	if !errors.As(connerr.Answer(err), &e) || e.Status != 429 || e.RetryAfter != DefaultStateTTL-MaxLiveStates*time.Second {
 		t.Fatalf("authorize past the cap: got %v (%+v), want 429 with Retry-After %v", err, e, DefaultStateTTL-MaxLiveStates*time.Second)
 	}
 	if _, err := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u2"}); err != nil {

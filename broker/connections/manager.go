@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -52,7 +52,8 @@ type Config struct {
 	// Replicated makes refreshes take a lease on the connection record
 	// first, so that broker replicas sharing the store (etcd) refresh each
 	// connection exactly once; one process alone needs no lease (the
-	// in-process single-flight suffices) and saves that write.
+	// in-process single-flight suffices) and saves that write. The broker
+	// sets it to storage.Shared of its store.
 	Replicated bool
 	// OnRefresh, when set, is told of every upstream refresh: its
 	// outcome ("ok", "invalid_grant", "upstream_unavailable", …) and
@@ -132,7 +133,7 @@ func (m *Manager) resolveProvider(ctx context.Context, api, name string) (storag
 	if name != "" {
 		p, err := m.store.GetProvider(ctx, api, name)
 		if errors.Is(err, storage.ErrNotFound) {
-			return p, protocol.ErrInvalidRequest.WithDescription("unknown provider")
+			return p, connerr.New(connerr.Invalid, "unknown provider")
 		}
 		return p, err
 	}
@@ -142,18 +143,16 @@ func (m *Manager) resolveProvider(ctx context.Context, api, name string) (storag
 	}
 	switch len(all) {
 	case 0:
-		return storage.Provider{}, protocol.ErrInvalidRequest.WithDescription("this API has no providers")
+		return storage.Provider{}, connerr.New(connerr.Invalid, "this API has no providers")
 	case 1:
 		return all[0], nil
 	}
-	return storage.Provider{}, protocol.ErrInvalidRequest.WithDescription("provider is required: this API has more than one")
+	return storage.Provider{}, connerr.New(connerr.Invalid, "provider is required: this API has more than one")
 }
 
 // ProviderSecretAD is the additional data sealing a provider's client
 // secret, binding it to its record.
-func ProviderSecretAD(api, name string) []byte {
-	return []byte("provider-secret\x00" + api + "\x00" + name)
-}
+func ProviderSecretAD(api, name string) []byte { return seal.ProviderSecret.AD(api, name) }
 
 // ProviderConfig converts a stored provider, opening its client secret.
 func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, error) {
@@ -191,7 +190,7 @@ func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.P
 	defer cancel()
 	opened, err := m.open(ctx, cfg)
 	if err != nil {
-		return nil, protocol.ErrTemporarilyUnavailable.WithDescription("the provider cannot be reached").WithCause(err)
+		return nil, connerr.New(connerr.Unavailable, "the provider cannot be reached").With(err)
 	}
 	m.cacheMu.Lock()
 	m.cache[key] = openedProvider{updatedAt: p.UpdatedAt, p: opened}
@@ -199,22 +198,18 @@ func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.P
 	return opened, nil
 }
 
-func tokensAD(api, id string) []byte { return []byte("connection-tokens\x00" + api + "\x00" + id) }
-
-func verifierAD(api, state string) []byte { return []byte("pkce-verifier\x00" + api + "\x00" + state) }
-
 // sealTokens seals a token set for a connection record.
 func (m *Manager) sealTokens(api, id string, ts *providers.TokenSet) ([]byte, error) {
 	plain, err := json.Marshal(ts)
 	if err != nil {
 		return nil, err
 	}
-	return m.keyring.Seal(plain, tokensAD(api, id))
+	return m.keyring.Seal(plain, seal.ConnectionTokens.AD(api, id))
 }
 
 // openTokens opens a connection's token set.
 func (m *Manager) openTokens(c storage.Connection) (*providers.TokenSet, error) {
-	plain, err := m.keyring.Open(c.SealedTokens, tokensAD(c.API, c.ID))
+	plain, err := m.keyring.Open(c.SealedTokens, seal.ConnectionTokens.AD(c.API, c.ID))
 	if err != nil {
 		return nil, fmt.Errorf("connections: connection %s: %w", c.ID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -33,7 +34,7 @@ func (m *Manager) Reseal(ctx context.Context, api string) (int, error) {
 				if cur.RefreshLeaseUntil.After(m.now()) || len(cur.SealedTokens) == 0 {
 					return cur, errResealSkip
 				}
-				out, changed, err := m.keyring.Reseal(cur.SealedTokens, tokensAD(api, cur.ID))
+				out, changed, err := m.keyring.Reseal(cur.SealedTokens, seal.ConnectionTokens.AD(api, cur.ID))
 				if err != nil {
 					return cur, err
 				}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
@@ -141,7 +142,7 @@ func TestRefreshFailureSurvivesUnrelatedWrite(t *testing.T) {
 	}
 	f.clk.add(2 * time.Hour) // expired
 	_, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"})
-	if !errors.Is(err, protocol.ErrTemporarilyUnavailable) {
+	if !errors.Is(connerr.Answer(err), protocol.ErrTemporarilyUnavailable) {
 		t.Fatalf("token request: got %v, want temporarily_unavailable", err)
 	}
 	c := f.conn(t, id)

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -17,7 +17,7 @@ import (
 func CheckScope(p storage.Provider, scope string) error {
 	for _, s := range strings.Fields(scope) {
 		if !slices.Contains(p.Scopes, s) && !slices.Contains(p.AllowedScopes, s) {
-			return protocol.ErrInvalidScope.WithDescription("a requested scope is not allowed for this provider (see its scopes and allowed_scopes)")
+			return connerr.New(connerr.ScopeRefused, "a requested scope is not allowed for this provider (see its scopes and allowed_scopes)")
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -62,7 +63,7 @@ func TestRefreshWhenProviderRecordUnreadable(t *testing.T) {
 	// No provider named: the API's only one is found by listing, so the
 	// first GetProvider is the refresh's.
 	_, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"})
-	if !errors.Is(err, storage.ErrUnavailable) || errors.Is(err, protocol.ErrInvalidRequest) || protocol.AsError(err).Status < 500 {
+	if !errors.Is(err, storage.ErrUnavailable) || errors.Is(connerr.Answer(err), protocol.ErrInvalidRequest) || protocol.AsError(connerr.Answer(err)).Status < 500 {
 		t.Fatalf("token request: got %v, want the store's unavailability passed on (a 5xx), not invalid_request", err)
 	}
 	if _, err := f.m.RefreshAhead(ctx, 5*time.Minute, 1); err != nil {
@@ -84,7 +85,7 @@ func TestRefreshWhenProviderRecordUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clk.add(2 * time.Hour)
-	if _, err := f.m.refresh(ctx, "a", id, func(*Result) bool { return true }); !errors.Is(err, protocol.ErrInvalidRequest) {
+	if _, err := f.m.refresh(ctx, "a", id, func(*Result) bool { return true }); !errors.Is(connerr.Answer(err), protocol.ErrInvalidRequest) {
 		t.Errorf("provider removed: got %v, want invalid_request", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -65,8 +65,8 @@ func (m *Manager) Token(ctx context.Context, api storage.API, r TokenRequest) (*
 func (m *Manager) load(ctx context.Context, api, id string) (*Result, error) {
 	c, err := m.store.GetConnection(ctx, api, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, protocol.ErrInvalidGrant.WithDescription("no connection for this client_user_identity and provider; authorize first").
-			WithExtra("connection_status", "none")
+		return nil, &connerr.Error{Kind: connerr.NotFound, Description: "no connection for this client_user_identity and provider; authorize first",
+			ConnectionStatus: "none"}
 	}
 	if err != nil {
 		return nil, err
@@ -81,8 +81,7 @@ func (m *Manager) load(ctx context.Context, api, id string) (*Result, error) {
 // usable refuses connections the user must reconnect.
 func usable(c storage.Connection) error {
 	if c.Status == storage.StatusNeedsReauth || c.Status == storage.StatusRevoked {
-		return protocol.ErrInvalidGrant.WithDescription("the user must reconnect this provider").
-			WithExtra("connection_status", c.Status)
+		return &connerr.Error{Kind: connerr.NeedsReauth, Description: "the user must reconnect this provider", ConnectionStatus: c.Status}
 	}
 	return nil
 }
@@ -120,7 +119,7 @@ func (m *Manager) refresh(ctx context.Context, api, id string, need func(*Result
 			return m.refreshNow(ctx, api, id, cur)
 		}
 		if cur.Conn.RefreshLeaseUntil.After(m.now()) {
-			if res, err, done := m.awaitLease(ctx, cur); done {
+			if res, err := m.awaitOutcome(ctx, cur); res != nil || err != nil {
 				return res, err
 			}
 			continue // the lease expired unused: claim it
@@ -162,53 +161,72 @@ var errLeaseFree = errors.New("connections: lease already free")
 // leasePoll is how often a replica waiting for another's refresh looks.
 const leasePoll = 25 * time.Millisecond
 
+// awaitOutcome waits for the outcome the replica holding the refresh
+// lease stores, and answers it; nil and no error when the lease expired
+// unused.
+func (m *Manager) awaitOutcome(ctx context.Context, cur *Result) (*Result, error) {
+	next, err := m.awaitLease(ctx, cur)
+	if err != nil || next == nil {
+		return nil, err
+	}
+	return m.leaseOutcome(next)
+}
+
 // awaitLease waits until the replica holding the refresh lease stores its
-// result (the record's version changes), and serves that. done is false
-// when the lease expired with no result, so the caller may claim it.
-func (m *Manager) awaitLease(ctx context.Context, cur *Result) (*Result, error, bool) {
+// outcome (the record's version changes, and the lease is free or the
+// connection unusable), and returns that record for leaseOutcome. It
+// returns nil when the lease expired with no outcome, so that the caller
+// may claim it.
+func (m *Manager) awaitLease(ctx context.Context, cur *Result) (*Result, error) {
 	t := time.NewTicker(leasePoll)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err(), true
+			return nil, ctx.Err()
 		case <-t.C:
 		}
 		next, err := m.load(ctx, cur.Conn.API, cur.Conn.ID)
 		if err != nil {
-			return nil, err, true
+			return nil, err
 		}
 		if next.Conn.Version != cur.Conn.Version {
-			if err := usable(next.Conn); err != nil {
-				return nil, err, true
-			}
-			if next.Conn.RefreshLeaseUntil.IsZero() {
-				if !m.fresh(next.Tokens) && (next.Tokens.Expiry.IsZero() || !m.now().Before(next.Tokens.Expiry)) {
-					// The holder's refresh failed and the token is dead.
-					if next.Conn.LastError == lastErrorClientRefused {
-						return nil, errClientRefused, true
-					}
-					e := protocol.ErrTemporarilyUnavailable.WithDescription("the provider is unavailable; try again later")
-					if next.Conn.RetryAfter.After(m.now()) {
-						e = e.WithRetryAfter(next.Conn.RetryAfter.Sub(m.now()))
-					}
-					return nil, e, true
-				}
-				return next, nil, true
+			if next.Conn.RefreshLeaseUntil.IsZero() || usable(next.Conn) != nil {
+				return next, nil
 			}
 			cur = next // leased again meanwhile: keep waiting
 		}
 		if !cur.Conn.RefreshLeaseUntil.After(m.now()) {
-			return nil, nil, false
+			return nil, nil
 		}
 	}
+}
+
+// leaseOutcome answers what the lease holder stored: its tokens while
+// they are usable, else why they are not.
+func (m *Manager) leaseOutcome(next *Result) (*Result, error) {
+	if err := usable(next.Conn); err != nil {
+		return nil, err
+	}
+	if m.fresh(next.Tokens) || m.now().Before(next.Tokens.Expiry) {
+		return next, nil
+	}
+	// The holder's refresh failed and the token is dead.
+	if next.Conn.LastError == lastErrorClientRefused {
+		return nil, errClientRefused
+	}
+	e := connerr.New(connerr.Unavailable, "the provider is unavailable; try again later")
+	if next.Conn.RetryAfter.After(m.now()) {
+		e.RetryAfter = next.Conn.RetryAfter.Sub(m.now())
+	}
+	return nil, e
 }
 
 // refreshNow makes the upstream refresh and stores its outcome.
 func (m *Manager) refreshNow(ctx context.Context, api, id string, cur *Result) (*Result, error) {
 	p, err := m.store.GetProvider(ctx, api, cur.Conn.Provider)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, protocol.ErrInvalidRequest.WithDescription("the connection's provider was removed").WithCause(err)
+		return nil, connerr.New(connerr.Invalid, "the connection's provider was removed").With(err)
 	}
 	if err != nil {
 		return nil, err // storage.ErrUnavailable: 503 at the HTTP layer

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -24,7 +25,7 @@ var ErrNoWebhook = errors.New("events: the client has no webhook_url")
 // WebhookSecretAD is the associated data a client's webhook secrets are
 // sealed under.
 func WebhookSecretAD(api, clientID string) []byte {
-	return []byte("webhook-secret\x00" + api + "\x00" + clientID)
+	return seal.WebhookSecret.AD(api, clientID)
 }
 
 // newSecret returns a new secret in the Standard Webhooks format.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 )
 
@@ -28,7 +29,7 @@ func (g *connection) Handle(ctx context.Context, req *Request) (*Response, error
 		ClientID: req.Client.ID, Identity: req.Params.Get("client_user_identity"), Provider: req.Params.Get("provider"), Force: force,
 	})
 	if err != nil {
-		return nil, err
+		return nil, connerr.Answer(err)
 	}
 	return connectionResponse(req, res), nil
 }

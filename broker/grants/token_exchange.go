@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 )
@@ -58,6 +59,7 @@ func (g *tokenExchange) Handle(ctx context.Context, req *Request) (*Response, er
 		return nil, protocol.ErrInvalidRequest.WithDescription("subject_token was issued to another client")
 	}
 	res, err := g.conns.Token(ctx, req.API, connections.TokenRequest{ClientID: claims.ClientID, Identity: claims.Username, Provider: provider})
+	err = connerr.Answer(err)
 	if errors.Is(err, protocol.ErrInvalidRequest) {
 		return nil, protocol.ErrInvalidTarget.WithDescription("unknown provider")
 	}

@@ -18,6 +18,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -122,12 +123,6 @@ func generateKey(alg string) (crypto.Signer, error) {
 	return nil, fmt.Errorf("tokens: unsupported signing algorithm %q", alg)
 }
 
-func keyAD(api, kid string) []byte { return []byte("signing-key\x00" + api + "\x00" + kid) }
-
-// SigningKeyAD is the additional data a signing key is sealed with, for
-// resealing it after an encryption-key rotation.
-func SigningKeyAD(api, kid string) []byte { return keyAD(api, kid) }
-
 // newKeyID returns an id that sorts by creation time.
 func newKeyID(now time.Time) (string, error) {
 	b := make([]byte, 4)
@@ -148,7 +143,7 @@ func (i *Issuer) createKey(ctx context.Context, api, alg string) error {
 	if err != nil {
 		return fmt.Errorf("tokens: %w", err)
 	}
-	sealed, err := i.keyring.Seal(material, keyAD(api, kid))
+	sealed, err := i.keyring.Seal(material, seal.SigningKey.AD(api, kid))
 	if err != nil {
 		return err
 	}
@@ -352,7 +347,7 @@ func activeKey(keys []storage.SigningKey, alg string) *storage.SigningKey {
 // openKey returns a stored key: []byte for HMAC, a crypto.Signer
 // otherwise.
 func (i *Issuer) openKey(k storage.SigningKey) (any, error) {
-	der, err := i.keyring.Open(k.SealedPrivateKey, keyAD(k.API, k.ID))
+	der, err := i.keyring.Open(k.SealedPrivateKey, seal.SigningKey.AD(k.API, k.ID))
 	if err != nil {
 		return nil, fmt.Errorf("tokens: signing key %s: %w", k.ID, err)
 	}

@@ -229,7 +229,7 @@ func TestKeysSealedAtRest(t *testing.T) {
 	}
 	other, _ := seal.GenerateKey()
 	ring, _ := seal.NewKeyring(other)
-	if _, err := ring.Open(keys[0].SealedPrivateKey, keyAD("a", keys[0].ID)); err == nil {
+	if _, err := ring.Open(keys[0].SealedPrivateKey, seal.SigningKey.AD("a", keys[0].ID)); err == nil {
 		t.Errorf("the stored private key opens under a foreign key: not sealed")
 	}
 }

@@ -87,7 +87,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 		return err
 	}
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log,
-		Replicated: s.Storage != "" && s.Storage != "bbolt", RefreshAhead: ahead, AuditRetention: retention,
+		RefreshAhead: ahead, AuditRetention: retention,
 		TrustedProxies: proxies, Password: limits, Outbound: out})
 	if err != nil {
 		return err

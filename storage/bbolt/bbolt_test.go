@@ -23,6 +23,13 @@ func TestConformance(t *testing.T) { storagetest.RunTests(t, newStorage) }
 
 func TestConcurrency(t *testing.T) { storagetest.RunConcurrencyTests(t, newStorage) }
 
+// A bbolt file serves one process: the store does not say it is shared.
+func TestNotShared(t *testing.T) {
+	if storage.Shared(newStorage(t)) {
+		t.Error("storage.Shared(bbolt): got true, want false")
+	}
+}
+
 func mustOpen(t *testing.T, path string) *DB {
 	t.Helper()
 	db, err := Open(Config{Path: path})

@@ -70,6 +70,13 @@ func newStorage(t *testing.T) storage.Storage {
 func TestConformance(t *testing.T) { storagetest.RunTests(t, newStorage) }
 func TestConcurrency(t *testing.T) { storagetest.RunConcurrencyTests(t, newStorage) }
 
+// etcd serves several broker processes: the store says it is shared.
+func TestShared(t *testing.T) {
+	if !storage.Shared(newStorage(t)) {
+		t.Error("storage.Shared(etcd): got false, want true")
+	}
+}
+
 // newClient returns a client of the shared etcd, closed when t ends.
 func newClient(t *testing.T) *clientv3.Client {
 	t.Helper()
