@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
@@ -31,8 +32,12 @@ func newTestBroker(t *testing.T) string {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(nil)
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := broker.New(context.Background(), broker.Config{
-		Store: store, Keyring: kr, PublicURL: "http://" + ts.Listener.Addr().String(),
+		Catalog: cat, Store: store, Keyring: kr, PublicURL: "http://" + ts.Listener.Addr().String(),
 		AdminToken: testAdminToken, GCInterval: -1, Logger: slog.New(slog.DiscardHandler), Outbound: broker.DevOutbound(),
 	})
 	if err != nil {

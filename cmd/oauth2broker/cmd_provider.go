@@ -4,11 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 )
 
 // providerFlags are the settings of "provider put".
@@ -93,18 +90,9 @@ func providerGet(a *app, args []string) error {
 	return getIn(a, "provider get", "providers", "NAME", args, printProvider)
 }
 
+// printProvider shows every member of the provider's view.
 func printProvider(w io.Writer, p providerOut) {
-	params := make([]string, 0, len(p.AuthParams))
-	for _, k := range slices.Sorted(maps.Keys(p.AuthParams)) {
-		params = append(params, k+"="+p.AuthParams[k])
-	}
-	fields(w,
-		"name", p.Name, "template", p.Template, "type", p.Type, "issuer", p.Issuer, "auth_url", p.AuthURL,
-		"token_url", p.TokenURL, "revocation_url", p.RevocationURL, "userinfo_url", p.UserinfoURL,
-		"auth_style", p.AuthStyle, "client_id", p.ClientID, "client_secret_set", strconv.FormatBool(p.ClientSecretSet),
-		"scopes", list(p.Scopes), "allowed_scopes", list(p.AllowedScopes), "auth_params", strings.Join(params, " "),
-		"callback", p.Callback, "callback_url", p.CallbackURL,
-	)
+	fields(w, jsonFields(p)...)
 }
 
 // providerKind is "template:github", "oidc" or "oauth2".
