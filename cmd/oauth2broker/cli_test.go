@@ -223,6 +223,11 @@ func testCLIProvidersAndConnections(t *testing.T) {
 	if strings.Contains(out, "upstream-secret") {
 		t.Errorf("provider get shows the client secret")
 	}
+	mustCLI(t, "provider", "put", "--api", "shop", "up", "--type", "oauth2", "--auth-url", "https://up.example/authorize",
+		"--token-url", "https://up.example/token", "--client-id", "broker", "--var", "tenant=contoso",
+		"--set", "refresh_lead=3m", "--set", `allowed_scopes=["Mail.Read"]`)
+	out = mustCLI(t, "provider", "get", "--api", "shop", "up")
+	wantContains(t, "provider get of every setting", out, "vars:", "tenant=contoso", "refresh_lead:", "3m0s", "Mail.Read")
 	wantContains(t, "provider list", mustCLI(t, "provider", "list", "--api", "shop"), "NAME", "up", "oauth2")
 	wantContains(t, "connection list", mustCLI(t, "connection", "list", "--api", "shop", "--client-user-identity", "u1"), "ID", "STATUS")
 	if conns := decode[connectionsOut](t, mustCLI(t, "connection", "list", "--api", "shop", "--json")); len(conns.Connections) != 0 {
