@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -121,31 +122,9 @@ func storeError(err error, what string) error {
 	return err
 }
 
-// duration is a time.Duration written as a Go duration string ("15m").
-type duration time.Duration
-
-func (d duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-func (d *duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"15m\"")
-	}
-	return d.UnmarshalText([]byte(s))
-}
-
-// UnmarshalText reads a Go duration string; YAML declarations decode
-// through it.
-func (d *duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: want a Go duration like \"15m\"", b)
-	}
-	*d = duration(v)
-	return nil
-}
+// duration is a time.Duration written as a Go duration string ("15m"):
+// the one the provider settings use.
+type duration = providers.Duration
 
 // maxTTL bounds configured access-token lifetimes.
 const maxTTL = 30 * 24 * time.Hour

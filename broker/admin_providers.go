@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,152 +15,83 @@ import (
 )
 
 // ProviderSpec is the body of PUT .../providers/{name} and a provider of
-// the declarative configuration.
-type ProviderSpec struct {
-	Template      string            `json:"template" yaml:"template"`
-	Type          string            `json:"type" yaml:"type"`
-	Issuer        string            `json:"issuer" yaml:"issuer"`
-	AuthURL       string            `json:"auth_url" yaml:"auth_url"`
-	TokenURL      string            `json:"token_url" yaml:"token_url"`
-	RevocationURL string            `json:"revocation_url" yaml:"revocation_url"`
-	UserinfoURL   string            `json:"userinfo_url" yaml:"userinfo_url"`
-	AuthStyle     string            `json:"auth_style" yaml:"auth_style"`
-	ClientID      string            `json:"client_id" yaml:"client_id"`
-	ClientSecret  string            `json:"client_secret" yaml:"client_secret"`
-	Scopes        []string          `json:"scopes" yaml:"scopes"`
-	AuthParams    map[string]string `json:"auth_params" yaml:"auth_params"`
-	Vars          map[string]string `json:"vars" yaml:"vars"`
-	// RefreshLead and RefreshIdleAfter (Go durations) override the
-	// catalog entry's refresh-ahead policy: how long before expiry a
-	// connection is renewed in the background, and after how long
-	// without a refresh an idle one is renewed anyway.
-	RefreshLead      duration `json:"refresh_lead" yaml:"refresh_lead"`
-	RefreshIdleAfter duration `json:"refresh_idle_after" yaml:"refresh_idle_after"`
-	// AllowedScopes are upstream scopes apps may ask for at authorize
-	// besides Scopes (which are always allowed).
-	AllowedScopes []string `json:"allowed_scopes" yaml:"allowed_scopes"`
-	// Callback is the redirect URI to register at the provider:
-	// "provider" (its own path, the default for new providers) or
-	// "shared" (the API's one callback, as providers created before kept).
-	Callback string `json:"callback" yaml:"callback"`
-}
+// the declarative configuration: the one provider description.
+type ProviderSpec = providers.Config
 
-// providerView is a provider in admin answers: never the secret.
-type providerView struct {
-	Name             string            `json:"name"`
-	Template         string            `json:"template,omitempty"`
-	Type             string            `json:"type,omitempty"`
-	Issuer           string            `json:"issuer,omitempty"`
-	AuthURL          string            `json:"auth_url,omitempty"`
-	TokenURL         string            `json:"token_url,omitempty"`
-	RevocationURL    string            `json:"revocation_url,omitempty"`
-	UserinfoURL      string            `json:"userinfo_url,omitempty"`
-	AuthStyle        string            `json:"auth_style,omitempty"`
-	ClientID         string            `json:"client_id"`
-	ClientSecretSet  bool              `json:"client_secret_set"`
-	Scopes           []string          `json:"scopes"`
-	AuthParams       map[string]string `json:"auth_params,omitempty"`
-	Vars             map[string]string `json:"vars,omitempty"`
-	RefreshLead      duration          `json:"refresh_lead,omitempty"`
-	RefreshIdleAfter duration          `json:"refresh_idle_after,omitempty"`
-	AllowedScopes    []string          `json:"allowed_scopes"`
-	Callback         string            `json:"callback"`
-	// CallbackURL is the redirect URI to register at the provider.
-	CallbackURL string    `json:"callback_url"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-// viewProvider returns the admin view of p; its callback URL needs the
-// server.
-func (s *Server) viewProvider(p storage.Provider) providerView {
-	v := viewProviderFields(p)
-	v.CallbackURL = s.conns.RedirectURI(p)
+// viewProvider returns the admin view of p: every setting, never the
+// secret; its callback URL needs the server.
+func (s *Server) viewProvider(p storage.Provider) providers.View {
+	cfg, _ := providers.Decode(p.Name, p.Config) // written by putProvider
+	v := providers.NewView(cfg, len(p.SealedClientSecret) > 0, s.conns.RedirectURI(p))
+	v.CreatedAt, v.UpdatedAt = p.CreatedAt, p.UpdatedAt
 	return v
-}
-
-func viewProviderFields(p storage.Provider) providerView {
-	callback := p.Callback
-	if callback == "" {
-		callback = storage.CallbackShared
-	}
-	return providerView{
-		AllowedScopes: nonNil(p.AllowedScopes), Callback: callback,
-		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
-		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
-		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), AuthParams: p.AuthParams, Vars: p.Vars,
-		RefreshLead: duration(p.RefreshLead), RefreshIdleAfter: duration(p.RefreshIdleAfter), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-	}
 }
 
 // putProvider validates, seals and stores a provider, creating or
 // replacing it. It reports whether it created it.
-func (s *Server) putProvider(ctx context.Context, api, name string, sp ProviderSpec) (storage.Provider, bool, error) {
-	cfg := providers.Config{
-		Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL, TokenURL: sp.TokenURL,
-		RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle, ClientID: sp.ClientID,
-		ClientSecret: sp.ClientSecret, Scopes: sp.Scopes, AuthParams: sp.AuthParams, Vars: sp.Vars,
-		Refresh: providers.RefreshPolicy{Lead: time.Duration(sp.RefreshLead), IdleAfter: time.Duration(sp.RefreshIdleAfter)},
-	}
-	if err := cfg.Validate(); err != nil {
-		return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())
-	}
-	if err := s.checkOutboundURLs([][2]string{{"issuer", sp.Issuer}, {"auth_url", sp.AuthURL}, {"token_url", sp.TokenURL},
-		{"revocation_url", sp.RevocationURL}, {"userinfo_url", sp.UserinfoURL}}); err != nil {
+func (s *Server) putProvider(ctx context.Context, api, name string, cfg providers.Config) (storage.Provider, bool, error) {
+	cfg.Name = name
+	if err := s.checkProvider(&cfg); err != nil {
 		return storage.Provider{}, false, err
 	}
-	if sp.Template != "" {
-		if err := s.catalog.Check(cfg); err != nil {
-			return storage.Provider{}, false, protocol.ErrInvalidRequest.WithDescription(err.Error())
-		}
-		e, _ := s.catalog.Get(sp.Template)
-		sp.Type = e.Type
-	}
-	if err := checkProviderLists(sp); err != nil {
-		return storage.Provider{}, false, err
-	}
+	callback := cfg.Callback
+	cfg.Callback = cmp.Or(callback, providers.CallbackOwn)
 	now := s.now().UTC()
-	p := storage.Provider{
-		API: api, Name: name, Template: sp.Template, Type: sp.Type, Issuer: sp.Issuer, AuthURL: sp.AuthURL,
-		TokenURL: sp.TokenURL, RevocationURL: sp.RevocationURL, UserinfoURL: sp.UserinfoURL, AuthStyle: sp.AuthStyle,
-		ClientID: sp.ClientID, Scopes: sp.Scopes, AuthParams: sp.AuthParams, Vars: sp.Vars, CreatedAt: now, UpdatedAt: now,
-		RefreshLead: cfg.Refresh.Lead, RefreshIdleAfter: cfg.Refresh.IdleAfter, AllowedScopes: sp.AllowedScopes,
-		Callback: cmp.Or(sp.Callback, storage.CallbackOwn),
-	}
-	if sp.ClientSecret != "" {
-		sealed, err := s.keyring.Seal([]byte(sp.ClientSecret), connections.ProviderSecretAD(api, name))
+	p := storage.Provider{API: api, Name: name, CreatedAt: now, UpdatedAt: now}
+	if cfg.ClientSecret != "" {
+		sealed, err := s.keyring.Seal([]byte(cfg.ClientSecret), connections.ProviderSecretAD(api, name))
 		if err != nil {
 			return p, false, err
 		}
 		p.SealedClientSecret = sealed
 	}
-	err := s.store.CreateProvider(ctx, p)
+	var err error
+	if p.Config, err = cfg.Encode(); err != nil {
+		return p, false, err
+	}
+	err = s.store.CreateProvider(ctx, p)
 	if !errors.Is(err, storage.ErrAlreadyExists) {
 		return p, err == nil, storeError(err, "provider")
 	}
 	_, err = s.store.UpdateProvider(ctx, api, name, func(old storage.Provider) (storage.Provider, error) {
 		p.CreatedAt = old.CreatedAt
-		if sp.Callback == "" {
-			p.Callback = old.Callback // a provider keeps the callback registered for it
+		if callback == "" { // a provider keeps the callback registered for it
+			oldCfg, err := providers.Decode(name, old.Config)
+			if err != nil {
+				return old, err
+			}
+			cfg.Callback = oldCfg.Callback
+			if p.Config, err = cfg.Encode(); err != nil {
+				return old, err
+			}
 		}
 		return p, nil
 	})
 	return p, false, storeError(err, "provider")
 }
 
-// checkProviderLists validates a spec's scopes, allowed scopes and
-// callback.
-func checkProviderLists(sp ProviderSpec) error {
-	if err := validScopes(sp.Scopes); err != nil {
+// checkProvider validates a provider's settings: their shape, the
+// outbound policy of its URLs, its template's variables and its scopes.
+// A template provider takes its entry's type.
+func (s *Server) checkProvider(cfg *providers.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return protocol.ErrInvalidRequest.WithDescription(err.Error())
+	}
+	if err := s.checkOutboundURLs([][2]string{{"issuer", cfg.Issuer}, {"auth_url", cfg.AuthURL}, {"token_url", cfg.TokenURL},
+		{"revocation_url", cfg.RevocationURL}, {"userinfo_url", cfg.UserinfoURL}}); err != nil {
 		return err
 	}
-	if err := validScopes(sp.AllowedScopes); err != nil {
+	if cfg.Template != "" {
+		if err := s.catalog.Check(*cfg); err != nil {
+			return protocol.ErrInvalidRequest.WithDescription(err.Error())
+		}
+		e, _ := s.catalog.Get(cfg.Template)
+		cfg.Type = e.Type
+	}
+	if err := validScopes(cfg.Scopes); err != nil {
 		return err
 	}
-	if sp.Callback != "" && sp.Callback != storage.CallbackOwn && sp.Callback != storage.CallbackShared {
-		return protocol.ErrInvalidRequest.WithDescription(`callback must be "provider" or "shared"`)
-	}
-	return nil
+	return validScopes(cfg.AllowedScopes)
 }
 
 func (s *Server) putProviderRoute(c *gin.Context) {

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 // A provider's refresh-ahead settings are set through the admin API
@@ -23,8 +24,8 @@ func TestProviderRefreshSettings(t *testing.T) {
 	if a.Body["refresh_lead"] != "3m0s" || a.Body["refresh_idle_after"] != "720h0m0s" {
 		t.Errorf("answer: got %s, want refresh_lead 3m0s and refresh_idle_after 720h0m0s", a.Raw)
 	}
-	p, err := e.Store.GetProvider(ctx, "x", "gh")
-	if err != nil || p.RefreshLead != 3*time.Minute || p.RefreshIdleAfter != 720*time.Hour {
+	p, err := storedSettings(ctx, e, "gh")
+	if err != nil || p.RefreshLead != providers.Duration(3*time.Minute) || p.RefreshIdleAfter != providers.Duration(720*time.Hour) {
 		t.Fatalf("stored: got lead %v idle %v (%v), want 3m and 720h", p.RefreshLead, p.RefreshIdleAfter, err)
 	}
 	plain := e.mustAdmin(200, "PUT", "/apis/x/providers/gh", map[string]any{"template": "github", "client_id": "id"})
@@ -53,11 +54,20 @@ func TestProviderRefreshSettings(t *testing.T) {
 	if err := e.Srv.Apply(ctx, broker.Declaration{APIs: []broker.APISpec{{Name: "x", Providers: map[string]broker.ProviderSpec{"decl": sp}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := e.Store.GetProvider(ctx, "x", "decl"); err != nil || p.RefreshLead != 2*time.Minute || p.RefreshIdleAfter != 168*time.Hour {
+	if p, err := storedSettings(ctx, e, "decl"); err != nil || p.RefreshLead != providers.Duration(2*time.Minute) || p.RefreshIdleAfter != providers.Duration(168*time.Hour) {
 		t.Errorf("declared: got lead %v idle %v (%v), want 2m and 168h", p.RefreshLead, p.RefreshIdleAfter, err)
 	}
 	bad := yaml.NewDecoder(strings.NewReader("template: github\nrefresh_lead: soon\n"))
 	if err := bad.Decode(&sp); err == nil {
 		t.Error("YAML refresh_lead: soon decoded, want an error")
 	}
+}
+
+// storedSettings reads the settings stored for provider name of API x.
+func storedSettings(ctx context.Context, e *env, name string) (providers.Config, error) {
+	p, err := e.Store.GetProvider(ctx, "x", name)
+	if err != nil {
+		return providers.Config{}, err
+	}
+	return providers.Decode(name, p.Config)
 }

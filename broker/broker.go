@@ -39,10 +39,11 @@ type Config struct {
 	AdminToken string
 	// Logger receives the access log and errors; slog.Default when nil.
 	Logger *slog.Logger
-	// Catalog resolves provider templates; the built-in catalog when nil.
+	// Catalog resolves provider templates and opens providers; cmd
+	// passes catalog.Load(). Required.
 	Catalog *catalog.Catalog
-	// OpenProvider builds upstream providers; DefaultOpener(Catalog, a
-	// client of the Outbound policy, Now) when nil.
+	// OpenProvider builds upstream providers; Catalog.Opener(a client of
+	// the Outbound policy, Now) when nil.
 	OpenProvider connections.Opener
 	// WebhookRetry is the first delay before a failed webhook delivery is
 	// tried again (it doubles per attempt); one second when zero.
@@ -151,13 +152,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.tokens = iss
 	s.catalog = cfg.Catalog
 	if s.catalog == nil {
-		if s.catalog, err = catalog.Load(); err != nil {
-			return nil, err
-		}
+		return nil, errors.New("broker: Catalog is required")
 	}
 	open := cfg.OpenProvider
 	if open == nil {
-		open = DefaultOpener(s.catalog, s.outbound.Client(oauth.DefaultTimeout), s.now)
+		open = s.catalog.Opener(s.outbound.Client(oauth.DefaultTimeout), s.now)
 	}
 	s.conns, err = connections.New(connections.Config{
 		Store: s.store, Keyring: cfg.Keyring, Open: open, StateTTL: cfg.StateTTL, Logger: s.log, Now: s.now,

@@ -27,7 +27,7 @@ func newProxiedServer(t *testing.T, proxies []string) *Server {
 	}
 	key, _ := seal.GenerateKey()
 	ring, _ := seal.NewKeyring(key)
-	s, err := New(context.Background(), Config{Store: db, Keyring: ring, PublicURL: "http://broker.test",
+	s, err := New(context.Background(), Config{Catalog: BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: "http://broker.test",
 		TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestClientAddressBehindProxies(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(context.Background(), Config{Store: s.store, Keyring: s.keyring, PublicURL: "http://x", TrustedProxies: []string{"proxy.example"}}); err == nil {
+	if _, err := New(context.Background(), Config{Catalog: BuiltinCatalog(t), Store: s.store, Keyring: s.keyring, PublicURL: "http://x", TrustedProxies: []string{"proxy.example"}}); err == nil {
 		t.Error("a trusted proxy that is not an address: got no error")
 	}
 }

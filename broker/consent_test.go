@@ -299,7 +299,7 @@ func TestConnectFlowCookiesOverHTTPS(t *testing.T) {
 	ring, _ := seal.NewKeyring(key)
 	ts := httptest.NewServer(nil)
 	const public = "https://broker.example"
-	srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
+	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
 		Outbound: broker.DevOutbound(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String()
-	srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: u, AdminToken: adminToken, Outbound: broker.DevOutbound(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: u, AdminToken: adminToken, Outbound: broker.DevOutbound(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

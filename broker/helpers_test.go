@@ -75,7 +75,7 @@ func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 	logs := &syncBuffer{}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
-	srv, err := broker.New(context.Background(), broker.Config{
+	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t),
 		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: admin, Now: now, WebhookRetry: 20 * time.Millisecond, Outbound: broker.DevOutbound(),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -30,7 +30,7 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 	start := func(ring *seal.Keyring) *env {
 		ts := httptest.NewUnstartedServer(nil)
 		ts.Start()
-		srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken,
+		srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken,
 			GCInterval: -1, Outbound: broker.DevOutbound(), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)

@@ -34,7 +34,7 @@ func newEnvOutbound(t *testing.T, policy *outbound.Policy) *env {
 	ring, _ := seal.NewKeyring(key)
 	logs := &syncBuffer{}
 	ts := httptest.NewServer(nil)
-	srv, err := broker.New(context.Background(), broker.Config{
+	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t),
 		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken, WebhookRetry: 20 * time.Millisecond,
 		Outbound: policy, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

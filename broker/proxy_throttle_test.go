@@ -26,7 +26,7 @@ func newEnvProxies(t *testing.T, proxies []string) *env {
 	key, _ := seal.GenerateKey()
 	ring, _ := seal.NewKeyring(key)
 	ts := httptest.NewServer(nil)
-	srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken,
+	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken,
 		TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -100,7 +100,7 @@ func startReplicas(t *testing.T, cfg replicaConfig) ([]*env, []*broker.Server) {
 			t.Fatal(err)
 		}
 		logs := &syncBuffer{}
-		srv, err := broker.New(context.Background(), broker.Config{Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
+		srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
 			Now: cfg.now, Outbound: broker.DevOutbound(), RefreshAhead: cfg.refreshAhead, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		if err != nil {
 			t.Fatal(err)

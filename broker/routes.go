@@ -35,7 +35,7 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
-	e.GET("/openapi.json", serveOpenAPI)
+	e.GET("/openapi.json", serveOpenAPI())
 	e.GET("/.well-known/oauth-authorization-server/:api", s.loadAPI, s.metadata)
 
 	api := e.Group("/:api", s.loadAPI)

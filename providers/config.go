@@ -1,11 +1,13 @@
 package providers
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Provider types.
@@ -23,32 +25,153 @@ const (
 	AuthStyleBody   = "body"
 )
 
-// Config is an upstream provider as an API configures it.
+// Callback values: the broker callback registered at the provider.
+const (
+	// CallbackOwn is the provider's own path, .../callback/{name}: the
+	// default for new providers.
+	CallbackOwn = "provider"
+	// CallbackShared is the API's one callback; an empty Callback means
+	// it too.
+	CallbackShared = "shared"
+)
+
+// Config is the one description of an upstream provider: the settings an
+// API stores for it, the body of an admin PUT, a provider of a YAML
+// declaration, and (inside View) what the admin API and the CLI show.
+// Storage keeps it as opaque JSON (see Encode and Decode), so a new
+// setting is a field here, its check in Validate, and nothing elsewhere.
 type Config struct {
-	Name          string
-	Template      string
-	Type          string
-	Issuer        string
-	AuthURL       string
-	TokenURL      string
-	RevocationURL string
-	UserinfoURL   string
-	AuthStyle     string
-	ClientID      string
-	ClientSecret  string
-	Scopes        []string
-	AuthParams    map[string]string
+	// Name is the provider's name in its API; it travels in URLs and map
+	// keys, never in the settings.
+	Name          string `json:"-" yaml:"-"`
+	Template      string `json:"template,omitempty" yaml:"template,omitempty"`
+	Type          string `json:"type,omitempty" yaml:"type,omitempty"`
+	Issuer        string `json:"issuer,omitempty" yaml:"issuer,omitempty"`
+	AuthURL       string `json:"auth_url,omitempty" yaml:"auth_url,omitempty"`
+	TokenURL      string `json:"token_url,omitempty" yaml:"token_url,omitempty"`
+	RevocationURL string `json:"revocation_url,omitempty" yaml:"revocation_url,omitempty"`
+	UserinfoURL   string `json:"userinfo_url,omitempty" yaml:"userinfo_url,omitempty"`
+	AuthStyle     string `json:"auth_style,omitempty" yaml:"auth_style,omitempty"`
+	ClientID      string `json:"client_id" yaml:"client_id"`
+	// ClientSecret is accepted in a PUT or a declaration; it is stored
+	// sealed beside the settings and never shown.
+	ClientSecret string            `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
+	Scopes       []string          `json:"scopes" yaml:"scopes"`
+	AuthParams   map[string]string `json:"auth_params,omitempty" yaml:"auth_params,omitempty"`
 	// Vars fill a template's URL variables ({tenant}, {shop}, …).
-	Vars map[string]string
-	// Refresh overrides the refresh policy of the provider's catalog
-	// entry, field by field.
-	Refresh RefreshPolicy
+	Vars map[string]string `json:"vars,omitempty" yaml:"vars,omitempty"`
+	// RefreshLead and RefreshIdleAfter override the catalog entry's
+	// refresh-ahead policy, field by field (see RefreshPolicy); zero
+	// keeps the entry's.
+	RefreshLead      Duration `json:"refresh_lead,omitempty" yaml:"refresh_lead,omitempty"`
+	RefreshIdleAfter Duration `json:"refresh_idle_after,omitempty" yaml:"refresh_idle_after,omitempty"`
+	// AllowedScopes are upstream scopes apps may ask for at authorize
+	// besides Scopes (which are always allowed).
+	AllowedScopes []string `json:"allowed_scopes" yaml:"allowed_scopes"`
+	// Callback is CallbackOwn or CallbackShared; empty means
+	// CallbackShared.
+	Callback string `json:"callback" yaml:"callback"`
+}
+
+// Refresh returns the configured refresh policy.
+func (c Config) Refresh() RefreshPolicy {
+	return RefreshPolicy{Lead: time.Duration(c.RefreshLead), IdleAfter: time.Duration(c.RefreshIdleAfter)}
+}
+
+// Encode returns the settings as storage keeps them: JSON, without the
+// name and the client secret (both stored beside them).
+func (c Config) Encode() ([]byte, error) {
+	c.Name, c.ClientSecret = "", ""
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %w", err)
+	}
+	return b, nil
+}
+
+// Decode reads settings that Encode wrote, for the provider name.
+func Decode(name string, b []byte) (Config, error) {
+	c := Config{Name: name}
+	if len(b) == 0 {
+		return c, nil
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("providers: provider %s: settings: %w", name, err)
+	}
+	c.Name = name
+	return c, nil
+}
+
+// View is a provider as the admin API answers and the CLI reads it: every
+// setting of Config, never the secret.
+type View struct {
+	Name string `json:"name"`
+	Config
+	ClientSecretSet bool `json:"client_secret_set"`
+	// CallbackURL is the redirect URI to register at the provider.
+	CallbackURL string    `json:"callback_url"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// NewView returns the view of c: no secret, lists as [] rather than null,
+// and the callback spelled out.
+func NewView(c Config, secretSet bool, callbackURL string) View {
+	c.ClientSecret = ""
+	if c.Scopes == nil {
+		c.Scopes = []string{}
+	}
+	if c.AllowedScopes == nil {
+		c.AllowedScopes = []string{}
+	}
+	if c.Callback == "" {
+		c.Callback = CallbackShared
+	}
+	return View{Name: c.Name, Config: c, ClientSecretSet: secretSet, CallbackURL: callbackURL}
+}
+
+// Duration is a time.Duration written as a Go duration string ("15m") in
+// JSON and YAML.
+type Duration time.Duration
+
+// String is the Go duration string.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes the Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"15m\"")
+	}
+	return d.UnmarshalText([]byte(s))
+}
+
+// UnmarshalText reads a Go duration string; YAML declarations decode
+// through it.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: want a Go duration like \"15m\"", b)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-// ErrUnknownTemplate is returned for a template the catalog lacks.
-var ErrUnknownTemplate = errors.New("providers: unknown template")
+// Errors of a configuration that names what cannot be opened.
+var (
+	// ErrUnknownTemplate is returned for a template the catalog lacks.
+	ErrUnknownTemplate = errors.New("providers: unknown template")
+	// ErrUnknownType is returned for a provider type that is neither
+	// TypeOIDC nor TypeOAuth2.
+	ErrUnknownType = errors.New("providers: unknown provider type")
+)
 
 // Validate checks a configuration without contacting the provider. A
 // template's own fields are checked by the catalog that resolves it
@@ -70,8 +193,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("providers: auth_params may not set %q", k)
 		}
 	}
-	if err := c.Refresh.Validate(); err != nil {
+	if err := c.Refresh().Validate(); err != nil {
 		return err
+	}
+	if c.Callback != "" && c.Callback != CallbackOwn && c.Callback != CallbackShared {
+		return fmt.Errorf("providers: callback must be %q or %q", CallbackOwn, CallbackShared)
 	}
 	if c.Template != "" {
 		return nil

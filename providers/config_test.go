@@ -1,6 +1,8 @@
 package providers
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -9,7 +11,7 @@ func TestValidate(t *testing.T) {
 	ok := []Config{
 		{Name: "corp", Type: TypeOIDC, Issuer: "https://id.example.com", ClientID: "c"},
 		{Name: "gh-2", Type: TypeOAuth2, AuthURL: "https://a.example/auth", TokenURL: "https://a.example/token", ClientID: "c", AuthStyle: AuthStyleBody},
-		{Name: "ms", Template: "microsoft", ClientID: "c", Refresh: RefreshPolicy{Lead: 2 * time.Minute, IdleAfter: 720 * time.Hour}},
+		{Name: "ms", Template: "microsoft", ClientID: "c", RefreshLead: Duration(2 * time.Minute), RefreshIdleAfter: Duration(720 * time.Hour)},
 	}
 	for _, c := range ok {
 		if err := c.Validate(); err != nil {
@@ -26,10 +28,10 @@ func TestValidate(t *testing.T) {
 		"bad revocation":    {Name: "a", Type: TypeOAuth2, AuthURL: "https://x/a", TokenURL: "https://x/t", RevocationURL: "ftp://x", ClientID: "c"},
 		"reserved param":    {Name: "a", Type: TypeOIDC, Issuer: "https://x", ClientID: "c", AuthParams: map[string]string{"State": "x"}},
 		"bad auth style":    {Name: "a", Type: TypeOIDC, Issuer: "https://x", ClientID: "c", AuthStyle: "both"},
-		"lead too short":    {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{Lead: time.Second}},
-		"lead too long":     {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{Lead: 48 * time.Hour}},
-		"negative idle":     {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{IdleAfter: -time.Hour}},
-		"idle too short":    {Name: "a", Template: "google", ClientID: "c", Refresh: RefreshPolicy{IdleAfter: time.Minute}},
+		"lead too short":    {Name: "a", Template: "google", ClientID: "c", RefreshLead: Duration(time.Second)},
+		"lead too long":     {Name: "a", Template: "google", ClientID: "c", RefreshLead: Duration(48 * time.Hour)},
+		"negative idle":     {Name: "a", Template: "google", ClientID: "c", RefreshIdleAfter: Duration(-time.Hour)},
+		"idle too short":    {Name: "a", Template: "google", ClientID: "c", RefreshIdleAfter: Duration(time.Minute)},
 	}
 	for name, c := range bad {
 		if err := c.Validate(); err == nil {
@@ -38,5 +40,31 @@ func TestValidate(t *testing.T) {
 	}
 	if err := (Config{Name: "g", Template: "google", ClientID: "c"}).Validate(); err != nil {
 		t.Errorf("template: got %v, want nil (the catalog checks templates)", err)
+	}
+}
+
+// The settings survive storage: Encode drops the name and the secret,
+// Decode restores the name; the view never carries the secret.
+func TestConfigEncodeDecode(t *testing.T) {
+	in := Config{Name: "ms", Template: "microsoft", ClientID: "c", ClientSecret: "s", Scopes: []string{"openid"},
+		Vars: map[string]string{"tenant": "t"}, RefreshLead: Duration(2 * time.Minute), AllowedScopes: []string{"mail"}, Callback: CallbackOwn}
+	b, err := in.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"s"`) || strings.Contains(string(b), "ms") {
+		t.Errorf("encoded %s: want neither the secret nor the name", b)
+	}
+	out, err := Decode("ms", b)
+	want := in
+	want.ClientSecret = ""
+	if err != nil || !reflect.DeepEqual(out, want) {
+		t.Errorf("decoded %+v (%v), want %+v", out, err, want)
+	}
+	if _, err := Decode("ms", []byte(`{"client_id":1}`)); err == nil || !strings.Contains(err.Error(), "ms") {
+		t.Errorf("bad settings: got %v, want an error naming the provider", err)
+	}
+	if v := NewView(in, true, "https://cb"); v.ClientSecret != "" || v.Name != "ms" || !v.ClientSecretSet {
+		t.Errorf("view %+v: want the name, no secret, secret set", v)
 	}
 }

@@ -1,6 +1,9 @@
 package storage
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // API is a namespace: it owns its clients, users, providers, tenants, token
 // settings and signing keys.
@@ -76,49 +79,19 @@ type User struct {
 }
 
 // Provider is an upstream authorization server configured in an API.
+// Storage does not read its settings: Config is opaque JSON that the
+// providers package writes and reads (a providers.Config), as dex keeps a
+// connector's config.
 type Provider struct {
-	API           string `json:"api"`
-	Name          string `json:"name"`
-	Template      string `json:"template,omitempty"`
-	Type          string `json:"type,omitempty"`
-	Issuer        string `json:"issuer,omitempty"`
-	AuthURL       string `json:"auth_url,omitempty"`
-	TokenURL      string `json:"token_url,omitempty"`
-	RevocationURL string `json:"revocation_url,omitempty"`
-	UserinfoURL   string `json:"userinfo_url,omitempty"`
-	AuthStyle     string `json:"auth_style,omitempty"`
-	ClientID      string `json:"client_id,omitempty"`
+	API  string `json:"api"`
+	Name string `json:"name"`
+	// Config holds the provider's settings, except its client secret.
+	Config json.RawMessage `json:"config,omitempty"`
 	// SealedClientSecret is the upstream client secret, sealed.
-	SealedClientSecret []byte            `json:"sealed_client_secret,omitempty"`
-	Scopes             []string          `json:"scopes,omitempty"`
-	AuthParams         map[string]string `json:"auth_params,omitempty"`
-	Vars               map[string]string `json:"vars,omitempty"`
-	// RefreshLead is how long before its access token expires a
-	// background refresh renews a connection of this provider; zero
-	// means the catalog entry's, else the broker's global lead.
-	RefreshLead time.Duration `json:"refresh_lead,omitempty"`
-	// RefreshIdleAfter makes background refreshes also renew a connection
-	// last refreshed (or connected) this long ago, for providers that
-	// expire unused refresh tokens; zero means the catalog entry's, else
-	// never.
-	RefreshIdleAfter time.Duration `json:"refresh_idle_after,omitempty"`
-	// Callback is the broker callback registered at the provider:
-	// CallbackOwn (its own path, .../callback/{name}) or CallbackShared
-	// (the API's one callback); empty, in records older than the field,
-	// means CallbackShared.
-	Callback string `json:"callback,omitempty"`
-	// AllowedScopes are upstream scopes an app may ask for at authorize
-	// besides Scopes.
-	AllowedScopes []string  `json:"allowed_scopes,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	SealedClientSecret []byte    `json:"sealed_client_secret,omitempty"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
-
-// Provider.Callback values.
-const (
-	CallbackOwn    = "provider"
-	CallbackShared = "shared"
-)
 
 // Connection status values.
 const (

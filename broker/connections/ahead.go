@@ -140,7 +140,7 @@ func refreshable(c storage.Connection) bool {
 // by its catalog entry's as the opened upstream reports them (the
 // record's alone when it cannot be opened now), else the global lead.
 func (m *Manager) aheadPolicy(ctx context.Context, p storage.Provider, lead time.Duration) aheadPolicy {
-	rp := providers.RefreshPolicy{Lead: p.RefreshLead, IdleAfter: p.RefreshIdleAfter}
+	rp := settings(p).Refresh()
 	if up, err := m.provider(ctx, p); err == nil {
 		if a, ok := up.(providers.RefreshAdvisor); ok {
 			rp = a.RefreshPolicy()

@@ -20,18 +20,18 @@ import (
 
 // withProviders replaces the fixture's providers by one hand-written
 // upstream per stored provider record given.
-func (f *fixture) withProviders(t *testing.T, records ...storage.Provider) map[string]*fakeProvider {
+func (f *fixture) withProviders(t *testing.T, records ...providers.Config) map[string]*fakeProvider {
 	t.Helper()
 	ctx := context.Background()
 	if err := f.store.DeleteProvider(ctx, "a", "up"); err != nil {
 		t.Fatal(err)
 	}
 	ups := map[string]*fakeProvider{}
-	for _, p := range records {
-		p.API = "a"
-		if p.Type == "" {
-			p.Type = providers.TypeOAuth2
+	for _, cfg := range records {
+		if cfg.Type == "" {
+			cfg.Type = providers.TypeOAuth2
 		}
+		p := stored(t, "a", cfg)
 		if err := f.store.CreateProvider(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -86,8 +86,9 @@ func newUpstreamFixture(t *testing.T) (*fixture, *providertest.Fake) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := storage.Provider{API: "a", Name: "fake", Type: providers.TypeOAuth2, AuthURL: fake.AuthURL, TokenURL: fake.TokenURL,
-		ClientID: fake.ClientID, SealedClientSecret: sealed}
+	p := stored(t, "a", providers.Config{Name: "fake", Type: providers.TypeOAuth2, AuthURL: fake.AuthURL, TokenURL: fake.TokenURL,
+		ClientID: fake.ClientID})
+	p.SealedClientSecret = sealed
 	if err := f.store.CreateProvider(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -122,9 +123,9 @@ func (f *fixture) connectFake(t *testing.T, fake *providertest.Fake, identity st
 func TestRefreshAheadPerProviderLead(t *testing.T) {
 	f := newFixture(t)
 	f.withProviders(t,
-		storage.Provider{Name: "short", RefreshLead: 2 * time.Minute},
-		storage.Provider{Name: "long", RefreshLead: 30 * time.Minute},
-		storage.Provider{Name: "plain"})
+		providers.Config{Name: "short", RefreshLead: providers.Duration(2 * time.Minute)},
+		providers.Config{Name: "long", RefreshLead: providers.Duration(30 * time.Minute)},
+		providers.Config{Name: "plain"})
 	t0 := f.clk.now()
 	ids := map[string]string{}
 	for _, p := range []string{"short", "long", "plain"} {
@@ -162,7 +163,7 @@ func TestRefreshAheadPerProviderLead(t *testing.T) {
 // once.
 func TestRefreshAheadSpreadsConnectionsCreatedTogether(t *testing.T) {
 	f := newFixture(t)
-	ups := f.withProviders(t, storage.Provider{Name: "p"})
+	ups := f.withProviders(t, providers.Config{Name: "p"})
 	t0 := f.clk.now()
 	const n = 20
 	for i := range n {
@@ -191,7 +192,7 @@ func TestRefreshAheadSpreadsConnectionsCreatedTogether(t *testing.T) {
 // another provider's connections are refreshed meanwhile.
 func TestRefreshAheadSlowProviderDoesNotStarveOthers(t *testing.T) {
 	f := newFixture(t)
-	ups := f.withProviders(t, storage.Provider{Name: "slow"}, storage.Provider{Name: "fast"})
+	ups := f.withProviders(t, providers.Config{Name: "slow"}, providers.Config{Name: "fast"})
 	// slow answers only once fast's third refresh has started: if slow's
 	// refreshes took both workers, that would never happen and slow
 	// would fail after 10 s.
@@ -327,7 +328,7 @@ func TestRefreshAheadBacksOffTransientFailures(t *testing.T) {
 // long (less a jitter of at most a tenth); without it, never.
 func TestRefreshAheadKeepsIdleGrantsAlive(t *testing.T) {
 	f := newFixture(t)
-	ups := f.withProviders(t, storage.Provider{Name: "idle", RefreshIdleAfter: 720 * time.Hour}, storage.Provider{Name: "plain"})
+	ups := f.withProviders(t, providers.Config{Name: "idle", RefreshIdleAfter: providers.Duration(720 * time.Hour)}, providers.Config{Name: "plain"})
 	t0 := f.clk.now()
 	never := f.importConn(t, "never", "idle", time.Time{})
 	far := f.importConn(t, "far", "idle", t0.Add(90*24*time.Hour))
@@ -372,8 +373,10 @@ func TestIdleKeepAliveFromCatalog(t *testing.T) {
 	}
 	sealed, _ := f.m.keyring.Seal([]byte(fake.ClientSecret), ProviderSecretAD("a", "fake"))
 	_ = f.store.DeleteProvider(ctx, "a", "up")
-	if err := f.store.CreateProvider(ctx, storage.Provider{API: "a", Name: "fake", Template: "microsoft", Type: providers.TypeOAuth2,
-		AuthURL: fake.AuthURL, TokenURL: fake.TokenURL, ClientID: fake.ClientID, SealedClientSecret: sealed}); err != nil {
+	p := stored(t, "a", providers.Config{Name: "fake", Template: "microsoft", Type: providers.TypeOAuth2,
+		AuthURL: fake.AuthURL, TokenURL: fake.TokenURL, ClientID: fake.ClientID})
+	p.SealedClientSecret = sealed
+	if err := f.store.CreateProvider(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	seed := f.connectFake(t, fake, "seed") // for a refresh token the Fake honours
@@ -606,7 +609,7 @@ func TestRefusedClientKeepsGrants(t *testing.T) {
 // though its record did not change (fixed at the provider).
 func TestRefusedClientHoldEndsOnSuccess(t *testing.T) {
 	f := newFixture(t)
-	ups := f.withProviders(t, storage.Provider{Name: "p"})
+	ups := f.withProviders(t, providers.Config{Name: "p"})
 	t0 := f.clk.now()
 	for i := range 4 {
 		f.importConn(t, fmt.Sprintf("u%d", i), "p", t0.Add(time.Hour))
@@ -630,4 +633,14 @@ func TestRefusedClientHoldEndsOnSuccess(t *testing.T) {
 	if got := f.pass(t, 5*time.Minute, 1); got != 3 {
 		t.Errorf("after a successful refresh: %d refreshed, want the other 3", got)
 	}
+}
+
+// stored returns the record of a provider configured as cfg in api.
+func stored(t testing.TB, api string, cfg providers.Config) storage.Provider {
+	t.Helper()
+	b, err := cfg.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storage.Provider{API: api, Name: cfg.Name, Config: b}
 }

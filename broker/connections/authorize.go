@@ -126,14 +126,15 @@ func (m *Manager) newState(api, clientID string, r AuthorizeRequest, p storage.P
 		return storage.State{}, err
 	}
 	var nonce string
-	if p.Type == providers.TypeOIDC {
+	cfg := settings(p)
+	if cfg.Type == providers.TypeOIDC {
 		if nonce, err = randomString(16); err != nil {
 			return storage.State{}, err
 		}
 	}
 	scope := r.Scope
 	if scope == "" {
-		scope = strings.Join(p.Scopes, " ")
+		scope = strings.Join(cfg.Scopes, " ")
 	}
 	now := m.now()
 	var browser, binding []byte

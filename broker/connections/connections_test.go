@@ -133,7 +133,7 @@ func newFixtureTB(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	cl := storage.Client{API: "a", ID: "app", ReturnURLs: []string{"https://app.example/back"}}
-	for _, p := range []storage.Provider{{API: "a", Name: "up", Type: providers.TypeOIDC, Scopes: []string{"openid", "email"}}} {
+	for _, p := range []storage.Provider{stored(t, "a", providers.Config{Name: "up", Type: providers.TypeOIDC, Scopes: []string{"openid", "email"}})} {
 		if err := db.CreateProvider(ctx, p); err != nil {
 			t.Fatal(err)
 		}

@@ -45,7 +45,7 @@ type CallbackRequest struct {
 // RedirectURI is the broker callback a provider's flows name: its own
 // path, or the API's shared callback for providers configured with it.
 func (m *Manager) RedirectURI(p storage.Provider) string {
-	if p.Callback == storage.CallbackOwn {
+	if settings(p).Callback == providers.CallbackOwn {
 		return m.callback(p.API) + "/" + url.PathEscape(p.Name)
 	}
 	return m.callback(p.API)

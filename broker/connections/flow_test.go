@@ -47,7 +47,7 @@ func issFixture(t *testing.T, issuer string) (*Manager, *providertest.Fake, stor
 	if err := db.CreateAPI(t.Context(), api); err != nil {
 		t.Fatal(err)
 	}
-	p := storage.Provider{API: "a", Name: "up", Type: providers.TypeOAuth2, Callback: storage.CallbackOwn, Scopes: []string{"read"}}
+	p := stored(t, "a", providers.Config{Name: "up", Type: providers.TypeOAuth2, Callback: providers.CallbackOwn, Scopes: []string{"read"}})
 	if err := db.CreateProvider(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +166,10 @@ func TestConfirmRevokesWhatItDrops(t *testing.T) {
 	now := time.Now()
 	m.now = func() time.Time { return now }
 	_, err := m.store.UpdateProvider(ctx, "a", "up", func(p storage.Provider) (storage.Provider, error) {
-		p.RevocationURL = fake.RevocationURL
-		return p, nil
+		cfg, err := providers.Decode(p.Name, p.Config)
+		cfg.RevocationURL = fake.RevocationURL
+		p.Config = stored(t, p.API, cfg).Config
+		return p, err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -156,11 +156,9 @@ func ProviderSecretAD(api, name string) []byte { return seal.ProviderSecret.AD(a
 
 // ProviderConfig converts a stored provider, opening its client secret.
 func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, error) {
-	cfg := providers.Config{
-		Name: p.Name, Template: p.Template, Type: p.Type, Issuer: p.Issuer, AuthURL: p.AuthURL, TokenURL: p.TokenURL,
-		RevocationURL: p.RevocationURL, UserinfoURL: p.UserinfoURL, AuthStyle: p.AuthStyle, ClientID: p.ClientID,
-		Scopes: p.Scopes, AuthParams: p.AuthParams, Vars: p.Vars,
-		Refresh: providers.RefreshPolicy{Lead: p.RefreshLead, IdleAfter: p.RefreshIdleAfter},
+	cfg, err := providers.Decode(p.Name, p.Config)
+	if err != nil {
+		return cfg, fmt.Errorf("connections: %w", err)
 	}
 	if len(p.SealedClientSecret) > 0 {
 		secret, err := ring.Open(p.SealedClientSecret, ProviderSecretAD(p.API, p.Name))
@@ -170,6 +168,13 @@ func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, e
 		cfg.ClientSecret = string(secret)
 	}
 	return cfg, nil
+}
+
+// settings reads a stored provider's settings; a record that cannot be
+// read has none, and fails when opened (ProviderConfig).
+func settings(p storage.Provider) providers.Config {
+	cfg, _ := providers.Decode(p.Name, p.Config)
+	return cfg
 }
 
 // provider returns the opened upstream of a stored provider, cached until

@@ -15,8 +15,9 @@ import (
 // allows only its allowed_scopes besides the catalog's defaults, which
 // an empty scope requests.
 func CheckScope(p storage.Provider, scope string) error {
+	cfg := settings(p)
 	for _, s := range strings.Fields(scope) {
-		if !slices.Contains(p.Scopes, s) && !slices.Contains(p.AllowedScopes, s) {
+		if !slices.Contains(cfg.Scopes, s) && !slices.Contains(cfg.AllowedScopes, s) {
 			return connerr.New(connerr.ScopeRefused, "a requested scope is not allowed for this provider (see its scopes and allowed_scopes)")
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
@@ -65,6 +66,10 @@ func (b *benchEnv) close() {
 // startBroker opens the bbolt file and serves the broker on b.addr. It
 // returns how long opening the store took.
 func (b *benchEnv) startBroker(ctx context.Context) error {
+	cat, err := catalog.Load()
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	store, err := boltstore.Open(boltstore.Config{Path: filepath.Join(b.dir, dbFileName)})
 	if err != nil {
@@ -77,7 +82,7 @@ func (b *benchEnv) startBroker(ctx context.Context) error {
 		return err
 	}
 	b.addr = ln.Addr().String()
-	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: b.ring, PublicURL: "http://" + b.addr, AdminToken: benchAdminToken, Outbound: broker.DevOutbound(),
+	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: b.ring, PublicURL: "http://" + b.addr, AdminToken: benchAdminToken, Outbound: broker.DevOutbound(), Catalog: cat,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TrustedProxies: b.proxies, Password: b.limits})
 	if err != nil {
 		_ = ln.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
@@ -31,8 +32,12 @@ func newTestBroker(t *testing.T) string {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(nil)
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := broker.New(context.Background(), broker.Config{
-		Store: store, Keyring: kr, PublicURL: "http://" + ts.Listener.Addr().String(),
+		Catalog: cat, Store: store, Keyring: kr, PublicURL: "http://" + ts.Listener.Addr().String(),
 		AdminToken: testAdminToken, GCInterval: -1, Logger: slog.New(slog.DiscardHandler), Outbound: broker.DevOutbound(),
 	})
 	if err != nil {
@@ -218,6 +223,11 @@ func testCLIProvidersAndConnections(t *testing.T) {
 	if strings.Contains(out, "upstream-secret") {
 		t.Errorf("provider get shows the client secret")
 	}
+	mustCLI(t, "provider", "put", "--api", "shop", "up", "--type", "oauth2", "--auth-url", "https://up.example/authorize",
+		"--token-url", "https://up.example/token", "--client-id", "broker", "--var", "tenant=contoso",
+		"--set", "refresh_lead=3m", "--set", `allowed_scopes=["Mail.Read"]`)
+	out = mustCLI(t, "provider", "get", "--api", "shop", "up")
+	wantContains(t, "provider get of every setting", out, "vars:", "tenant=contoso", "refresh_lead:", "3m0s", "Mail.Read")
 	wantContains(t, "provider list", mustCLI(t, "provider", "list", "--api", "shop"), "NAME", "up", "oauth2")
 	wantContains(t, "connection list", mustCLI(t, "connection", "list", "--api", "shop", "--client-user-identity", "u1"), "ID", "STATUS")
 	if conns := decode[connectionsOut](t, mustCLI(t, "connection", "list", "--api", "shop", "--json")); len(conns.Connections) != 0 {

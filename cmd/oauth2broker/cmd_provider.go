@@ -1,14 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 )
 
 // providerFlags are the settings of "provider put".
@@ -20,10 +18,13 @@ type providerFlags struct {
 	scopes, allowedScopes                    stringList
 	authParams                               keyValues
 	vars                                     keyValues
+	// set carries any setting by its JSON name: every setting of
+	// providers.Config is reachable without a flag of its own.
+	set keyValues
 }
 
 func (f *providerFlags) register(fs *flag.FlagSet) {
-	f.authParams, f.vars = keyValues{}, keyValues{}
+	f.authParams, f.vars, f.set = keyValues{}, keyValues{}, keyValues{}
 	fs.StringVar(&f.template, "template", "", "a provider of the built-in catalog, such as github")
 	fs.StringVar(&f.typ, "type", "", "oidc (found by --issuer) or oauth2 (explicit endpoints)")
 	fs.StringVar(&f.issuer, "issuer", "", "the OIDC issuer URL")
@@ -39,15 +40,24 @@ func (f *providerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.callback, "callback", "", `the redirect URI registered at the provider: "provider" (its own path, the default for a new provider) or "shared" (the API's one callback); an existing provider keeps its own when omitted`)
 	fs.Var(f.authParams, "auth-param", "an extra authorization request parameter K=V (repeatable)")
 	fs.Var(f.vars, "var", "a template variable K=V, such as tenant=contoso (repeatable; see oauth2broker providers show NAME)")
+	fs.Var(f.set, "set", "any provider setting NAME=VALUE by its API name, such as refresh_lead=3m; VALUE is sent as JSON when it is JSON, else as a string (repeatable)")
 }
 
 func (f *providerFlags) body() map[string]any {
-	return map[string]any{
+	body := map[string]any{
 		"template": f.template, "type": f.typ, "issuer": f.issuer, "auth_url": f.authURL,
 		"token_url": f.tokenURL, "revocation_url": f.revocationURL, "userinfo_url": f.userinfoURL,
 		"auth_style": f.authStyle, "client_id": f.clientID, "scopes": f.scopes, "auth_params": f.authParams,
 		"vars": f.vars, "allowed_scopes": f.allowedScopes, "callback": f.callback,
 	}
+	for k, v := range f.set {
+		if json.Valid([]byte(v)) {
+			body[k] = json.RawMessage(v)
+		} else {
+			body[k] = v
+		}
+	}
+	return body
 }
 
 // providerPut creates or replaces a provider. PUT replaces the whole
@@ -93,18 +103,9 @@ func providerGet(a *app, args []string) error {
 	return getIn(a, "provider get", "providers", "NAME", args, printProvider)
 }
 
+// printProvider shows every member of the provider's view.
 func printProvider(w io.Writer, p providerOut) {
-	params := make([]string, 0, len(p.AuthParams))
-	for _, k := range slices.Sorted(maps.Keys(p.AuthParams)) {
-		params = append(params, k+"="+p.AuthParams[k])
-	}
-	fields(w,
-		"name", p.Name, "template", p.Template, "type", p.Type, "issuer", p.Issuer, "auth_url", p.AuthURL,
-		"token_url", p.TokenURL, "revocation_url", p.RevocationURL, "userinfo_url", p.UserinfoURL,
-		"auth_style", p.AuthStyle, "client_id", p.ClientID, "client_secret_set", strconv.FormatBool(p.ClientSecretSet),
-		"scopes", list(p.Scopes), "allowed_scopes", list(p.AllowedScopes), "auth_params", strings.Join(params, " "),
-		"callback", p.Callback, "callback_url", p.CallbackURL,
-	)
+	fields(w, jsonFields(p)...)
 }
 
 // providerKind is "template:github", "oidc" or "oauth2".

@@ -16,6 +16,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
 	"github.com/oauth2broker/oauth2broker/examples/demoop"
+	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
@@ -88,6 +89,11 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Liste
 	info.UserLogin, info.UserPassword = op.Username, op.Password
 	opSrv := &http.Server{Handler: op.Handler}
 	go func() { _ = opSrv.Serve(opLn) }()
+	cat, err := catalog.Load()
+	if err != nil {
+		_ = opSrv.Close()
+		return info, nil, nil, err
+	}
 	store, err := boltstore.Open(boltstore.Config{Path: filepath.Join(dir, dbFileName)})
 	if err != nil {
 		_ = opSrv.Close()
@@ -97,7 +103,7 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Liste
 	ring, _ := seal.NewKeyring(key)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: ring, PublicURL: brokerURL, AdminToken: info.AdminToken, Logger: log,
-		Outbound: broker.DevOutbound()}) // the demo provider listens on loopback http
+		Catalog: cat, Outbound: broker.DevOutbound()}) // the demo provider listens on loopback http
 	closeAll := func() {
 		if srv != nil {
 			srv.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/outbound"
+	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -86,7 +87,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	if err != nil {
 		return err
 	}
-	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log,
+	cat, err := catalog.Load()
+	if err != nil {
+		return err
+	}
+	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log, Catalog: cat,
 		RefreshAhead: ahead, AuditRetention: retention,
 		TrustedProxies: proxies, Password: limits, Outbound: out})
 	if err != nil {

@@ -1,6 +1,10 @@
 package main
 
-import "time"
+import (
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/providers"
+)
 
 // The admin API's answers, as the CLI reads them. Unknown members are
 // ignored, so a newer server still works.
@@ -37,24 +41,9 @@ type userOut struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-type providerOut struct {
-	Name            string            `json:"name"`
-	Template        string            `json:"template"`
-	Type            string            `json:"type"`
-	Issuer          string            `json:"issuer"`
-	AuthURL         string            `json:"auth_url"`
-	TokenURL        string            `json:"token_url"`
-	RevocationURL   string            `json:"revocation_url"`
-	UserinfoURL     string            `json:"userinfo_url"`
-	AuthStyle       string            `json:"auth_style"`
-	ClientID        string            `json:"client_id"`
-	ClientSecretSet bool              `json:"client_secret_set"`
-	Scopes          []string          `json:"scopes"`
-	AuthParams      map[string]string `json:"auth_params"`
-	AllowedScopes   []string          `json:"allowed_scopes"`
-	Callback        string            `json:"callback"`
-	CallbackURL     string            `json:"callback_url"`
-}
+// providerOut is the provider's view, every setting: the type the
+// server renders.
+type providerOut = providers.View
 
 type keyOut struct {
 	ID        string     `json:"kid"`

@@ -107,7 +107,8 @@ func (e *Entry) config(cfg providers.Config) (oauth.Config, error) {
 	for k, v := range cfg.AuthParams {
 		out.AuthParams[k] = v
 	}
-	out.Refresh = e.refresh(cfg.Refresh)
+	rp := e.refresh(cfg.Refresh())
+	out.RefreshLead, out.RefreshIdleAfter = providers.Duration(rp.Lead), providers.Duration(rp.IdleAfter)
 	return oauth.Config{Config: out, Quirks: e.quirks(), DefaultLifetime: e.lifetime()}, nil
 }
 

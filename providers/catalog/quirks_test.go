@@ -274,7 +274,8 @@ func TestRefreshPolicyFromEntry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		cfg := providers.Config{Name: "p", Template: tt.template, ClientID: "cid", ClientSecret: "s",
-			AuthURL: up.srv.URL + "/auth", TokenURL: up.srv.URL + "/token", Refresh: tt.configured}
+			AuthURL: up.srv.URL + "/auth", TokenURL: up.srv.URL + "/token",
+			RefreshLead: providers.Duration(tt.configured.Lead), RefreshIdleAfter: providers.Duration(tt.configured.IdleAfter)}
 		p, err := c.Open(context.Background(), cfg, up.srv.Client(), func() time.Time { return fixedNow })
 		if err != nil {
 			t.Fatal(err)

@@ -145,7 +145,7 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 
 // RefreshPolicy implements providers.RefreshAdvisor: the configured
 // policy (a catalog template has completed it with its entry's).
-func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.cfg.Refresh }
+func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.cfg.Refresh() }
 
 // CallbackKeep implements providers.CallbackKeeper.
 func (p *Provider) CallbackKeep() []string { return p.cfg.Quirks.CallbackKeep }

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -122,13 +123,8 @@ func providerKind() kind[storage.Provider] {
 		name: "Provider", scoped: true,
 		fixture: func(api, name string) storage.Provider {
 			return storage.Provider{
-				API: api, Name: name, Template: "google", Type: "oidc",
-				Issuer: "https://accounts.example", AuthURL: "https://accounts.example/auth",
-				TokenURL: "https://accounts.example/token", AuthStyle: "header",
-				ClientID: "upstream-" + name, SealedClientSecret: []byte("sealed-" + name),
-				Scopes: []string{"openid", "email"}, AuthParams: map[string]string{"prompt": "consent"},
-				Vars: map[string]string{"tenant": name}, RefreshLead: 2 * time.Minute, RefreshIdleAfter: 720 * time.Hour,
-				Callback: storage.CallbackOwn, AllowedScopes: []string{"profile", "calendar"},
+				API: api, Name: name, SealedClientSecret: []byte("sealed-" + name),
+				Config:    []byte(`{"template":"google","client_id":"upstream-` + name + `","scopes":["openid","email"],"auth_params":{"prompt":"consent"}}`),
 				CreatedAt: epoch(), UpdatedAt: epoch(),
 			}
 		},
@@ -137,13 +133,12 @@ func providerKind() kind[storage.Provider] {
 		del:   storage.Storage.DeleteProvider,
 		rekey: func(p *storage.Provider, api, name string) { p.API, p.Name = api, name },
 		change: func(p storage.Provider) storage.Provider {
-			p.ClientID, p.AuthParams = "changed", map[string]string{"access_type": "offline"}
-			p.AllowedScopes = []string{"drive"}
+			p.Config = []byte(`{"template":"google","client_id":"changed","scopes":["drive"]}`)
 			return p
 		},
 		mutate: func(p *storage.Provider) {
-			p.SealedClientSecret[0], p.AuthParams["prompt"], p.Vars["extra"] = 'X', "mutated", "mutated"
-			p.AllowedScopes[0] = "mutated"
+			p.SealedClientSecret[0] = 'X'
+			p.Config[bytes.Index(p.Config, []byte("consent"))] = 'X'
 		},
 	}
 }

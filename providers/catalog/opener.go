@@ -1,0 +1,33 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/providers/oauth"
+	"github.com/oauth2broker/oauth2broker/providers/oidc"
+)
+
+// Opener returns the function that opens a configured provider: a
+// template from c, an "oidc" provider by discovery and an "oauth2"
+// provider by its explicit endpoints. It makes upstream calls with client
+// (one with a timeout when nil) and reads the time from now (time.Now when
+// nil).
+func (c *Catalog) Opener(client *http.Client, now func() time.Time) func(context.Context, providers.Config) (providers.Provider, error) {
+	return func(ctx context.Context, cfg providers.Config) (providers.Provider, error) {
+		if cfg.Template != "" {
+			return c.Open(ctx, cfg, client, now)
+		}
+		oc := oauth.Config{Config: cfg, HTTPClient: client, Now: now}
+		switch cfg.Type {
+		case providers.TypeOIDC:
+			return oidc.New(ctx, oc)
+		case providers.TypeOAuth2:
+			return oauth.New(oc)
+		}
+		return nil, fmt.Errorf("catalog: provider %s: %w %q", cfg.Name, providers.ErrUnknownType, cfg.Type)
+	}
+}

@@ -1,0 +1,31 @@
+package providers
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The schema documents exactly the settings of Config.
+func TestSchemaMatchesConfig(t *testing.T) {
+	s, err := Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for f := range reflect.TypeFor[Config]().Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "-" {
+			fields = append(fields, name)
+		}
+	}
+	var documented []string
+	for k := range s {
+		documented = append(documented, k)
+	}
+	slices.Sort(fields)
+	slices.Sort(documented)
+	if !slices.Equal(fields, documented) {
+		t.Errorf("schema.json documents %v, want Config's settings %v", documented, fields)
+	}
+}
