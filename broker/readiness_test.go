@@ -53,7 +53,7 @@ func startOn(t *testing.T, store storage.Storage, clk *clock) *env {
 	ring, _ := seal.NewKeyring(key)
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
-	srv, err := broker.New(context.Background(), broker.Config{Store: store, Keyring: ring, PublicURL: ts.URL,
+	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: store, Keyring: ring, PublicURL: ts.URL,
 		AdminToken: adminToken, Now: clk.now, GCInterval: -1, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
