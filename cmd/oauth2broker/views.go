@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/providers"
 )
 
@@ -53,17 +54,8 @@ type keyOut struct {
 	RemoveAt  *time.Time `json:"remove_at"`
 }
 
-type connectionOut struct {
-	ID          string     `json:"id"`
-	ClientID    string     `json:"client_id"`
-	Identity    string     `json:"client_user_identity"`
-	Provider    string     `json:"provider"`
-	Status      string     `json:"status"`
-	Scope       string     `json:"scope"`
-	CreatedAt   time.Time  `json:"created_at"`
-	RefreshedAt *time.Time `json:"refreshed_at"`
-	LastError   string     `json:"last_error"`
-}
+// connectionOut is a connection as the admin API answers it.
+type connectionOut = events.ConnectionView
 
 // The admin API answers collections as {"<key>": [...]}.
 type (
