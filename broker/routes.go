@@ -59,7 +59,7 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/oauth2/connect", s.connectEnter)
 	api.POST("/oauth2/connect/action", s.connectAction)
 
-	s.adminRoutes(e.Group("/admin/v1", s.adminAuth))
+	s.admin.Routes(e.Group("/admin/v1"))
 	return e
 }
 
