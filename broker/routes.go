@@ -8,12 +8,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // apiKey is the gin context key of the loaded storage.API.
-const apiKey = "api"
+const apiKey = admin.APIKey
 
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)

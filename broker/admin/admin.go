@@ -74,38 +74,18 @@ func (s *API) adminAuth(c *gin.Context) {
 	c.Next()
 }
 
-// apiKey is the gin context key of the loaded storage.API: the router's
-// key, so that its error rendering finds the API of an admin request too.
-const apiKey = "api"
-
-// loadAPI loads the API named by the path, or answers 404.
-func (s *API) loadAPI(c *gin.Context) {
-	a, err := s.store.GetAPI(c, c.Param("api"))
-	if errors.Is(err, storage.ErrNotFound) {
-		fail(c, protocol.ErrNotFound.WithDescription("unknown api"))
-		return
-	}
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.Set(apiKey, a)
-	c.Next()
-}
+// APIKey is the gin context key under which Config.LoadAPI puts the
+// storage.API named by the path.
+const APIKey = "api"
 
 func currentAPI(c *gin.Context) storage.API {
-	return c.MustGet(apiKey).(storage.API)
+	return c.MustGet(APIKey).(storage.API)
 }
 
 // fail records err for the router's error rendering and stops the chain.
 func fail(c *gin.Context, err error) {
 	_ = c.Error(err)
 	c.Abort()
-}
-
-// writeJSON answers v with status and Cache-Control: no-store.
-func writeJSON(c *gin.Context, status int, v any) {
-	protocol.WriteJSON(c.Writer, status, v)
 }
 
 // logger is the API's logger with the request's id.

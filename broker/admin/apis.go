@@ -226,7 +226,7 @@ func (s *API) listAPIs(c *gin.Context) {
 }
 
 func (s *API) getAPI(c *gin.Context) {
-	writeJSON(c, http.StatusOK, s.apiView(currentAPI(c)))
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.apiView(currentAPI(c)))
 }
 
 func (s *API) createAPI(c *gin.Context) {
@@ -255,7 +255,7 @@ func (s *API) createAPI(c *gin.Context) {
 	}
 	s.logger(c).Info("api created", "api", a.Name)
 	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.created", Target: a.Name})
-	writeJSON(c, http.StatusCreated, s.apiView(a))
+	protocol.WriteJSON(c.Writer, http.StatusCreated, s.apiView(a))
 }
 
 func (s *API) patchAPI(c *gin.Context) {
@@ -288,7 +288,7 @@ func (s *API) patchAPI(c *gin.Context) {
 		}
 	}
 	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.updated", Target: a.Name})
-	writeJSON(c, http.StatusOK, s.apiView(a))
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.apiView(a))
 }
 
 func tokensAlg(a storage.API) string {

@@ -207,7 +207,7 @@ func (s *API) createClient(c *gin.Context) {
 	s.adminAudit(c, "client.created", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret, v.WebhookSecret = sec, hook
-	writeJSON(c, http.StatusCreated, v)
+	protocol.WriteJSON(c.Writer, http.StatusCreated, v)
 }
 
 func (s *API) listClients(c *gin.Context) {
@@ -225,7 +225,7 @@ func (s *API) getClient(c *gin.Context) {
 		fail(c, storeError(err, "client"))
 		return
 	}
-	writeJSON(c, http.StatusOK, viewClient(cl))
+	protocol.WriteJSON(c.Writer, http.StatusOK, viewClient(cl))
 }
 
 func (s *API) deleteClient(c *gin.Context) {
@@ -276,5 +276,5 @@ func (s *API) rotateClientSecret(c *gin.Context) {
 	s.adminAudit(c, "client.secret_rotated", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret = sec
-	writeJSON(c, http.StatusOK, v)
+	protocol.WriteJSON(c.Writer, http.StatusOK, v)
 }

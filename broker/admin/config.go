@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
@@ -73,8 +75,8 @@ type Backuper interface {
 	Backup(w io.Writer, size func(int64)) (int64, error)
 }
 
-// Config configures an API. Store, Keyring, Tokens, Events, Connections
-// and Catalog are required.
+// Config configures an API. Store, Keyring, Tokens, Events, Connections,
+// Catalog and LoadAPI are required.
 type Config struct {
 	// Store holds the records the admin API manages.
 	Store storage.Storage
@@ -97,6 +99,10 @@ type Config struct {
 	// AdminToken is the bearer token of the admin API; empty turns the
 	// API off (403).
 	AdminToken string
+	// LoadAPI is the router's middleware that loads the API named by the
+	// path parameter :api into the gin context under APIKey, or answers
+	// (404 for an unknown API). Required.
+	LoadAPI gin.HandlerFunc
 	// OnAPIChange, when set, is called after every write of an API (for
 	// the router's index of extra token paths).
 	OnAPIChange func()
@@ -117,6 +123,7 @@ type API struct {
 	catalog     Catalog
 	outbound    outbound.Policy
 	adminToken  string
+	loadAPI     gin.HandlerFunc
 	onAPIChange func()
 	log         *slog.Logger
 	now         func() time.Time
@@ -126,13 +133,14 @@ type API struct {
 
 // New builds the admin API.
 func New(cfg Config) (*API, error) {
-	if cfg.Store == nil || cfg.Keyring == nil || cfg.Tokens == nil || cfg.Events == nil || cfg.Connections == nil || cfg.Catalog == nil {
-		return nil, errors.New("admin: Store, Keyring, Tokens, Events, Connections and Catalog are required")
+	if cfg.Store == nil || cfg.Keyring == nil || cfg.Tokens == nil || cfg.Events == nil || cfg.Connections == nil || cfg.Catalog == nil ||
+		cfg.LoadAPI == nil {
+		return nil, errors.New("admin: Store, Keyring, Tokens, Events, Connections, Catalog and LoadAPI are required")
 	}
 	s := &API{
 		store: cfg.Store, backuper: cfg.Backup, keyring: cfg.Keyring, tokens: cfg.Tokens, events: cfg.Events,
 		conns: cfg.Connections, catalog: cfg.Catalog, outbound: cfg.Outbound, adminToken: cfg.AdminToken,
-		onAPIChange: cfg.OnAPIChange, log: cfg.Logger, now: cfg.Now,
+		loadAPI: cfg.LoadAPI, onAPIChange: cfg.OnAPIChange, log: cfg.Logger, now: cfg.Now,
 	}
 	if s.onAPIChange == nil {
 		s.onAPIChange = func() {}

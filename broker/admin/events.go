@@ -42,7 +42,7 @@ func (s *API) listAudit(c *gin.Context) {
 		body["next"] = next
 	}
 	body["events"] = nonNil(page)
-	writeJSON(c, http.StatusOK, body)
+	protocol.WriteJSON(c.Writer, http.StatusOK, body)
 }
 
 // webhookRotateInput is the optional body of POST
@@ -84,5 +84,5 @@ func (s *API) rotateWebhookSecret(c *gin.Context) {
 	s.adminAudit(c, "client.webhook_secret_rotated", cl.ID)
 	v := viewClient(cl)
 	v.WebhookSecret = hook
-	writeJSON(c, http.StatusOK, v)
+	protocol.WriteJSON(c.Writer, http.StatusOK, v)
 }

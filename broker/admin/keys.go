@@ -71,7 +71,7 @@ func (s *API) rotateKeys(c *gin.Context) {
 	}
 	s.logger(c).Info("signing key rotated", "api", a.Name, "kid", kid)
 	s.adminAudit(c, "keys.rotated", kid)
-	writeJSON(c, http.StatusOK, gin.H{"kid": kid, "alg": tokensAlg(a)})
+	protocol.WriteJSON(c.Writer, http.StatusOK, gin.H{"kid": kid, "alg": tokensAlg(a)})
 }
 
 // longestTTL is the longest access-token lifetime of the API's clients.

@@ -104,7 +104,7 @@ func (s *API) putProviderRoute(c *gin.Context) {
 	}
 	s.logger(c).Info("provider saved", "api", p.API, "provider", p.Name, "created", created)
 	s.adminAudit(c, "provider.saved", p.Name)
-	writeJSON(c, http.StatusOK, s.viewProvider(p))
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.viewProvider(p))
 }
 
 func (s *API) listProviders(c *gin.Context) {
@@ -122,7 +122,7 @@ func (s *API) getProvider(c *gin.Context) {
 		fail(c, storeError(err, "provider"))
 		return
 	}
-	writeJSON(c, http.StatusOK, s.viewProvider(p))
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.viewProvider(p))
 }
 
 func (s *API) deleteProvider(c *gin.Context) {

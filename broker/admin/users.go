@@ -118,7 +118,7 @@ func (s *API) putUserPassword(c *gin.Context) {
 	}
 	s.logger(c).Info("user password changed", "api", u.API, "username", u.Username)
 	s.adminAudit(c, "user.password_changed", u.Username)
-	writeJSON(c, http.StatusOK, viewUser(u))
+	protocol.WriteJSON(c.Writer, http.StatusOK, viewUser(u))
 }
 
 func (s *API) createUser(c *gin.Context) {
@@ -134,7 +134,7 @@ func (s *API) createUser(c *gin.Context) {
 	}
 	s.logger(c).Info("user created", "api", u.API, "username", u.Username)
 	s.adminAudit(c, "user.created", u.Username)
-	writeJSON(c, http.StatusCreated, viewUser(u))
+	protocol.WriteJSON(c.Writer, http.StatusCreated, viewUser(u))
 }
 
 func (s *API) listUsers(c *gin.Context) {
@@ -152,7 +152,7 @@ func (s *API) getUser(c *gin.Context) {
 		fail(c, storeError(err, "user"))
 		return
 	}
-	writeJSON(c, http.StatusOK, viewUser(u))
+	protocol.WriteJSON(c.Writer, http.StatusOK, viewUser(u))
 }
 
 func (s *API) deleteUser(c *gin.Context) {
