@@ -45,7 +45,7 @@ type DeclaredClient struct {
 }
 
 // Declare creates or updates every declared object. Objects that exist but
-// are not declared are left alone. Apply is idempotent.
+// are not declared are left alone. Declare is idempotent.
 func (s *API) Declare(ctx context.Context, d Declaration) error {
 	for _, a := range d.APIs {
 		if err := s.applyAPI(ctx, a); err != nil {
@@ -124,7 +124,7 @@ func (s *API) applyClient(ctx context.Context, api string, dc DeclaredClient) er
 	_, err := s.store.GetClient(ctx, api, dc.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		// Only a new client is checked against the usernames (see
-		// admin_names.go), as applyUser checks only a new user.
+		// names.go), as applyUser checks only a new user.
 		if _, _, _, err = s.newClient(ctx, api, dc.ClientSpec, dc.Secret); !errors.Is(err, storage.ErrAlreadyExists) {
 			return err
 		}

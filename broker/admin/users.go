@@ -72,7 +72,7 @@ func (s *API) setPassword(u *storage.User, password string) error {
 }
 
 // newUser creates a user, unless a client of the API has that id (see
-// admin_names.go).
+// names.go).
 func (s *API) newUser(ctx context.Context, api string, sp UserSpec) (storage.User, error) {
 	u, err := s.buildUser(api, sp)
 	if err != nil {
