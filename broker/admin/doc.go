@@ -13,7 +13,8 @@
 // go to the router's error rendering through gin's c.Error.
 //
 // It imports gin, broker/protocol, broker/secret, broker/seal,
-// broker/events and broker/connections (for their types), providers,
-// providers/catalog, outbound and storage. It must not import broker:
-// broker imports it.
+// broker/events, broker/connections and broker/tokens (for their types,
+// defaults and limits), providers, providers/catalog, outbound and
+// storage. It must not import broker (broker imports it), nor a storage
+// backend.
 package admin
