@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/providers"
 )
 
@@ -45,13 +45,13 @@ func TestProviderRefreshSettings(t *testing.T) {
 		}
 	}
 
-	var sp broker.ProviderSpec
+	var sp providers.Config
 	dec := yaml.NewDecoder(strings.NewReader("template: github\nclient_id: id\nrefresh_lead: 2m\nrefresh_idle_after: 168h\n"))
 	dec.KnownFields(true)
 	if err := dec.Decode(&sp); err != nil {
 		t.Fatalf("YAML provider: %v", err)
 	}
-	if err := e.Srv.Apply(ctx, broker.Declaration{APIs: []broker.APISpec{{Name: "x", Providers: map[string]broker.ProviderSpec{"decl": sp}}}}); err != nil {
+	if err := e.Srv.Apply(ctx, admin.Declaration{APIs: []admin.APISpec{{Name: "x", Providers: map[string]providers.Config{"decl": sp}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if p, err := storedSettings(ctx, e, "decl"); err != nil || p.RefreshLead != providers.Duration(2*time.Minute) || p.RefreshIdleAfter != providers.Duration(168*time.Hour) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
@@ -85,26 +86,24 @@ type Server struct {
 	shared storage.Storage // the store as configured, for its optional interfaces
 	// lastKnown answers settings reads while a shared store is
 	// unavailable; nil on a store of one process.
-	lastKnown  *lastknown.Store
-	keyring    *seal.Keyring
-	tokens     *tokens.Issuer
-	grants     *grants.Dispatcher
-	conns      *connections.Manager
-	catalog    *catalog.Catalog
-	events     *events.Stream  // audit trail and webhook delivery
-	outbound   outbound.Policy // checks provider and webhook URLs when saved
-	metrics    *metrics
-	adminToken string
-	log        *slog.Logger
-	now        func() time.Time
-	engine     *gin.Engine
-	paths      tokenPathIndex
-	adminMu    sync.Mutex // serialises API writes (token path uniqueness)
-	namesMu    sync.Mutex // serialises client and user creation (ids never equal usernames)
-	ready      *readiness // what /readyz answers (readiness.go)
-	stopGC     context.CancelFunc
-	gcDone     chan struct{}
-	proxies    *protocol.TrustedProxies // whose X-Forwarded-For is believed
+	lastKnown *lastknown.Store
+	keyring   *seal.Keyring
+	tokens    *tokens.Issuer
+	grants    *grants.Dispatcher
+	conns     *connections.Manager
+	catalog   *catalog.Catalog
+	events    *events.Stream  // audit trail and webhook delivery
+	outbound  outbound.Policy // checks provider and webhook URLs when saved
+	metrics   *metrics
+	log       *slog.Logger
+	now       func() time.Time
+	engine    *gin.Engine
+	paths     tokenPathIndex
+	admin     *admin.API // the admin API and declarations
+	ready     *readiness // what /readyz answers (readiness.go)
+	stopGC    context.CancelFunc
+	gcDone    chan struct{}
+	proxies   *protocol.TrustedProxies // whose X-Forwarded-For is believed
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -114,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("broker: Store, Keyring and PublicURL are required")
 	}
 	s := &Server{
-		store: cfg.Store, shared: cfg.Store, keyring: cfg.Keyring, adminToken: cfg.AdminToken,
+		store: cfg.Store, shared: cfg.Store, keyring: cfg.Keyring,
 		log: cfg.Logger, now: cfg.Now,
 	}
 	if s.log == nil {
@@ -173,6 +172,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.grants = grants.New(grants.Config{Store: s.store, Keyring: cfg.Keyring, Tokens: iss, Connections: s.conns, Now: s.now,
 		Password: cfg.Password})
 	s.paths = tokenPathIndex{store: s.store, now: s.now}
+	backup, _ := cfg.Store.(admin.Backuper)
+	s.admin, err = admin.New(admin.Config{Store: s.store, Backup: backup, Keyring: cfg.Keyring, Tokens: iss, Events: s.events,
+		Connections: s.conns, Catalog: s.catalog, Outbound: s.outbound, AdminToken: cfg.AdminToken,
+		LoadAPI: s.loadAPI, OnAPIChange: s.paths.invalidate, Logger: s.log, Now: s.now})
+	if err != nil {
+		return nil, err
+	}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)
 	return s, nil
@@ -356,6 +362,12 @@ func (s *Server) ImportConnection(ctx context.Context, api, clientID, identity, 
 		return err
 	}
 	return s.conns.Import(ctx, a, clientID, identity, provider, ts)
+}
+
+// Apply makes the store match a declarative set-up (see
+// admin.API.Declare).
+func (s *Server) Apply(ctx context.Context, d admin.Declaration) error {
+	return s.admin.Declare(ctx, d)
 }
 
 // Route is one method and path pattern the server answers.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
@@ -110,7 +111,7 @@ func realm(c *gin.Context) string {
 	if a, ok := c.Get(apiKey); ok {
 		return a.(storage.API).Name
 	}
-	if name := c.Param("api"); apiNameRE.MatchString(name) {
+	if name := c.Param("api"); admin.ValidAPIName(name) {
 		return name
 	}
 	return "oauth2broker"

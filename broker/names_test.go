@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -30,10 +30,10 @@ func TestClientIDsAndUsernamesNeverCollide(t *testing.T) {
 	if a := e.admin("POST", "/apis/n/users", map[string]any{"username": "svc", "password": "pw-123456"}); a.Status != 409 || !strings.Contains(a.Raw, "already exists") {
 		t.Errorf("duplicate user: got %d %s, want 409 already exists", a.Status, a.Raw)
 	}
-	decl := broker.Declaration{APIs: []broker.APISpec{{
+	decl := admin.Declaration{APIs: []admin.APISpec{{
 		Name:    "d",
-		Clients: []broker.DeclaredClient{{ClientSpec: broker.ClientSpec{ID: "ops"}, Secret: strings.Repeat("s", 32)}},
-		Users:   []broker.UserSpec{{Username: "ops", Password: "pw-123456"}},
+		Clients: []admin.DeclaredClient{{ClientSpec: admin.ClientSpec{ID: "ops"}, Secret: strings.Repeat("s", 32)}},
+		Users:   []admin.UserSpec{{Username: "ops", Password: "pw-123456"}},
 	}}}
 	if err := e.Srv.Apply(context.Background(), decl); err == nil || !strings.Contains(err.Error(), "RFC 9068") {
 		t.Errorf("declaration with a client id equal to a username: got %v, want an error", err)
@@ -45,9 +45,9 @@ func TestClientIDsAndUsernamesNeverCollide(t *testing.T) {
 // at the next start like any other, as a declared existing user is.
 func TestDeclaredExistingClientBesideALegacyUser(t *testing.T) {
 	e := newEnv(t)
-	decl := broker.Declaration{APIs: []broker.APISpec{{
+	decl := admin.Declaration{APIs: []admin.APISpec{{
 		Name:    "d",
-		Clients: []broker.DeclaredClient{{ClientSpec: broker.ClientSpec{ID: "ops"}, Secret: strings.Repeat("s", 32)}},
+		Clients: []admin.DeclaredClient{{ClientSpec: admin.ClientSpec{ID: "ops"}, Secret: strings.Repeat("s", 32)}},
 	}}}
 	if err := e.Srv.Apply(context.Background(), decl); err != nil {
 		t.Fatal(err)

@@ -8,12 +8,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // apiKey is the gin context key of the loaded storage.API.
-const apiKey = "api"
+const apiKey = admin.APIKey
 
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -59,7 +60,7 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/oauth2/connect", s.connectEnter)
 	api.POST("/oauth2/connect/action", s.connectAction)
 
-	s.adminRoutes(e.Group("/admin/v1", s.adminAuth))
+	s.admin.Routes(e.Group("/admin/v1"))
 	return e
 }
 

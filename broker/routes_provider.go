@@ -123,7 +123,7 @@ func (s *Server) clientConnections(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	listOf(c, "connections", conns, events.ViewConnection)
+	protocol.WriteList(c.Writer, "connections", conns, events.ViewConnection)
 }
 
 // revokeConnection revokes an identity's connections at the provider and

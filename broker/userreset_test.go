@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 )
 
 // refreshSetup makes API "app" with a password+refresh client allowed
@@ -175,14 +175,14 @@ func TestRefreshFamilyAbsoluteLifetime(t *testing.T) {
 // one that changes only the scopes does not.
 func TestDeclaredPasswordChangeEndsEarlierLogins(t *testing.T) {
 	e := newEnv(t)
-	decl := func(password string, scopes ...string) broker.Declaration {
-		return broker.Declaration{APIs: []broker.APISpec{{
+	decl := func(password string, scopes ...string) admin.Declaration {
+		return admin.Declaration{APIs: []admin.APISpec{{
 			Name: "app",
-			Clients: []broker.DeclaredClient{{
-				ClientSpec: broker.ClientSpec{ID: "web", GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"a", "b"}},
+			Clients: []admin.DeclaredClient{{
+				ClientSpec: admin.ClientSpec{ID: "web", GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"a", "b"}},
 				Secret:     strings.Repeat("s", 32),
 			}},
-			Users: []broker.UserSpec{{Username: "alice", Password: password, Scopes: scopes}},
+			Users: []admin.UserSpec{{Username: "alice", Password: password, Scopes: scopes}},
 		}}}
 	}
 	id, sec := "web", strings.Repeat("s", 32)

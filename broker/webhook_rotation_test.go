@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -195,9 +195,9 @@ func TestWebhookSecretRotationErrors(t *testing.T) {
 // webhook secrets: they are not part of the declaration.
 func TestDeclaredClientKeepsWebhookSecret(t *testing.T) {
 	e := newEnv(t)
-	decl := broker.Declaration{APIs: []broker.APISpec{{Name: "fed", Clients: []broker.DeclaredClient{{
+	decl := admin.Declaration{APIs: []admin.APISpec{{Name: "fed", Clients: []admin.DeclaredClient{{
 		Secret:     strings.Repeat("s", 40),
-		ClientSpec: broker.ClientSpec{ID: "app", GrantTypes: []string{"connection"}, WebhookURL: "https://app.example/hook"},
+		ClientSpec: admin.ClientSpec{ID: "app", GrantTypes: []string{"connection"}, WebhookURL: "https://app.example/hook"},
 	}}}}}
 	if err := e.Srv.Apply(t.Context(), decl); err != nil {
 		t.Fatal(err)

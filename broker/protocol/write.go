@@ -18,6 +18,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// WriteList answers records as {"<key>": [view(r), ...]} with 200 OK.
+func WriteList[R, V any](w http.ResponseWriter, key string, records []R, view func(R) V) {
+	out := make([]V, len(records))
+	for i, r := range records {
+		out[i] = view(r)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{key: out})
+}
+
 // WriteError writes err as an RFC 6749 §5.2 answer. Errors that are not an
 // *Error become a 500 server_error whose cause is not shown.
 func WriteError(w http.ResponseWriter, err error) {

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 )
 
-// declaration maps the file's APIs onto a broker.Declaration.
-func (fc *fileConfig) declaration() (broker.Declaration, error) {
-	var d broker.Declaration
+// declaration maps the file's APIs onto a admin.Declaration.
+func (fc *fileConfig) declaration() (admin.Declaration, error) {
+	var d admin.Declaration
 	seen := map[string]bool{}
 	for i, a := range fc.APIs {
 		if seen[a.Name] {
@@ -25,12 +25,12 @@ func (fc *fileConfig) declaration() (broker.Declaration, error) {
 	return d, nil
 }
 
-func (a fileAPI) spec() (broker.APISpec, error) {
+func (a fileAPI) spec() (admin.APISpec, error) {
 	ttl, err := parseTTL(a.AccessTokenTTL)
 	if err != nil {
-		return broker.APISpec{}, err
+		return admin.APISpec{}, err
 	}
-	sp := broker.APISpec{
+	sp := admin.APISpec{
 		Name: a.Name, Tenants: a.Tenants, AccessTokenTTL: ttl, TokenPaths: a.TokenPaths,
 		SigningAlg: a.SigningAlg, TokenFormat: a.TokenFormat, Audience: a.Audience, DefaultClient: a.DefaultClient,
 		ExposeRefreshToken: a.ExposeRefreshToken, Providers: a.Providers,
@@ -45,8 +45,8 @@ func (a fileAPI) spec() (broker.APISpec, error) {
 		if err != nil {
 			return sp, fmt.Errorf("clients[%d] (%s): %w", j, c.ClientID, err)
 		}
-		sp.Clients = append(sp.Clients, broker.DeclaredClient{
-			ClientSpec: broker.ClientSpec{
+		sp.Clients = append(sp.Clients, admin.DeclaredClient{
+			ClientSpec: admin.ClientSpec{
 				ID: c.ClientID, Name: c.Name, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 				AccessTokenTTL: ttl, ReturnURLs: c.ReturnURLs,
 			},
@@ -54,7 +54,7 @@ func (a fileAPI) spec() (broker.APISpec, error) {
 		})
 	}
 	for _, u := range a.Users {
-		sp.Users = append(sp.Users, broker.UserSpec{Username: u.Username, Password: u.Password, Scopes: u.Scopes})
+		sp.Users = append(sp.Users, admin.UserSpec{Username: u.Username, Password: u.Password, Scopes: u.Scopes})
 	}
 	return sp, nil
 }

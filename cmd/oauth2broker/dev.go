@@ -13,9 +13,11 @@ import (
 	"text/template"
 
 	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
 	"github.com/oauth2broker/oauth2broker/examples/demoop"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
@@ -121,15 +123,15 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Liste
 	return info, srv, closeAll, nil
 }
 
-func devDeclaration(info devInfo, op *demoop.OP) broker.Declaration {
-	return broker.Declaration{APIs: []broker.APISpec{{
+func devDeclaration(info devInfo, op *demoop.OP) admin.Declaration {
+	return admin.Declaration{APIs: []admin.APISpec{{
 		Name: info.API, TokenPaths: []string{"/api/token"}, DefaultClient: info.ClientID,
-		Clients: []broker.DeclaredClient{{Secret: info.ClientSecret, ClientSpec: broker.ClientSpec{
+		Clients: []admin.DeclaredClient{{Secret: info.ClientSecret, ClientSpec: admin.ClientSpec{
 			ID: info.ClientID, Name: "Demo app", Scopes: []string{"api"},
 			GrantTypes: []string{"connection", "client_credentials", "password", "refresh_token", "token_exchange"},
 		}}},
-		Users: []broker.UserSpec{{Username: info.Username, Password: info.Password, Scopes: []string{"api"}}},
-		Providers: map[string]broker.ProviderSpec{"demo": {
+		Users: []admin.UserSpec{{Username: info.Username, Password: info.Password, Scopes: []string{"api"}}},
+		Providers: map[string]providers.Config{"demo": {
 			Type: "oidc", Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret,
 			Scopes: []string{"openid", "offline_access", "email", "profile"},
 		}},

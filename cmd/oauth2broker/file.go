@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/oauth2broker/oauth2broker/broker"
+	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 // maxConfigBytes bounds the configuration file.
@@ -59,18 +59,18 @@ type fileConfig struct {
 }
 
 type fileAPI struct {
-	Name               string                         `yaml:"name"`
-	Tenants            []string                       `yaml:"tenants"`
-	AccessTokenTTL     string                         `yaml:"access_token_ttl"`
-	TokenPaths         []string                       `yaml:"token_paths"`
-	SigningAlg         string                         `yaml:"signing_alg"`
-	TokenFormat        string                         `yaml:"token_format"`
-	Audience           string                         `yaml:"audience"`
-	DefaultClient      string                         `yaml:"default_client"`
-	ExposeRefreshToken bool                           `yaml:"expose_refresh_token"`
-	Clients            []fileClient                   `yaml:"clients"`
-	Users              []fileUser                     `yaml:"users"`
-	Providers          map[string]broker.ProviderSpec `yaml:"providers"`
+	Name               string                      `yaml:"name"`
+	Tenants            []string                    `yaml:"tenants"`
+	AccessTokenTTL     string                      `yaml:"access_token_ttl"`
+	TokenPaths         []string                    `yaml:"token_paths"`
+	SigningAlg         string                      `yaml:"signing_alg"`
+	TokenFormat        string                      `yaml:"token_format"`
+	Audience           string                      `yaml:"audience"`
+	DefaultClient      string                      `yaml:"default_client"`
+	ExposeRefreshToken bool                        `yaml:"expose_refresh_token"`
+	Clients            []fileClient                `yaml:"clients"`
+	Users              []fileUser                  `yaml:"users"`
+	Providers          map[string]providers.Config `yaml:"providers"`
 	// RefreshTokenMaxLifetime is a Go duration; empty means the default.
 	RefreshTokenMaxLifetime string `yaml:"refresh_token_max_lifetime"`
 }

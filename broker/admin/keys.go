@@ -1,4 +1,4 @@
-package broker
+package admin
 
 import (
 	"context"
@@ -8,21 +8,22 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/events"
+	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
-func (s *Server) listConnections(c *gin.Context) {
+func (s *API) listConnections(c *gin.Context) {
 	f := storage.ConnectionFilter{ClientID: c.Query("client_id"), Identity: c.Query("client_user_identity"), Provider: c.Query("provider")}
 	conns, err := s.store.ListConnections(c, currentAPI(c).Name, f)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	listOf(c, "connections", conns, events.ViewConnection)
+	protocol.WriteList(c.Writer, "connections", conns, events.ViewConnection)
 }
 
-func (s *Server) deleteConnection(c *gin.Context) {
+func (s *API) deleteConnection(c *gin.Context) {
 	// Revoked at the provider first, like /revoke: the record alone
 	// going would leave a live grant upstream.
 	if _, err := s.conns.RevokeByID(c.Request.Context(), currentAPI(c), c.Param("id")); err != nil {
@@ -50,18 +51,18 @@ func viewKey(k storage.SigningKey) keyView {
 	return v
 }
 
-func (s *Server) listKeys(c *gin.Context) {
+func (s *API) listKeys(c *gin.Context) {
 	keys, err := s.store.ListSigningKeys(c, currentAPI(c).Name)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	listOf(c, "keys", keys, viewKey)
+	protocol.WriteList(c.Writer, "keys", keys, viewKey)
 }
 
 // rotateKeys makes a new signing key; the old ones stay in the JWKS until
 // the longest-lived token they could have signed has expired.
-func (s *Server) rotateKeys(c *gin.Context) {
+func (s *API) rotateKeys(c *gin.Context) {
 	a := currentAPI(c)
 	kid, err := s.tokens.Rotate(c, a, s.longestTTL(c, a))
 	if err != nil {
@@ -70,11 +71,11 @@ func (s *Server) rotateKeys(c *gin.Context) {
 	}
 	s.logger(c).Info("signing key rotated", "api", a.Name, "kid", kid)
 	s.adminAudit(c, "keys.rotated", kid)
-	writeJSON(c, http.StatusOK, gin.H{"kid": kid, "alg": tokensAlg(a)})
+	protocol.WriteJSON(c.Writer, http.StatusOK, gin.H{"kid": kid, "alg": tokensAlg(a)})
 }
 
 // longestTTL is the longest access-token lifetime of the API's clients.
-func (s *Server) longestTTL(ctx context.Context, a storage.API) time.Duration {
+func (s *API) longestTTL(ctx context.Context, a storage.API) time.Duration {
 	longest := a.AccessTokenTTL
 	if longest == 0 {
 		longest = tokens.DefaultAccessTokenTTL

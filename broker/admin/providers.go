@@ -1,9 +1,10 @@
-package broker
+package admin
 
 import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -14,13 +15,9 @@ import (
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
-// ProviderSpec is the body of PUT .../providers/{name} and a provider of
-// the declarative configuration: the one provider description.
-type ProviderSpec = providers.Config
-
 // viewProvider returns the admin view of p: every setting, never the
 // secret; its callback URL needs the server.
-func (s *Server) viewProvider(p storage.Provider) providers.View {
+func (s *API) viewProvider(p storage.Provider) providers.View {
 	cfg, _ := providers.Decode(p.Name, p.Config) // written by putProvider
 	v := providers.NewView(cfg, len(p.SealedClientSecret) > 0, s.conns.RedirectURI(p))
 	v.CreatedAt, v.UpdatedAt = p.CreatedAt, p.UpdatedAt
@@ -29,7 +26,7 @@ func (s *Server) viewProvider(p storage.Provider) providers.View {
 
 // putProvider validates, seals and stores a provider, creating or
 // replacing it. It reports whether it created it.
-func (s *Server) putProvider(ctx context.Context, api, name string, cfg providers.Config) (storage.Provider, bool, error) {
+func (s *API) putProvider(ctx context.Context, api, name string, cfg providers.Config) (storage.Provider, bool, error) {
 	cfg.Name = name
 	if err := s.checkProvider(&cfg); err != nil {
 		return storage.Provider{}, false, err
@@ -73,7 +70,7 @@ func (s *Server) putProvider(ctx context.Context, api, name string, cfg provider
 // checkProvider validates a provider's settings: their shape, the
 // outbound policy of its URLs, its template's variables and its scopes.
 // A template provider takes its entry's type.
-func (s *Server) checkProvider(cfg *providers.Config) error {
+func (s *API) checkProvider(cfg *providers.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return protocol.ErrInvalidRequest.WithDescription(err.Error())
 	}
@@ -94,8 +91,8 @@ func (s *Server) checkProvider(cfg *providers.Config) error {
 	return validScopes(cfg.AllowedScopes)
 }
 
-func (s *Server) putProviderRoute(c *gin.Context) {
-	var in ProviderSpec
+func (s *API) putProviderRoute(c *gin.Context) {
+	var in providers.Config
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
 		return
@@ -107,28 +104,28 @@ func (s *Server) putProviderRoute(c *gin.Context) {
 	}
 	s.logger(c).Info("provider saved", "api", p.API, "provider", p.Name, "created", created)
 	s.adminAudit(c, "provider.saved", p.Name)
-	writeJSON(c, http.StatusOK, s.viewProvider(p))
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.viewProvider(p))
 }
 
-func (s *Server) listProviders(c *gin.Context) {
+func (s *API) listProviders(c *gin.Context) {
 	ps, err := s.store.ListProviders(c, currentAPI(c).Name)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	listOf(c, "providers", ps, s.viewProvider)
+	protocol.WriteList(c.Writer, "providers", ps, s.viewProvider)
 }
 
-func (s *Server) getProvider(c *gin.Context) {
+func (s *API) getProvider(c *gin.Context) {
 	p, err := s.store.GetProvider(c, currentAPI(c).Name, c.Param("id"))
 	if err != nil {
 		fail(c, storeError(err, "provider"))
 		return
 	}
-	writeJSON(c, http.StatusOK, s.viewProvider(p))
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.viewProvider(p))
 }
 
-func (s *Server) deleteProvider(c *gin.Context) {
+func (s *API) deleteProvider(c *gin.Context) {
 	a := currentAPI(c)
 	if _, err := s.store.GetProvider(c, a.Name, c.Param("id")); err != nil {
 		fail(c, storeError(err, "provider"))
@@ -145,4 +142,18 @@ func (s *Server) deleteProvider(c *gin.Context) {
 	}
 	s.adminAudit(c, "provider.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)
+}
+
+// checkOutboundURLs checks, for each named URL that is set, that the
+// outbound policy allows calls to it; the error names the field.
+func (s *API) checkOutboundURLs(urls [][2]string) error {
+	for _, u := range urls {
+		if u[1] == "" {
+			continue
+		}
+		if err := s.outbound.CheckURL(u[1]); err != nil {
+			return protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("%s: https required (plain http only to loopback, and only when --outbound-allow-http-loopback is set)", u[0]))
+		}
+	}
+	return nil
 }

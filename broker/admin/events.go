@@ -1,4 +1,4 @@
-package broker
+package admin
 
 import (
 	"errors"
@@ -11,17 +11,18 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 // adminAudit records a successful admin call on the current API.
-func (s *Server) adminAudit(c *gin.Context, action, target string) {
+func (s *API) adminAudit(c *gin.Context, action, target string) {
 	s.events.Emit(c, events.Event{API: currentAPI(c).Name, Actor: "admin", Type: action, Target: target})
 }
 
 // listAudit answers the API's audit trail, oldest first, a page at a
 // time: ?limit=N (default 1000, at most 10000) events after ?after=ID;
 // "next" is the after of the next page, when there is one.
-func (s *Server) listAudit(c *gin.Context) {
+func (s *API) listAudit(c *gin.Context) {
 	limit := events.DefaultAuditPage
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -41,7 +42,7 @@ func (s *Server) listAudit(c *gin.Context) {
 		body["next"] = next
 	}
 	body["events"] = nonNil(page)
-	writeJSON(c, http.StatusOK, body)
+	protocol.WriteJSON(c.Writer, http.StatusOK, body)
 }
 
 // webhookRotateInput is the optional body of POST
@@ -49,12 +50,12 @@ func (s *Server) listAudit(c *gin.Context) {
 type webhookRotateInput struct {
 	// Grace is how long the replaced secret keeps signing; 24h when
 	// absent, "0s" to drop it at once.
-	Grace *duration `json:"grace"`
+	Grace *providers.Duration `json:"grace"`
 }
 
 // rotateWebhookSecret gives a client a new webhook secret, answered once
 // (see events.Stream.RotateSecret).
-func (s *Server) rotateWebhookSecret(c *gin.Context) {
+func (s *API) rotateWebhookSecret(c *gin.Context) {
 	var in webhookRotateInput
 	if c.Request.ContentLength != 0 {
 		if err := decodeJSON(c, &in); err != nil {
@@ -83,5 +84,5 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) {
 	s.adminAudit(c, "client.webhook_secret_rotated", cl.ID)
 	v := viewClient(cl)
 	v.WebhookSecret = hook
-	writeJSON(c, http.StatusOK, v)
+	protocol.WriteJSON(c.Writer, http.StatusOK, v)
 }

@@ -1,4 +1,4 @@
-package broker
+package admin
 
 import (
 	"context"
@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // Declaration is a declarative set-up (the YAML configuration file): APIs
-// with their clients, users and providers. Apply makes the store match it.
+// with their clients, users and providers. Declare makes the store match it.
 type Declaration struct {
 	APIs []APISpec
 }
@@ -30,7 +31,7 @@ type APISpec struct {
 	ExposeRefreshToken bool
 	Clients            []DeclaredClient
 	Users              []UserSpec
-	Providers          map[string]ProviderSpec
+	Providers          map[string]providers.Config
 	// RefreshTokenMaxLifetime is the refresh-token family lifetime; zero
 	// means the default.
 	RefreshTokenMaxLifetime time.Duration
@@ -43,12 +44,12 @@ type DeclaredClient struct {
 	Secret string
 }
 
-// Apply creates or updates every declared object. Objects that exist but
-// are not declared are left alone. Apply is idempotent.
-func (s *Server) Apply(ctx context.Context, d Declaration) error {
+// Declare creates or updates every declared object. Objects that exist but
+// are not declared are left alone. Declare is idempotent.
+func (s *API) Declare(ctx context.Context, d Declaration) error {
 	for _, a := range d.APIs {
 		if err := s.applyAPI(ctx, a); err != nil {
-			return fmt.Errorf("broker: api %q: %w", a.Name, err)
+			return fmt.Errorf("admin: api %q: %w", a.Name, err)
 		}
 	}
 	return nil
@@ -57,16 +58,16 @@ func (s *Server) Apply(ctx context.Context, d Declaration) error {
 // checkLifetimes checks the lifetimes a spec declares.
 func checkLifetimes(sp APISpec) error {
 	for _, ttl := range append([]time.Duration{sp.AccessTokenTTL}, clientTTLs(sp.Clients)...) {
-		d := duration(ttl)
+		d := providers.Duration(ttl)
 		if err := checkTTL(&d); err != nil {
 			return err
 		}
 	}
-	rl := duration(sp.RefreshTokenMaxLifetime)
+	rl := providers.Duration(sp.RefreshTokenMaxLifetime)
 	return checkRefreshLifetime(&rl)
 }
 
-func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
+func (s *API) applyAPI(ctx context.Context, sp APISpec) error {
 	if err := checkLifetimes(sp); err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func (s *Server) applyAPI(ctx context.Context, sp APISpec) error {
 	return err
 }
 
-func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient) error {
+func (s *API) applyClient(ctx context.Context, api string, dc DeclaredClient) error {
 	if dc.ID == "" || len(dc.Secret) < 32 {
 		// The stored hash is fast (see broker/secret): only a long random
 		// secret makes a stolen database useless.
@@ -123,7 +124,7 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 	_, err := s.store.GetClient(ctx, api, dc.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		// Only a new client is checked against the usernames (see
-		// admin_names.go), as applyUser checks only a new user.
+		// names.go), as applyUser checks only a new user.
 		if _, _, _, err = s.newClient(ctx, api, dc.ClientSpec, dc.Secret); !errors.Is(err, storage.ErrAlreadyExists) {
 			return err
 		}
@@ -149,7 +150,7 @@ func (s *Server) applyClient(ctx context.Context, api string, dc DeclaredClient)
 // applyUser creates a user, or updates its scopes and, when the declared
 // password no longer matches, its password (with a new generation, which
 // ends the user's refresh tokens, as the admin API's password change).
-func (s *Server) applyUser(ctx context.Context, api string, sp UserSpec) error {
+func (s *API) applyUser(ctx context.Context, api string, sp UserSpec) error {
 	old, err := s.store.GetUser(ctx, api, sp.Username)
 	if errors.Is(err, storage.ErrNotFound) {
 		_, err = s.newUser(ctx, api, sp)

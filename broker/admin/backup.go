@@ -1,7 +1,6 @@
-package broker
+package admin
 
 import (
-	"io"
 	"net/http"
 	"strconv"
 
@@ -10,17 +9,11 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 )
 
-// backuper is a store that can write a consistent copy of itself while it
-// serves (the bbolt backend).
-type backuper interface {
-	Backup(w io.Writer, size func(int64)) (int64, error)
-}
-
 // backup streams a consistent copy of the store. Secrets in it stay
 // sealed: keep the encryption key to restore it.
-func (s *Server) backup(c *gin.Context) {
-	b, ok := s.shared.(backuper)
-	if !ok {
+func (s *API) backup(c *gin.Context) {
+	b := s.backuper
+	if b == nil {
 		fail(c, protocol.ErrInvalidRequest.WithStatus(http.StatusNotImplemented).
 			WithDescription("this store has no online backup here; back up etcd with etcdctl snapshot save"))
 		return

@@ -1,4 +1,4 @@
-package broker
+package admin
 
 import (
 	"context"
@@ -17,13 +17,13 @@ import (
 // create within a process.
 
 // usernameFree refuses a new username that a client of api has as id.
-func (s *Server) usernameFree(ctx context.Context, api, username string) error {
+func (s *API) usernameFree(ctx context.Context, api, username string) error {
 	_, err := s.store.GetClient(ctx, api, username)
 	return nameTaken(err, "a client", username)
 }
 
 // clientIDFree refuses a new client id that a user of api has as name.
-func (s *Server) clientIDFree(ctx context.Context, api, id string) error {
+func (s *API) clientIDFree(ctx context.Context, api, id string) error {
 	_, err := s.store.GetUser(ctx, api, id)
 	return nameTaken(err, "a user", id)
 }

@@ -1,8 +1,9 @@
-package broker
+package admin
 
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,8 +39,8 @@ type UserSpec struct {
 }
 
 // buildUser validates a spec and hashes its password.
-func (s *Server) buildUser(api string, sp UserSpec) (storage.User, error) {
-	if sp.Username == "" || len(sp.Username) > 256 || !printable(sp.Username) {
+func (s *API) buildUser(api string, sp UserSpec) (storage.User, error) {
+	if sp.Username == "" || len(sp.Username) > 256 || strings.ContainsFunc(sp.Username, notPrintable) {
 		return storage.User{}, protocol.ErrInvalidRequest.WithDescription("username must be 1 to 256 printable ASCII characters without spaces")
 	}
 	if err := validScopes(sp.Scopes); err != nil {
@@ -53,7 +54,7 @@ func (s *Server) buildUser(api string, sp UserSpec) (storage.User, error) {
 // setPassword gives u a new password and so a new generation, which ends
 // every refresh-token family of the old one and makes the access tokens
 // issued before it inactive.
-func (s *Server) setPassword(u *storage.User, password string) error {
+func (s *API) setPassword(u *storage.User, password string) error {
 	if password == "" || len(password) > maxPasswordBytes {
 		return protocol.ErrInvalidRequest.WithDescription("password must be 1 to 1024 bytes")
 	}
@@ -71,8 +72,8 @@ func (s *Server) setPassword(u *storage.User, password string) error {
 }
 
 // newUser creates a user, unless a client of the API has that id (see
-// admin_names.go).
-func (s *Server) newUser(ctx context.Context, api string, sp UserSpec) (storage.User, error) {
+// names.go).
+func (s *API) newUser(ctx context.Context, api string, sp UserSpec) (storage.User, error) {
 	u, err := s.buildUser(api, sp)
 	if err != nil {
 		return u, err
@@ -87,7 +88,7 @@ func (s *Server) newUser(ctx context.Context, api string, sp UserSpec) (storage.
 
 // changePassword sets a user's password, which ends the user's refresh
 // tokens (see setPassword).
-func (s *Server) changePassword(ctx context.Context, api, username, password string) (storage.User, error) {
+func (s *API) changePassword(ctx context.Context, api, username, password string) (storage.User, error) {
 	var want storage.User
 	if err := s.setPassword(&want, password); err != nil {
 		return want, err
@@ -104,7 +105,7 @@ type passwordInput struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) putUserPassword(c *gin.Context) {
+func (s *API) putUserPassword(c *gin.Context) {
 	var in passwordInput
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
@@ -117,10 +118,10 @@ func (s *Server) putUserPassword(c *gin.Context) {
 	}
 	s.logger(c).Info("user password changed", "api", u.API, "username", u.Username)
 	s.adminAudit(c, "user.password_changed", u.Username)
-	writeJSON(c, http.StatusOK, viewUser(u))
+	protocol.WriteJSON(c.Writer, http.StatusOK, viewUser(u))
 }
 
-func (s *Server) createUser(c *gin.Context) {
+func (s *API) createUser(c *gin.Context) {
 	var in UserSpec
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
@@ -133,28 +134,28 @@ func (s *Server) createUser(c *gin.Context) {
 	}
 	s.logger(c).Info("user created", "api", u.API, "username", u.Username)
 	s.adminAudit(c, "user.created", u.Username)
-	writeJSON(c, http.StatusCreated, viewUser(u))
+	protocol.WriteJSON(c.Writer, http.StatusCreated, viewUser(u))
 }
 
-func (s *Server) listUsers(c *gin.Context) {
+func (s *API) listUsers(c *gin.Context) {
 	users, err := s.store.ListUsers(c, currentAPI(c).Name)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	listOf(c, "users", users, viewUser)
+	protocol.WriteList(c.Writer, "users", users, viewUser)
 }
 
-func (s *Server) getUser(c *gin.Context) {
+func (s *API) getUser(c *gin.Context) {
 	u, err := s.store.GetUser(c, currentAPI(c).Name, c.Param("id"))
 	if err != nil {
 		fail(c, storeError(err, "user"))
 		return
 	}
-	writeJSON(c, http.StatusOK, viewUser(u))
+	protocol.WriteJSON(c.Writer, http.StatusOK, viewUser(u))
 }
 
-func (s *Server) deleteUser(c *gin.Context) {
+func (s *API) deleteUser(c *gin.Context) {
 	if err := s.store.DeleteUser(c, currentAPI(c).Name, c.Param("id")); err != nil {
 		fail(c, storeError(err, "user"))
 		return
@@ -162,3 +163,6 @@ func (s *Server) deleteUser(c *gin.Context) {
 	s.adminAudit(c, "user.deleted", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }
+
+// notPrintable is true of a rune outside printable ASCII, or a space.
+func notPrintable(r rune) bool { return r < 0x21 || r > 0x7e }

@@ -1,4 +1,4 @@
-package broker
+package admin
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -19,7 +20,10 @@ import (
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
-func (s *Server) adminRoutes(g *gin.RouterGroup) {
+// Routes registers the admin API on g (mounted at /admin/v1), behind the
+// admin token.
+func (s *API) Routes(g *gin.RouterGroup) {
+	g.Use(s.adminAuth)
 	g.GET("/backup", s.backup)
 	g.GET("/apis", s.listAPIs)
 	g.POST("/apis", s.createAPI)
@@ -55,7 +59,7 @@ func (s *Server) adminRoutes(g *gin.RouterGroup) {
 
 // adminAuth checks Authorization: Bearer $OAUTH2BROKER_ADMIN_TOKEN in
 // constant time. Without a configured token the admin API is off (403).
-func (s *Server) adminAuth(c *gin.Context) {
+func (s *API) adminAuth(c *gin.Context) {
 	if s.adminToken == "" {
 		fail(c, protocol.ErrAccessDenied.WithDescription("the admin API is disabled: set OAUTH2BROKER_ADMIN_TOKEN"))
 		return
@@ -68,6 +72,25 @@ func (s *Server) adminAuth(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// APIKey is the gin context key under which Config.LoadAPI puts the
+// storage.API named by the path.
+const APIKey = "api"
+
+func currentAPI(c *gin.Context) storage.API {
+	return c.MustGet(APIKey).(storage.API)
+}
+
+// fail records err for the router's error rendering and stops the chain.
+func fail(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}
+
+// logger is the API's logger with the request's id.
+func (s *API) logger(c *gin.Context) *slog.Logger {
+	return s.log.With("request_id", c.GetString("request_id"))
 }
 
 // decodeJSON reads a JSON admin body strictly: unknown fields, trailing
@@ -122,14 +145,10 @@ func storeError(err error, what string) error {
 	return err
 }
 
-// duration is a time.Duration written as a Go duration string ("15m"):
-// the one the provider settings use.
-type duration = providers.Duration
-
 // maxTTL bounds configured access-token lifetimes.
 const maxTTL = 30 * 24 * time.Hour
 
-func checkTTL(d *duration) error {
+func checkTTL(d *providers.Duration) error {
 	if d != nil && (*d < 0 || time.Duration(*d) > maxTTL || (*d > 0 && time.Duration(*d) < time.Second)) {
 		return protocol.ErrInvalidRequest.WithDescription("access_token_ttl must be between 1s and 720h")
 	}
@@ -142,13 +161,4 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-// listOf answers a collection as {"<key>": [...]}.
-func listOf[R, V any](c *gin.Context, key string, records []R, view func(R) V) {
-	out := make([]V, len(records))
-	for i, r := range records {
-		out[i] = view(r)
-	}
-	writeJSON(c, http.StatusOK, gin.H{key: out})
 }

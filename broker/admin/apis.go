@@ -1,4 +1,4 @@
-package broker
+package admin
 
 import (
 	"context"
@@ -16,34 +16,38 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // apiNameRE is the syntax of API names.
 var apiNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+// ValidAPIName reports whether name is a valid API name.
+func ValidAPIName(name string) bool { return apiNameRE.MatchString(name) }
+
 // reservedNames cannot be API names: they are top-level routes.
 var reservedNames = []string{"admin", "healthz", "readyz", "metrics", "openapi.json", ".well-known"}
 
 // apiView is an API in admin answers.
 type apiView struct {
-	Name               string    `json:"name"`
-	Issuer             string    `json:"issuer"`
-	Tenants            []string  `json:"tenants"`
-	AccessTokenTTL     duration  `json:"access_token_ttl"`
-	TokenPaths         []string  `json:"token_paths"`
-	SigningAlg         string    `json:"signing_alg"`
-	TokenFormat        string    `json:"token_format"`
-	Audience           string    `json:"audience,omitempty"`
-	DefaultClient      string    `json:"default_client,omitempty"`
-	ExposeRefreshToken bool      `json:"expose_refresh_token"`
-	CreatedAt          time.Time `json:"created_at"`
+	Name               string             `json:"name"`
+	Issuer             string             `json:"issuer"`
+	Tenants            []string           `json:"tenants"`
+	AccessTokenTTL     providers.Duration `json:"access_token_ttl"`
+	TokenPaths         []string           `json:"token_paths"`
+	SigningAlg         string             `json:"signing_alg"`
+	TokenFormat        string             `json:"token_format"`
+	Audience           string             `json:"audience,omitempty"`
+	DefaultClient      string             `json:"default_client,omitempty"`
+	ExposeRefreshToken bool               `json:"expose_refresh_token"`
+	CreatedAt          time.Time          `json:"created_at"`
 	// RefreshTokenMaxLifetime is the absolute lifetime of a refresh-token
 	// family (the effective value: the default when unset).
-	RefreshTokenMaxLifetime duration `json:"refresh_token_max_lifetime"`
+	RefreshTokenMaxLifetime providers.Duration `json:"refresh_token_max_lifetime"`
 }
 
-func (s *Server) apiView(a storage.API) apiView {
+func (s *API) apiView(a storage.API) apiView {
 	ttl := a.AccessTokenTTL
 	if ttl == 0 {
 		ttl = tokens.DefaultAccessTokenTTL
@@ -53,9 +57,9 @@ func (s *Server) apiView(a storage.API) apiView {
 		alg = tokens.DefaultSigningAlg
 	}
 	return apiView{
-		Name: a.Name, Issuer: s.tokens.IssuerURL(a.Name), Tenants: nonNil(a.Tenants), AccessTokenTTL: duration(ttl),
+		Name: a.Name, Issuer: s.tokens.IssuerURL(a.Name), Tenants: nonNil(a.Tenants), AccessTokenTTL: providers.Duration(ttl),
 		TokenPaths: nonNil(a.TokenPaths), SigningAlg: alg, TokenFormat: tokenFormat(a), Audience: a.Audience, DefaultClient: a.DefaultClient,
-		ExposeRefreshToken: a.ExposeRefreshToken, CreatedAt: a.CreatedAt, RefreshTokenMaxLifetime: duration(refreshMaxLifetime(a)),
+		ExposeRefreshToken: a.ExposeRefreshToken, CreatedAt: a.CreatedAt, RefreshTokenMaxLifetime: providers.Duration(refreshMaxLifetime(a)),
 	}
 }
 
@@ -70,7 +74,7 @@ func refreshMaxLifetime(a storage.API) time.Duration {
 // maxRefreshLifetime bounds refresh_token_max_lifetime (ten years).
 const maxRefreshLifetime = 10 * 365 * 24 * time.Hour
 
-func checkRefreshLifetime(d *duration) error {
+func checkRefreshLifetime(d *providers.Duration) error {
 	if d != nil && (*d < 0 || time.Duration(*d) > maxRefreshLifetime || (*d > 0 && time.Duration(*d) < time.Minute)) {
 		return protocol.ErrInvalidRequest.WithDescription("refresh_token_max_lifetime must be between 1m and 87600h (0: the default, 2160h)")
 	}
@@ -79,17 +83,17 @@ func checkRefreshLifetime(d *duration) error {
 
 // apiInput is the body of POST (all fields) and PATCH (fields to change).
 type apiInput struct {
-	Name               *string   `json:"name"`
-	Tenants            *[]string `json:"tenants"`
-	AccessTokenTTL     *duration `json:"access_token_ttl"`
-	TokenPaths         *[]string `json:"token_paths"`
-	SigningAlg         *string   `json:"signing_alg"`
-	TokenFormat        *string   `json:"token_format"`
-	Audience           *string   `json:"audience"`
-	DefaultClient      *string   `json:"default_client"`
-	ExposeRefreshToken *bool     `json:"expose_refresh_token"`
+	Name               *string             `json:"name"`
+	Tenants            *[]string           `json:"tenants"`
+	AccessTokenTTL     *providers.Duration `json:"access_token_ttl"`
+	TokenPaths         *[]string           `json:"token_paths"`
+	SigningAlg         *string             `json:"signing_alg"`
+	TokenFormat        *string             `json:"token_format"`
+	Audience           *string             `json:"audience"`
+	DefaultClient      *string             `json:"default_client"`
+	ExposeRefreshToken *bool               `json:"expose_refresh_token"`
 	// RefreshTokenMaxLifetime applies to refresh tokens of later logins.
-	RefreshTokenMaxLifetime *duration `json:"refresh_token_max_lifetime"`
+	RefreshTokenMaxLifetime *providers.Duration `json:"refresh_token_max_lifetime"`
 }
 
 // apply copies the set fields of in onto a.
@@ -178,7 +182,7 @@ func firstSegment(p string) string {
 // no other API claims one of its token paths, and no token path lies under
 // another API's name (nor one of another API's under this name), since
 // /{api}/... belongs to that API.
-func (s *Server) checkAPIRefs(c context.Context, a storage.API) error {
+func (s *API) checkAPIRefs(c context.Context, a storage.API) error {
 	if a.DefaultClient != "" {
 		if _, err := s.store.GetClient(c, a.Name, a.DefaultClient); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
@@ -212,20 +216,20 @@ func (s *Server) checkAPIRefs(c context.Context, a storage.API) error {
 	return nil
 }
 
-func (s *Server) listAPIs(c *gin.Context) {
+func (s *API) listAPIs(c *gin.Context) {
 	apis, err := s.store.ListAPIs(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	listOf(c, "apis", apis, s.apiView)
+	protocol.WriteList(c.Writer, "apis", apis, s.apiView)
 }
 
-func (s *Server) getAPI(c *gin.Context) {
-	writeJSON(c, http.StatusOK, s.apiView(currentAPI(c)))
+func (s *API) getAPI(c *gin.Context) {
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.apiView(currentAPI(c)))
 }
 
-func (s *Server) createAPI(c *gin.Context) {
+func (s *API) createAPI(c *gin.Context) {
 	var in apiInput
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
@@ -251,10 +255,10 @@ func (s *Server) createAPI(c *gin.Context) {
 	}
 	s.logger(c).Info("api created", "api", a.Name)
 	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.created", Target: a.Name})
-	writeJSON(c, http.StatusCreated, s.apiView(a))
+	protocol.WriteJSON(c.Writer, http.StatusCreated, s.apiView(a))
 }
 
-func (s *Server) patchAPI(c *gin.Context) {
+func (s *API) patchAPI(c *gin.Context) {
 	var in apiInput
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
@@ -284,7 +288,7 @@ func (s *Server) patchAPI(c *gin.Context) {
 		}
 	}
 	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.updated", Target: a.Name})
-	writeJSON(c, http.StatusOK, s.apiView(a))
+	protocol.WriteJSON(c.Writer, http.StatusOK, s.apiView(a))
 }
 
 func tokensAlg(a storage.API) string {
@@ -305,13 +309,13 @@ func tokenFormat(a storage.API) string {
 }
 
 // saveAPI validates and stores an API, creating or updating it.
-func (s *Server) saveAPI(c context.Context, a storage.API, create bool) (storage.API, error) {
+func (s *API) saveAPI(c context.Context, a storage.API, create bool) (storage.API, error) {
 	if err := validateAPI(a); err != nil {
 		return a, err
 	}
 	s.adminMu.Lock()
 	defer s.adminMu.Unlock()
-	defer s.paths.invalidate()
+	defer s.onAPIChange()
 	if err := s.checkAPIRefs(c, a); err != nil {
 		return a, err
 	}

@@ -1,4 +1,4 @@
-package broker
+package admin
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -29,14 +30,14 @@ var clientGrantTypes = []string{
 // clientView is a client in admin answers; ClientSecret is set only when
 // the secret was just generated.
 type clientView struct {
-	ClientID       string    `json:"client_id"`
-	ClientSecret   string    `json:"client_secret,omitempty"`
-	Name           string    `json:"name,omitempty"`
-	GrantTypes     []string  `json:"grant_types"`
-	Scopes         []string  `json:"scopes"`
-	AccessTokenTTL *duration `json:"access_token_ttl,omitempty"`
-	ReturnURLs     []string  `json:"return_urls"`
-	WebhookURL     string    `json:"webhook_url,omitempty"`
+	ClientID       string              `json:"client_id"`
+	ClientSecret   string              `json:"client_secret,omitempty"`
+	Name           string              `json:"name,omitempty"`
+	GrantTypes     []string            `json:"grant_types"`
+	Scopes         []string            `json:"scopes"`
+	AccessTokenTTL *providers.Duration `json:"access_token_ttl,omitempty"`
+	ReturnURLs     []string            `json:"return_urls"`
+	WebhookURL     string              `json:"webhook_url,omitempty"`
 	// WebhookSecret is set only when just generated.
 	WebhookSecret string    `json:"webhook_secret,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
@@ -53,7 +54,7 @@ func viewClient(cl storage.Client) clientView {
 		ReturnURLs: nonNil(cl.ReturnURLs), WebhookURL: cl.WebhookURL, CreatedAt: cl.CreatedAt, UpdatedAt: cl.UpdatedAt,
 	}
 	if cl.AccessTokenTTL > 0 {
-		d := duration(cl.AccessTokenTTL)
+		d := providers.Duration(cl.AccessTokenTTL)
 		v.AccessTokenTTL = &d
 	}
 	if len(cl.SealedOldWebhookSecret) > 0 {
@@ -65,13 +66,13 @@ func viewClient(cl storage.Client) clientView {
 
 // clientInput is the body of POST .../clients.
 type clientInput struct {
-	ClientID       string    `json:"client_id"`
-	Name           string    `json:"name"`
-	GrantTypes     []string  `json:"grant_types"`
-	Scopes         []string  `json:"scopes"`
-	AccessTokenTTL *duration `json:"access_token_ttl"`
-	ReturnURLs     []string  `json:"return_urls"`
-	WebhookURL     string    `json:"webhook_url"`
+	ClientID       string              `json:"client_id"`
+	Name           string              `json:"name"`
+	GrantTypes     []string            `json:"grant_types"`
+	Scopes         []string            `json:"scopes"`
+	AccessTokenTTL *providers.Duration `json:"access_token_ttl"`
+	ReturnURLs     []string            `json:"return_urls"`
+	WebhookURL     string              `json:"webhook_url"`
 }
 
 // ClientSpec declares a client: the admin API and the declarative
@@ -155,7 +156,7 @@ func validReturnURL(raw string) error {
 
 // newClient creates a client in api. With secretValue empty a secret is
 // generated; it is returned once and only its hash is stored.
-func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secretValue string) (storage.Client, string, string, error) {
+func (s *API) newClient(ctx context.Context, api string, sp ClientSpec, secretValue string) (storage.Client, string, string, error) {
 	cl, err := buildClient(api, sp, s.now().UTC())
 	if err != nil {
 		return cl, "", "", err
@@ -183,7 +184,7 @@ func (s *Server) newClient(ctx context.Context, api string, sp ClientSpec, secre
 	return cl, secretValue, hook, storeError(s.store.CreateClient(ctx, cl), "client")
 }
 
-func (s *Server) createClient(c *gin.Context) {
+func (s *API) createClient(c *gin.Context) {
 	var in clientInput
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
@@ -206,28 +207,28 @@ func (s *Server) createClient(c *gin.Context) {
 	s.adminAudit(c, "client.created", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret, v.WebhookSecret = sec, hook
-	writeJSON(c, http.StatusCreated, v)
+	protocol.WriteJSON(c.Writer, http.StatusCreated, v)
 }
 
-func (s *Server) listClients(c *gin.Context) {
+func (s *API) listClients(c *gin.Context) {
 	cls, err := s.store.ListClients(c, currentAPI(c).Name)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	listOf(c, "clients", cls, viewClient)
+	protocol.WriteList(c.Writer, "clients", cls, viewClient)
 }
 
-func (s *Server) getClient(c *gin.Context) {
+func (s *API) getClient(c *gin.Context) {
 	cl, err := s.store.GetClient(c, currentAPI(c).Name, c.Param("id"))
 	if err != nil {
 		fail(c, storeError(err, "client"))
 		return
 	}
-	writeJSON(c, http.StatusOK, viewClient(cl))
+	protocol.WriteJSON(c.Writer, http.StatusOK, viewClient(cl))
 }
 
-func (s *Server) deleteClient(c *gin.Context) {
+func (s *API) deleteClient(c *gin.Context) {
 	a := currentAPI(c)
 	if a.DefaultClient == c.Param("id") {
 		fail(c, protocol.ErrConflict.WithDescription("the client is the API's default_client; unset it first"))
@@ -255,7 +256,7 @@ func (s *Server) deleteClient(c *gin.Context) {
 
 // rotateClientSecret generates a new secret; the old one stops working at
 // once.
-func (s *Server) rotateClientSecret(c *gin.Context) {
+func (s *API) rotateClientSecret(c *gin.Context) {
 	a := currentAPI(c)
 	sec, err := secret.NewClientSecret()
 	if err != nil {
@@ -275,5 +276,5 @@ func (s *Server) rotateClientSecret(c *gin.Context) {
 	s.adminAudit(c, "client.secret_rotated", cl.ID)
 	v := viewClient(cl)
 	v.ClientSecret = sec
-	writeJSON(c, http.StatusOK, v)
+	protocol.WriteJSON(c.Writer, http.StatusOK, v)
 }
