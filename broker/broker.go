@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/connectpage"
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
@@ -105,6 +106,7 @@ type Server struct {
 	stopGC     context.CancelFunc
 	gcDone     chan struct{}
 	proxies    *protocol.TrustedProxies // whose X-Forwarded-For is believed
+	connect    *connectpage.Page        // the end users' connect page
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -173,6 +175,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.grants = grants.New(grants.Config{Store: s.store, Keyring: cfg.Keyring, Tokens: iss, Connections: s.conns, Now: s.now,
 		Password: cfg.Password})
 	s.paths = tokenPathIndex{store: s.store, now: s.now}
+	s.connect, err = connectpage.New(connectpage.Config{Store: s.store, Keyring: cfg.Keyring, Connections: s.conns,
+		Authenticate: s.connectionClient, API: currentAPI, PublicURL: cfg.PublicURL, Logger: s.log, Now: s.now})
+	if err != nil {
+		return nil, err
+	}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)
 	return s, nil

@@ -1,14 +1,16 @@
 // Package broker is the HTTP server of oauth2broker: the Gin engine, its
-// routes (OAuth 2.0 endpoints per API, RFC 8414 metadata, the admin API
-// and declarative apply, the connect page, webhooks and audit, health and
-// metrics) and middleware (body limit, request id, access log without
-// secrets, error rendering), and the wiring of the packages below it.
+// middleware (body limit, request id, access log without secrets, error
+// rendering, which maps connection errors with broker/connerr), the
+// OAuth 2.0 and provider-federation routes per API, RFC 8414 metadata,
+// health, readiness and metrics, and the wiring of the packages below it.
+// The admin API and declarative apply, the reseal after a key rotation,
+// the token-path index and the background jobs (garbage collection,
+// refresh ahead, leader election) still live here; the connect page is
+// broker/connectpage, audit and webhooks are broker/events.
 //
-// It is the only importer of gin and of prometheus. It imports
-// broker/connections, broker/grants, broker/tokens, broker/protocol,
-// broker/seal, broker/secret, providers (with providers/catalog,
-// providers/oauth and providers/oidc for the default opener), outbound,
-// storage and go-jose (for the bench ceiling's signing); never a storage
-// backend.
-// Nothing in the repository imports it but cmd/oauth2broker.
+// Only it and the broker/* packages import gin; only it imports
+// prometheus. It imports broker/*, providers and providers/catalog,
+// outbound, storage and storage/lastknown; never another storage backend
+// nor cmd. Nothing in the repository imports it but cmd/oauth2broker
+// (layering_test.go at the repository root checks these rules).
 package broker

@@ -1,11 +1,14 @@
-package broker
+package connectpage
 
 import (
+	"context"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,10 +19,94 @@ import (
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
+// Connections is what the page drives of the connection manager
+// (*connections.Manager).
+type Connections interface {
+	// List returns the connections of (clientID, identity) in api.
+	List(ctx context.Context, api storage.API, clientID, identity string) ([]storage.Connection, error)
+	// Authorize starts an upstream flow and returns its URL.
+	Authorize(ctx context.Context, api storage.API, client storage.Client, r connections.AuthorizeRequest) (*connections.Authorization, error)
+	// Revoke revokes and deletes (clientID, identity)'s connection to provider.
+	Revoke(ctx context.Context, api storage.API, clientID, identity, provider string) (*connections.RevokeResult, error)
+}
+
+// Keys derives the key that signs the page's session cookies
+// (*seal.Keyring); it must be the same on every replica.
+type Keys interface {
+	Derive(label string) []byte
+}
+
+// Config configures a Page. Every field but Logger and Now is required.
+type Config struct {
+	// Store holds the one-time links (states), clients and providers.
+	Store storage.Storage
+	// Keyring signs the session cookie, its CSRF token and the flow
+	// cookie.
+	Keyring Keys
+	// Connections lists, starts and revokes the end user's connections.
+	Connections Connections
+	// Authenticate parses a request to the link endpoint and
+	// authenticates its client, which must be allowed connections; on
+	// failure it has answered the request (c.Error) and returns false.
+	Authenticate func(c *gin.Context) (*protocol.Request, storage.Client, bool)
+	// API returns the API the route group loaded for the request.
+	API func(c *gin.Context) storage.API
+	// PublicURL is the broker's external base URL: the page of an API is
+	// PublicURL/{api}/oauth2/connect.
+	PublicURL string
+	// Logger receives template errors; slog.Default when nil.
+	Logger *slog.Logger
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Page serves the connect page of every API.
+type Page struct {
+	store        storage.Storage
+	keys         Keys
+	conns        Connections
+	authenticate func(c *gin.Context) (*protocol.Request, storage.Client, bool)
+	api          func(c *gin.Context) storage.API
+	publicURL    string
+	log          *slog.Logger
+	now          func() time.Time
+}
+
+// New builds a Page.
+func New(cfg Config) (*Page, error) {
+	if cfg.Store == nil || cfg.Keyring == nil || cfg.Connections == nil || cfg.Authenticate == nil || cfg.API == nil || cfg.PublicURL == "" {
+		return nil, errors.New("connectpage: Store, Keyring, Connections, Authenticate, API and PublicURL are required")
+	}
+	p := &Page{store: cfg.Store, keys: cfg.Keyring, conns: cfg.Connections, authenticate: cfg.Authenticate, api: cfg.API,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), log: cfg.Logger, now: cfg.Now}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	return p, nil
+}
+
+// Routes adds the page's routes to g, a group under /:api whose
+// middleware loads the API (Config.API finds it).
+func (s *Page) Routes(g *gin.RouterGroup) {
+	g.POST("/oauth2/connect/link", s.connectLink)
+	g.GET("/oauth2/connect", s.connectPage)
+	g.POST("/oauth2/connect", s.connectEnter)
+	g.POST("/oauth2/connect/action", s.connectAction)
+}
+
+// fail hands err to the broker's error renderer and stops the request.
+func fail(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}
+
 // connectLink gives an app a short-lived, single-use link to the connect
 // page of one end user.
-func (s *Server) connectLink(c *gin.Context) {
-	p, client, ok := s.connectionClient(c)
+func (s *Page) connectLink(c *gin.Context) {
+	p, client, ok := s.authenticate(c)
 	if !ok {
 		return
 	}
@@ -29,7 +116,7 @@ func (s *Server) connectLink(c *gin.Context) {
 		return
 	}
 	now := s.now()
-	a := currentAPI(c)
+	a := s.api(c)
 	if err := connections.CheckStateLimit(c, s.store, a.Name, storage.StateKindConnectLink, client.ID, identity, now); err != nil {
 		fail(c, err)
 		return
@@ -45,10 +132,10 @@ func (s *Server) connectLink(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	writeJSON(c, http.StatusOK, gin.H{"url": s.connectURL(a.Name) + "?link=" + url.QueryEscape(id), "expires_at": st.ExpiresAt.Unix()})
+	protocol.WriteJSON(c.Writer, http.StatusOK, gin.H{"url": s.connectURL(a.Name) + "?link=" + url.QueryEscape(id), "expires_at": st.ExpiresAt.Unix()})
 }
 
-func (s *Server) connectURL(api string) string { return s.tokens.IssuerURL(api) + "/oauth2/connect" }
+func (s *Page) connectURL(api string) string { return s.publicURL + "/" + api + "/oauth2/connect" }
 
 // pageHeaders forbid framing (clickjacking) and caching.
 func pageHeaders(c *gin.Context) {
@@ -63,16 +150,18 @@ func pageHeaders(c *gin.Context) {
 // page whose button (a same-origin POST to connectEnter) trades the link
 // for the session: a cross-site navigation to the link sets no session
 // (session fixation).
-func (s *Server) connectPage(c *gin.Context) {
+func (s *Page) connectPage(c *gin.Context) {
 	pageHeaders(c)
-	a := currentAPI(c)
+	a := s.api(c)
 	if link := c.Query("link"); link != "" {
 		s.renderConnect(c, http.StatusOK, connectView{Link: link, Action: s.connectURL(a.Name)})
 		return
 	}
 	sess, cookie, err := s.readSession(c.Request, a.Name)
 	if err != nil {
-		s.renderConnect(c, http.StatusUnauthorized, connectView{Error: "Your session has expired. Open the link from the application again."})
+		// 403, not 401: a cookie session is no HTTP authentication scheme
+		// a WWW-Authenticate challenge could name (RFC 7235 §3.1).
+		s.renderConnect(c, http.StatusForbidden, connectView{Error: "Your session has expired. Open the link from the application again."})
 		return
 	}
 	v, err := s.connectState(c, a, sess)
@@ -88,9 +177,9 @@ func (s *Server) connectPage(c *gin.Context) {
 // connectEnter trades a one-time link for a session cookie and
 // redirects to the page, so the link cannot be used again. It takes only
 // a same-origin POST (the button of the page connectPage shows).
-func (s *Server) connectEnter(c *gin.Context) {
+func (s *Page) connectEnter(c *gin.Context) {
 	pageHeaders(c)
-	a := currentAPI(c)
+	a := s.api(c)
 	if !sameOrigin(c.Request, s.connectURL(a.Name)) || c.Request.ParseForm() != nil {
 		s.renderConnect(c, http.StatusForbidden, connectView{Error: "Open the link from the application again."})
 		return
@@ -125,7 +214,7 @@ type connectRow struct {
 	CanConnect, CanReconnect, CanDisconnect         bool
 }
 
-func (s *Server) connectState(c *gin.Context, a storage.API, sess connectSession) (connectView, error) {
+func (s *Page) connectState(c *gin.Context, a storage.API, sess connectSession) (connectView, error) {
 	provs, err := s.store.ListProviders(c, a.Name)
 	if err != nil {
 		return connectView{}, err
@@ -156,9 +245,9 @@ func (s *Server) connectState(c *gin.Context, a storage.API, sess connectSession
 
 // connectAction handles the page's Connect/Reconnect and Disconnect
 // buttons (POST, with the session cookie and its CSRF token).
-func (s *Server) connectAction(c *gin.Context) {
+func (s *Page) connectAction(c *gin.Context) {
 	pageHeaders(c)
-	a := currentAPI(c)
+	a := s.api(c)
 	sess, cookie, err := s.readSession(c.Request, a.Name)
 	if err != nil || c.Request.ParseForm() != nil || !s.checkCSRF(cookie, c.Request.PostForm.Get("csrf")) {
 		s.renderConnect(c, http.StatusForbidden, connectView{Error: "This form has expired. Open the link from the application again."})
@@ -190,7 +279,7 @@ func (s *Server) connectAction(c *gin.Context) {
 	}
 }
 
-func (s *Server) connectFailed(c *gin.Context, err error) {
+func (s *Page) connectFailed(c *gin.Context, err error) {
 	var e *protocol.Error
 	if errors.As(connerr.Answer(err), &e) && e.Status < 500 {
 		s.renderConnect(c, http.StatusBadRequest, connectView{Error: "That did not work: " + e.Description})
@@ -199,11 +288,11 @@ func (s *Server) connectFailed(c *gin.Context, err error) {
 	fail(c, err)
 }
 
-func (s *Server) renderConnect(c *gin.Context, status int, v connectView) {
+func (s *Page) renderConnect(c *gin.Context, status int, v connectView) {
 	c.Writer.Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := connectTemplate.Execute(c.Writer, v); err != nil {
-		s.logger(c).Error("connect page", "err", err)
+		s.log.ErrorContext(c.Request.Context(), "connect page", "err", err)
 	}
 }
 
