@@ -9,8 +9,8 @@
 // broker/connectpage, audit and webhooks are broker/events.
 //
 // Only it and the broker/* packages import gin; only it imports
-// prometheus. It imports broker/*, providers and providers/catalog,
-// outbound, storage and storage/lastknown; never another storage backend
-// nor cmd. Nothing in the repository imports it but cmd/oauth2broker
+// prometheus. It imports broker/*, providers, providers/catalog,
+// providers/oauth (for a default timeout), outbound, storage and
+// storage/lastknown; never another storage backend nor cmd. Nothing in the repository imports it but cmd/oauth2broker
 // (layering_test.go at the repository root checks these rules).
 package broker
