@@ -62,14 +62,7 @@ type Config struct {
 
 // Page serves the connect page of every API.
 type Page struct {
-	store        storage.Storage
-	keys         Keys
-	conns        Connections
-	authenticate func(c *gin.Context) (*protocol.Request, storage.Client, bool)
-	api          func(c *gin.Context) storage.API
-	publicURL    string
-	log          *slog.Logger
-	now          func() time.Time
+	cfg Config // with PublicURL trimmed and the defaults filled in
 }
 
 // New builds a Page.
@@ -77,15 +70,14 @@ func New(cfg Config) (*Page, error) {
 	if cfg.Store == nil || cfg.Keyring == nil || cfg.Connections == nil || cfg.Authenticate == nil || cfg.API == nil || cfg.PublicURL == "" {
 		return nil, errors.New("connectpage: Store, Keyring, Connections, Authenticate, API and PublicURL are required")
 	}
-	p := &Page{store: cfg.Store, keys: cfg.Keyring, conns: cfg.Connections, authenticate: cfg.Authenticate, api: cfg.API,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), log: cfg.Logger, now: cfg.Now}
-	if p.log == nil {
-		p.log = slog.Default()
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	if p.now == nil {
-		p.now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return p, nil
+	return &Page{cfg: cfg}, nil
 }
 
 // Routes adds the page's routes to g, a group under /:api whose
@@ -106,7 +98,7 @@ func fail(c *gin.Context, err error) {
 // connectLink gives an app a short-lived, single-use link to the connect
 // page of one end user.
 func (s *Page) connectLink(c *gin.Context) {
-	p, client, ok := s.authenticate(c)
+	p, client, ok := s.cfg.Authenticate(c)
 	if !ok {
 		return
 	}
@@ -115,9 +107,9 @@ func (s *Page) connectLink(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	now := s.now()
-	a := s.api(c)
-	if err := connections.CheckStateLimit(c, s.store, a.Name, storage.StateKindConnectLink, client.ID, identity, now); err != nil {
+	now := s.cfg.Now()
+	a := s.cfg.API(c)
+	if err := connections.CheckStateLimit(c, s.cfg.Store, a.Name, storage.StateKindConnectLink, client.ID, identity, now); err != nil {
 		fail(c, err)
 		return
 	}
@@ -128,14 +120,14 @@ func (s *Page) connectLink(c *gin.Context) {
 	}
 	st := storage.State{API: a.Name, ID: id, Kind: storage.StateKindConnectLink, ClientID: client.ID, Identity: identity,
 		CreatedAt: now, ExpiresAt: now.Add(connectLinkTTL)}
-	if err := s.store.CreateState(c, st); err != nil {
+	if err := s.cfg.Store.CreateState(c, st); err != nil {
 		fail(c, err)
 		return
 	}
 	protocol.WriteJSON(c.Writer, http.StatusOK, gin.H{"url": s.connectURL(a.Name) + "?link=" + url.QueryEscape(id), "expires_at": st.ExpiresAt.Unix()})
 }
 
-func (s *Page) connectURL(api string) string { return s.publicURL + "/" + api + "/oauth2/connect" }
+func (s *Page) connectURL(api string) string { return s.cfg.PublicURL + "/" + api + "/oauth2/connect" }
 
 // pageHeaders forbid framing (clickjacking) and caching.
 func pageHeaders(c *gin.Context) {
@@ -152,7 +144,7 @@ func pageHeaders(c *gin.Context) {
 // (session fixation).
 func (s *Page) connectPage(c *gin.Context) {
 	pageHeaders(c)
-	a := s.api(c)
+	a := s.cfg.API(c)
 	if link := c.Query("link"); link != "" {
 		s.renderConnect(c, http.StatusOK, connectView{Link: link, Action: s.connectURL(a.Name)})
 		return
@@ -179,17 +171,17 @@ func (s *Page) connectPage(c *gin.Context) {
 // a same-origin POST (the button of the page connectPage shows).
 func (s *Page) connectEnter(c *gin.Context) {
 	pageHeaders(c)
-	a := s.api(c)
+	a := s.cfg.API(c)
 	if !sameOrigin(c.Request, s.connectURL(a.Name)) || c.Request.ParseForm() != nil {
 		s.renderConnect(c, http.StatusForbidden, connectView{Error: "Open the link from the application again."})
 		return
 	}
-	st, err := s.store.ConsumeState(c, a.Name, c.Request.PostForm.Get("link"))
-	if err != nil || st.Kind != storage.StateKindConnectLink || !s.now().Before(st.ExpiresAt) {
+	st, err := s.cfg.Store.ConsumeState(c, a.Name, c.Request.PostForm.Get("link"))
+	if err != nil || st.Kind != storage.StateKindConnectLink || !s.cfg.Now().Before(st.ExpiresAt) {
 		s.renderConnect(c, http.StatusBadRequest, connectView{Error: "This link is invalid, expired or was already used. Ask the application for a new one."})
 		return
 	}
-	sess := connectSession{API: a.Name, ClientID: st.ClientID, Identity: st.Identity, Expires: s.now().Add(connectSessionTTL).Unix()}
+	sess := connectSession{API: a.Name, ClientID: st.ClientID, Identity: st.Identity, Expires: s.cfg.Now().Add(connectSessionTTL).Unix()}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: connectCookie, Value: s.encodeSession(sess), Path: "/" + a.Name + "/oauth2/connect",
 		MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -215,11 +207,11 @@ type connectRow struct {
 }
 
 func (s *Page) connectState(c *gin.Context, a storage.API, sess connectSession) (connectView, error) {
-	provs, err := s.store.ListProviders(c, a.Name)
+	provs, err := s.cfg.Store.ListProviders(c, a.Name)
 	if err != nil {
 		return connectView{}, err
 	}
-	conns, err := s.conns.List(c.Request.Context(), a, sess.ClientID, sess.Identity)
+	conns, err := s.cfg.Connections.List(c.Request.Context(), a, sess.ClientID, sess.Identity)
 	if err != nil {
 		return connectView{}, err
 	}
@@ -247,7 +239,7 @@ func (s *Page) connectState(c *gin.Context, a storage.API, sess connectSession) 
 // buttons (POST, with the session cookie and its CSRF token).
 func (s *Page) connectAction(c *gin.Context) {
 	pageHeaders(c)
-	a := s.api(c)
+	a := s.cfg.API(c)
 	sess, cookie, err := s.readSession(c.Request, a.Name)
 	if err != nil || c.Request.ParseForm() != nil || !s.checkCSRF(cookie, c.Request.PostForm.Get("csrf")) {
 		s.renderConnect(c, http.StatusForbidden, connectView{Error: "This form has expired. Open the link from the application again."})
@@ -256,10 +248,10 @@ func (s *Page) connectAction(c *gin.Context) {
 	provider := c.Request.PostForm.Get("provider")
 	switch c.Request.PostForm.Get("action") {
 	case "connect":
-		client, err := s.store.GetClient(c, a.Name, sess.ClientID)
+		client, err := s.cfg.Store.GetClient(c, a.Name, sess.ClientID)
 		if err == nil {
 			var az *connections.Authorization
-			az, err = s.conns.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{
+			az, err = s.cfg.Connections.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{
 				Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name), BrowserSecret: s.flowSecret(c, a.Name, cookie),
 			})
 			if err == nil {
@@ -269,7 +261,7 @@ func (s *Page) connectAction(c *gin.Context) {
 		}
 		s.connectFailed(c, err)
 	case "disconnect":
-		if _, err := s.conns.Revoke(c.Request.Context(), a, sess.ClientID, sess.Identity, provider); err != nil {
+		if _, err := s.cfg.Connections.Revoke(c.Request.Context(), a, sess.ClientID, sess.Identity, provider); err != nil {
 			s.connectFailed(c, err)
 			return
 		}
@@ -292,7 +284,7 @@ func (s *Page) renderConnect(c *gin.Context, status int, v connectView) {
 	c.Writer.Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := connectTemplate.Execute(c.Writer, v); err != nil {
-		s.log.ErrorContext(c.Request.Context(), "connect page", "err", err)
+		s.cfg.Logger.ErrorContext(c.Request.Context(), "connect page", "err", err)
 	}
 }
 

@@ -35,7 +35,7 @@ type connectSession struct {
 var errNoSession = errors.New("connectpage: no valid connect session")
 
 func (s *Page) sessionMAC(data string) []byte {
-	mac := hmac.New(sha256.New, s.keys.Derive("connect-session"))
+	mac := hmac.New(sha256.New, s.cfg.Keyring.Derive("connect-session"))
 	mac.Write([]byte(data))
 	return mac.Sum(nil)
 }
@@ -60,7 +60,7 @@ func (s *Page) readSession(r *http.Request, api string) (connectSession, string,
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(data)
 	var sess connectSession
-	if err != nil || json.Unmarshal(raw, &sess) != nil || sess.API != api || s.now().Unix() >= sess.Expires {
+	if err != nil || json.Unmarshal(raw, &sess) != nil || sess.API != api || s.cfg.Now().Unix() >= sess.Expires {
 		return connectSession{}, "", errNoSession
 	}
 	return sess, ck.Value, nil

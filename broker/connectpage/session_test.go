@@ -18,8 +18,8 @@ type fixedKeys struct{}
 func (fixedKeys) Derive(label string) []byte { return []byte("0123456789abcdef0123456789abcdef") }
 
 func testPage(now time.Time) *Page {
-	return &Page{keys: fixedKeys{}, publicURL: "https://broker.example", now: func() time.Time { return now },
-		api: func(*gin.Context) storage.API { return storage.API{Name: "fed"} }}
+	return &Page{cfg: Config{Keyring: fixedKeys{}, PublicURL: "https://broker.example", Now: func() time.Time { return now },
+		API: func(*gin.Context) storage.API { return storage.API{Name: "fed"} }}}
 }
 
 func TestSessionCookie(t *testing.T) {
