@@ -17,6 +17,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/reseal"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/outbound"
@@ -236,6 +237,17 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 		go func() { defer wg.Done(); s.lead(ctx, "refresh-ahead", job) }()
 	}
 	go func() { wg.Wait(); close(s.gcDone) }()
+}
+
+// ResealResult counts the values Reseal sealed again, by kind.
+type ResealResult = reseal.Result
+
+// Reseal seals again under the primary encryption key every value sealed
+// under an older key of the ring (see reseal.Resealer.Run), so that after
+// a key rotation the old key can be dropped. Safe to run on several
+// replicas at once; with no old keys in the ring it does nothing.
+func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
+	return reseal.New(reseal.Config{Store: s.shared, Keyring: s.keyring, Connections: s.conns}).Run(ctx)
 }
 
 // resealRetry is the pause before Reseal runs again after it failed.
