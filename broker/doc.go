@@ -3,10 +3,11 @@
 // rendering, which maps connection errors with broker/connerr), the
 // OAuth 2.0 and provider-federation routes per API, RFC 8414 metadata,
 // health, readiness and metrics, and the wiring of the packages below it.
-// The admin API and declarative apply, the reseal after a key rotation,
-// the token-path index and the background jobs (garbage collection,
-// refresh ahead, leader election) still live here; the connect page is
-// broker/connectpage, audit and webhooks are broker/events.
+// The admin API and declarative apply, the token-path index and the
+// background jobs (garbage collection, refresh ahead, the reseal at start,
+// leader election) still live here; the connect page is
+// broker/connectpage, audit and webhooks are broker/events, the reseal
+// after a key rotation is broker/reseal.
 //
 // Only it and the broker/* packages import gin; only it imports
 // prometheus. It imports broker/*, providers, providers/catalog,
