@@ -4,10 +4,11 @@
 // OAuth 2.0 and provider-federation routes per API, RFC 8414 metadata,
 // health, readiness and metrics, and the wiring of the packages below it.
 // The admin API and declarative apply, the token-path index and the
-// background jobs (garbage collection, refresh ahead, the reseal at start,
-// leader election) still live here; the connect page is
+// wiring of the background work (garbage collection, refresh ahead, the
+// store watch that drops caches) still live here; the connect page is
 // broker/connectpage, audit and webhooks are broker/events, the reseal
-// after a key rotation is broker/reseal.
+// after a key rotation is broker/reseal, and periodic jobs and leader
+// election are broker/jobs.
 //
 // Only it and the broker/* packages import gin; only it imports
 // prometheus. It imports broker/*, providers, providers/catalog,

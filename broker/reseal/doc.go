@@ -4,7 +4,8 @@
 // that outlives a rotation), and, through the connection manager, the
 // connections' token sets. Each record is rewritten in its own
 // compare-and-swap update, so several replicas may run it at once.
+// RunAtStart retries until a run goes through, for the broker's start.
 //
-// It imports broker/seal and storage; never broker, another broker
+// It imports broker/jobs, broker/seal and storage; never broker, another broker
 // package, a storage backend or a provider.
 package reseal

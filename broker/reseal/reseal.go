@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/jobs"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -24,7 +27,7 @@ type Connections interface {
 	Reseal(ctx context.Context, api string) (int, error)
 }
 
-// Config configures a Resealer. Every field is required.
+// Config configures a Resealer. Every field but Logger is required.
 type Config struct {
 	// Store is the store as configured (never a cache in front of it).
 	Store storage.Storage
@@ -32,6 +35,8 @@ type Config struct {
 	Keyring *seal.Keyring
 	// Connections reseals the connections' token sets.
 	Connections Connections
+	// Logger receives what RunAtStart did; slog.Default when nil.
+	Logger *slog.Logger
 }
 
 // Resealer seals again, after an encryption-key rotation, what was sealed
@@ -40,11 +45,38 @@ type Resealer struct {
 	store   storage.Storage
 	keyring *seal.Keyring
 	conns   Connections
+	log     *slog.Logger
 }
 
 // New returns a Resealer.
 func New(cfg Config) *Resealer {
-	return &Resealer{store: cfg.Store, keyring: cfg.Keyring, conns: cfg.Connections}
+	rs := &Resealer{store: cfg.Store, keyring: cfg.Keyring, conns: cfg.Connections, log: cfg.Logger}
+	if rs.log == nil {
+		rs.log = slog.Default()
+	}
+	return rs
+}
+
+// Retry is the pause before RunAtStart runs again after a failed run.
+const Retry = time.Minute
+
+// RunAtStart runs Run after an encryption-key rotation, again every Retry
+// until it has gone through without an error, and logs what it did.
+func (rs *Resealer) RunAtStart(ctx context.Context) {
+	for ctx.Err() == nil {
+		res, err := rs.Run(ctx)
+		attrs := []any{"signing_keys", res.SigningKeys, "provider_secrets", res.ProviderSecrets,
+			"webhook_secrets", res.WebhookSecrets, "connection_tokens", res.ConnectionTokens}
+		if err == nil {
+			rs.log.Info("resealed under the new encryption key", attrs...)
+			return
+		}
+		if ctx.Err() == nil {
+			rs.log.Error("resealing under the new encryption key is incomplete; keep the old keys; trying again in a minute",
+				append(attrs, "err", err)...)
+			jobs.Sleep(ctx, Retry)
+		}
+	}
 }
 
 // errUnchanged ends an update that has nothing to write.
