@@ -14,9 +14,12 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/connectpage"
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
+	"github.com/oauth2broker/oauth2broker/broker/jobs"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/reseal"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/outbound"
@@ -104,6 +107,8 @@ type Server struct {
 	stopGC    context.CancelFunc
 	gcDone    chan struct{}
 	proxies   *protocol.TrustedProxies // whose X-Forwarded-For is believed
+	resealer  *reseal.Resealer         // seals again after a key rotation
+	connect   *connectpage.Page        // the end users' connect page
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -179,6 +184,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.resealer = reseal.New(reseal.Config{Store: cfg.Store, Keyring: cfg.Keyring, Connections: s.conns, Logger: s.log})
+	s.connect, err = connectpage.New(connectpage.Config{Store: s.store, Keyring: cfg.Keyring, Connections: s.conns,
+		Authenticate: s.connectionClient, API: currentAPI, PublicURL: cfg.PublicURL, Logger: s.log, Now: s.now})
+	if err != nil {
+		return nil, err
+	}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)
 	return s, nil
@@ -209,13 +220,13 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 	var wg sync.WaitGroup
 	if every > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.every(ctx, every, s.collect) }()
+		go func() { defer wg.Done(); jobs.Every(ctx, every, s.collect) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.events.Run(ctx) }()
 	if s.keyring.HasOldKeys() {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.resealAtStart(ctx) }()
+		go func() { defer wg.Done(); s.resealer.RunAtStart(ctx) }()
 	}
 	if w, ok := s.shared.(storage.Watcher); ok {
 		wg.Add(1)
@@ -223,7 +234,7 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 	}
 	if ahead > 0 {
 		job := func(ctx context.Context) {
-			s.every(ctx, min(ahead/2, time.Minute), func(ctx context.Context) {
+			jobs.Every(ctx, min(ahead/2, time.Minute), func(ctx context.Context) {
 				if n, err := s.conns.RefreshAhead(ctx, ahead, 4); err != nil {
 					s.log.Error("refresh ahead failed", "err", err)
 				} else if n > 0 {
@@ -232,32 +243,22 @@ func (s *Server) startGC(ctx context.Context, every, ahead time.Duration) {
 			})
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); s.lead(ctx, "refresh-ahead", job) }()
+		elector, _ := s.shared.(storage.Elector)
+		leader := jobs.Leader{Elector: elector, Logger: s.log, Leading: s.metrics.onLeading}
+		go func() { defer wg.Done(); leader.Run(ctx, "refresh-ahead", job) }()
 	}
 	go func() { wg.Wait(); close(s.gcDone) }()
 }
 
-// resealRetry is the pause before Reseal runs again after it failed.
-const resealRetry = time.Minute
+// ResealResult counts the values Reseal sealed again, by kind.
+type ResealResult = reseal.Result
 
-// resealAtStart runs Reseal after an encryption-key rotation, again every
-// resealRetry until it has gone through without an error, and logs what
-// it did.
-func (s *Server) resealAtStart(ctx context.Context) {
-	for ctx.Err() == nil {
-		res, err := s.Reseal(ctx)
-		attrs := []any{"signing_keys", res.SigningKeys, "provider_secrets", res.ProviderSecrets,
-			"webhook_secrets", res.WebhookSecrets, "connection_tokens", res.ConnectionTokens}
-		if err == nil {
-			s.log.Info("resealed under the new encryption key", attrs...)
-			return
-		}
-		if ctx.Err() == nil {
-			s.log.Error("resealing under the new encryption key is incomplete; keep the old keys; trying again in a minute",
-				append(attrs, "err", err)...)
-			sleepCtx(ctx, resealRetry)
-		}
-	}
+// Reseal seals again under the primary encryption key every value sealed
+// under an older key of the ring (see reseal.Resealer.Run), so that after
+// a key rotation the old key can be dropped. Safe to run on several
+// replicas at once; with no old keys in the ring it does nothing.
+func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
+	return s.resealer.Run(ctx)
 }
 
 // watchStore drops what this replica caches of the APIs, their signing
@@ -281,64 +282,6 @@ func (s *Server) watchStore(ctx context.Context, w storage.Watcher) {
 			s.tokens.Forget("")
 		}
 	})
-}
-
-// electionRetry is the pause before campaigning again after a failed
-// campaign.
-const electionRetry = time.Second
-
-// lead runs job until ctx ends. On a store shared by replicas (an
-// Elector) one replica at a time runs it: this one campaigns, runs job
-// while it leads, and campaigns again when it loses the lead.
-func (s *Server) lead(ctx context.Context, name string, job func(context.Context)) {
-	el, ok := s.shared.(storage.Elector)
-	if !ok {
-		s.metrics.leading.WithLabelValues(name).Set(1)
-		job(ctx)
-		return
-	}
-	for ctx.Err() == nil {
-		lead, resign, err := el.Lead(ctx, name)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("election failed; campaigning again", "job", name, "err", err)
-				sleepCtx(ctx, electionRetry)
-			}
-			continue
-		}
-		s.log.Info("this replica leads", "job", name)
-		s.metrics.leading.WithLabelValues(name).Set(1)
-		job(lead)
-		s.metrics.leading.WithLabelValues(name).Set(0)
-		resign()
-		if ctx.Err() == nil {
-			s.log.Warn("lost the lead; campaigning again", "job", name)
-		}
-	}
-}
-
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
-// every runs fn every d until ctx ends.
-func (s *Server) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn(ctx)
-		}
-	}
 }
 
 // collect deletes expired states, token records and keys.

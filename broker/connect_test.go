@@ -136,7 +136,10 @@ func TestConnectPage(t *testing.T) {
 	if !strings.Contains(body, "Connect fake") || strings.Contains(body, "Disconnect fake") {
 		t.Errorf("page after disconnecting: %s", body)
 	}
-	if status, _, _ := newBrowser(t).get(loc); status != 401 {
-		t.Errorf("the page without a session: got %d, want 401", status)
+	// Without a session the page answers 403: a 401 would need a
+	// WWW-Authenticate challenge (RFC 7235 §3.1), and a cookie session
+	// has no scheme to name in one.
+	if status, _, body := newBrowser(t).get(loc); status != 403 || !strings.Contains(body, "Your session has expired") {
+		t.Errorf("the page without a session: got %d, want 403 and the expired-session page", status)
 	}
 }

@@ -73,3 +73,12 @@ func (m *metrics) handler() gin.HandlerFunc {
 	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
 }
+
+// onLeading records whether this replica runs a background job.
+func (m *metrics) onLeading(job string, leading bool) {
+	v := 0.0
+	if leading {
+		v = 1
+	}
+	m.leading.WithLabelValues(job).Set(v)
+}

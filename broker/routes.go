@@ -55,10 +55,7 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/oauth2/provider/callback/:provider", s.callback)
 	api.POST("/oauth2/provider/confirm", s.confirmConnection)
 	api.GET("/oauth2/connections", s.clientConnections)
-	api.POST("/oauth2/connect/link", s.connectLink)
-	api.GET("/oauth2/connect", s.connectPage)
-	api.POST("/oauth2/connect", s.connectEnter)
-	api.POST("/oauth2/connect/action", s.connectAction)
+	s.connect.Routes(api)
 
 	s.admin.Routes(e.Group("/admin/v1"))
 	return e

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/connections"
+	"github.com/oauth2broker/oauth2broker/broker/connectpage"
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
@@ -76,7 +77,7 @@ func (s *Server) callback(c *gin.Context) {
 			q[k] = v
 		}
 	}
-	res := s.conns.CallbackFor(c.Request.Context(), currentAPI(c), connections.CallbackRequest{Provider: c.Param("provider"), Query: q, BrowserSecret: browserSecret(c.Request)})
+	res := s.conns.CallbackFor(c.Request.Context(), currentAPI(c), connections.CallbackRequest{Provider: c.Param("provider"), Query: q, BrowserSecret: connectpage.BrowserSecret(c.Request)})
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -1,4 +1,4 @@
-package broker
+package connectpage
 
 import (
 	"crypto/hmac"
@@ -32,23 +32,23 @@ type connectSession struct {
 	Expires  int64  `json:"e"`
 }
 
-var errNoSession = errors.New("broker: no valid connect session")
+var errNoSession = errors.New("connectpage: no valid connect session")
 
-func (s *Server) sessionMAC(data string) []byte {
-	mac := hmac.New(sha256.New, s.keyring.Derive("connect-session"))
+func (s *Page) sessionMAC(data string) []byte {
+	mac := hmac.New(sha256.New, s.cfg.Keyring.Derive("connect-session"))
 	mac.Write([]byte(data))
 	return mac.Sum(nil)
 }
 
 // encodeSession returns the cookie value of sess.
-func (s *Server) encodeSession(sess connectSession) string {
+func (s *Page) encodeSession(sess connectSession) string {
 	b, _ := json.Marshal(sess)
 	data := base64.RawURLEncoding.EncodeToString(b)
 	return data + "." + base64.RawURLEncoding.EncodeToString(s.sessionMAC(data))
 }
 
 // readSession checks the request's session cookie for api.
-func (s *Server) readSession(r *http.Request, api string) (connectSession, string, error) {
+func (s *Page) readSession(r *http.Request, api string) (connectSession, string, error) {
 	ck, err := r.Cookie(connectCookie)
 	if err != nil {
 		return connectSession{}, "", errNoSession
@@ -60,7 +60,7 @@ func (s *Server) readSession(r *http.Request, api string) (connectSession, strin
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(data)
 	var sess connectSession
-	if err != nil || json.Unmarshal(raw, &sess) != nil || sess.API != api || s.now().Unix() >= sess.Expires {
+	if err != nil || json.Unmarshal(raw, &sess) != nil || sess.API != api || s.cfg.Now().Unix() >= sess.Expires {
 		return connectSession{}, "", errNoSession
 	}
 	return sess, ck.Value, nil
@@ -68,11 +68,11 @@ func (s *Server) readSession(r *http.Request, api string) (connectSession, strin
 
 // csrfToken binds a form to the session (the cookie alone is not enough
 // for a POST).
-func (s *Server) csrfToken(cookie string) string {
+func (s *Page) csrfToken(cookie string) string {
 	return hex.EncodeToString(s.sessionMAC("csrf\x00" + cookie))
 }
 
-func (s *Server) checkCSRF(cookie, token string) bool {
+func (s *Page) checkCSRF(cookie, token string) bool {
 	return hmac.Equal([]byte(token), []byte(s.csrfToken(cookie)))
 }
 
@@ -94,7 +94,7 @@ const flowPostCookie = "oauth2broker_flow_post"
 // value), so every flow of the session shares it and flows started in
 // two tabs both complete: the flow cookie's path keeps it from the
 // connect page, so an existing random one could not be read back there.
-func (s *Server) flowSecret(c *gin.Context, api, session string) string {
+func (s *Page) flowSecret(c *gin.Context, api, session string) string {
 	v := base64.RawURLEncoding.EncodeToString(s.sessionMAC("flow\x00" + session))
 	secure := strings.HasPrefix(s.connectURL(api), "https://")
 	ck := &http.Cookie{
@@ -110,8 +110,10 @@ func (s *Server) flowSecret(c *gin.Context, api, session string) string {
 	return v
 }
 
-// browserSecret returns the flow secret a callback request carries.
-func browserSecret(r *http.Request) string {
+// BrowserSecret returns the flow secret a provider callback request
+// carries in its flow cookie (set by the page when it starts a flow), or
+// "" without one.
+func BrowserSecret(r *http.Request) string {
 	for _, name := range []string{flowCookie, flowPostCookie} {
 		if ck, err := r.Cookie(name); err == nil && flowSecretRE.MatchString(ck.Value) {
 			return ck.Value

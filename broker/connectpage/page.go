@@ -1,11 +1,14 @@
-package broker
+package connectpage
 
 import (
+	"context"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,10 +19,86 @@ import (
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
+// Connections is what the page drives of the connection manager
+// (*connections.Manager).
+type Connections interface {
+	// List returns the connections of (clientID, identity) in api.
+	List(ctx context.Context, api storage.API, clientID, identity string) ([]storage.Connection, error)
+	// Authorize starts an upstream flow and returns its URL.
+	Authorize(ctx context.Context, api storage.API, client storage.Client, r connections.AuthorizeRequest) (*connections.Authorization, error)
+	// Revoke revokes and deletes (clientID, identity)'s connection to provider.
+	Revoke(ctx context.Context, api storage.API, clientID, identity, provider string) (*connections.RevokeResult, error)
+}
+
+// Keys derives the key that signs the page's session cookies
+// (*seal.Keyring); it must be the same on every replica.
+type Keys interface {
+	Derive(label string) []byte
+}
+
+// Config configures a Page. Every field but Logger and Now is required.
+type Config struct {
+	// Store holds the one-time links (states), clients and providers.
+	Store storage.Storage
+	// Keyring signs the session cookie, its CSRF token and the flow
+	// cookie.
+	Keyring Keys
+	// Connections lists, starts and revokes the end user's connections.
+	Connections Connections
+	// Authenticate parses a request to the link endpoint and
+	// authenticates its client, which must be allowed connections; on
+	// failure it has answered the request (c.Error) and returns false.
+	Authenticate func(c *gin.Context) (*protocol.Request, storage.Client, bool)
+	// API returns the API the route group loaded for the request.
+	API func(c *gin.Context) storage.API
+	// PublicURL is the broker's external base URL: the page of an API is
+	// PublicURL/{api}/oauth2/connect.
+	PublicURL string
+	// Logger receives template errors; slog.Default when nil.
+	Logger *slog.Logger
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Page serves the connect page of every API.
+type Page struct {
+	cfg Config // with PublicURL trimmed and the defaults filled in
+}
+
+// New builds a Page.
+func New(cfg Config) (*Page, error) {
+	if cfg.Store == nil || cfg.Keyring == nil || cfg.Connections == nil || cfg.Authenticate == nil || cfg.API == nil || cfg.PublicURL == "" {
+		return nil, errors.New("connectpage: Store, Keyring, Connections, Authenticate, API and PublicURL are required")
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Page{cfg: cfg}, nil
+}
+
+// Routes adds the page's routes to g, a group under /:api whose
+// middleware loads the API (Config.API finds it).
+func (s *Page) Routes(g *gin.RouterGroup) {
+	g.POST("/oauth2/connect/link", s.connectLink)
+	g.GET("/oauth2/connect", s.connectPage)
+	g.POST("/oauth2/connect", s.connectEnter)
+	g.POST("/oauth2/connect/action", s.connectAction)
+}
+
+// fail hands err to the broker's error renderer and stops the request.
+func fail(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}
+
 // connectLink gives an app a short-lived, single-use link to the connect
 // page of one end user.
-func (s *Server) connectLink(c *gin.Context) {
-	p, client, ok := s.connectionClient(c)
+func (s *Page) connectLink(c *gin.Context) {
+	p, client, ok := s.cfg.Authenticate(c)
 	if !ok {
 		return
 	}
@@ -28,9 +107,9 @@ func (s *Server) connectLink(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	now := s.now()
-	a := currentAPI(c)
-	if err := connections.CheckStateLimit(c, s.store, a.Name, storage.StateKindConnectLink, client.ID, identity, now); err != nil {
+	now := s.cfg.Now()
+	a := s.cfg.API(c)
+	if err := connections.CheckStateLimit(c, s.cfg.Store, a.Name, storage.StateKindConnectLink, client.ID, identity, now); err != nil {
 		fail(c, err)
 		return
 	}
@@ -41,14 +120,14 @@ func (s *Server) connectLink(c *gin.Context) {
 	}
 	st := storage.State{API: a.Name, ID: id, Kind: storage.StateKindConnectLink, ClientID: client.ID, Identity: identity,
 		CreatedAt: now, ExpiresAt: now.Add(connectLinkTTL)}
-	if err := s.store.CreateState(c, st); err != nil {
+	if err := s.cfg.Store.CreateState(c, st); err != nil {
 		fail(c, err)
 		return
 	}
-	writeJSON(c, http.StatusOK, gin.H{"url": s.connectURL(a.Name) + "?link=" + url.QueryEscape(id), "expires_at": st.ExpiresAt.Unix()})
+	protocol.WriteJSON(c.Writer, http.StatusOK, gin.H{"url": s.connectURL(a.Name) + "?link=" + url.QueryEscape(id), "expires_at": st.ExpiresAt.Unix()})
 }
 
-func (s *Server) connectURL(api string) string { return s.tokens.IssuerURL(api) + "/oauth2/connect" }
+func (s *Page) connectURL(api string) string { return s.cfg.PublicURL + "/" + api + "/oauth2/connect" }
 
 // pageHeaders forbid framing (clickjacking) and caching.
 func pageHeaders(c *gin.Context) {
@@ -63,16 +142,18 @@ func pageHeaders(c *gin.Context) {
 // page whose button (a same-origin POST to connectEnter) trades the link
 // for the session: a cross-site navigation to the link sets no session
 // (session fixation).
-func (s *Server) connectPage(c *gin.Context) {
+func (s *Page) connectPage(c *gin.Context) {
 	pageHeaders(c)
-	a := currentAPI(c)
+	a := s.cfg.API(c)
 	if link := c.Query("link"); link != "" {
 		s.renderConnect(c, http.StatusOK, connectView{Link: link, Action: s.connectURL(a.Name)})
 		return
 	}
 	sess, cookie, err := s.readSession(c.Request, a.Name)
 	if err != nil {
-		s.renderConnect(c, http.StatusUnauthorized, connectView{Error: "Your session has expired. Open the link from the application again."})
+		// 403, not 401: a cookie session is no HTTP authentication scheme
+		// a WWW-Authenticate challenge could name (RFC 7235 §3.1).
+		s.renderConnect(c, http.StatusForbidden, connectView{Error: "Your session has expired. Open the link from the application again."})
 		return
 	}
 	v, err := s.connectState(c, a, sess)
@@ -88,19 +169,19 @@ func (s *Server) connectPage(c *gin.Context) {
 // connectEnter trades a one-time link for a session cookie and
 // redirects to the page, so the link cannot be used again. It takes only
 // a same-origin POST (the button of the page connectPage shows).
-func (s *Server) connectEnter(c *gin.Context) {
+func (s *Page) connectEnter(c *gin.Context) {
 	pageHeaders(c)
-	a := currentAPI(c)
+	a := s.cfg.API(c)
 	if !sameOrigin(c.Request, s.connectURL(a.Name)) || c.Request.ParseForm() != nil {
 		s.renderConnect(c, http.StatusForbidden, connectView{Error: "Open the link from the application again."})
 		return
 	}
-	st, err := s.store.ConsumeState(c, a.Name, c.Request.PostForm.Get("link"))
-	if err != nil || st.Kind != storage.StateKindConnectLink || !s.now().Before(st.ExpiresAt) {
+	st, err := s.cfg.Store.ConsumeState(c, a.Name, c.Request.PostForm.Get("link"))
+	if err != nil || st.Kind != storage.StateKindConnectLink || !s.cfg.Now().Before(st.ExpiresAt) {
 		s.renderConnect(c, http.StatusBadRequest, connectView{Error: "This link is invalid, expired or was already used. Ask the application for a new one."})
 		return
 	}
-	sess := connectSession{API: a.Name, ClientID: st.ClientID, Identity: st.Identity, Expires: s.now().Add(connectSessionTTL).Unix()}
+	sess := connectSession{API: a.Name, ClientID: st.ClientID, Identity: st.Identity, Expires: s.cfg.Now().Add(connectSessionTTL).Unix()}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: connectCookie, Value: s.encodeSession(sess), Path: "/" + a.Name + "/oauth2/connect",
 		MaxAge: int(connectSessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -125,12 +206,12 @@ type connectRow struct {
 	CanConnect, CanReconnect, CanDisconnect         bool
 }
 
-func (s *Server) connectState(c *gin.Context, a storage.API, sess connectSession) (connectView, error) {
-	provs, err := s.store.ListProviders(c, a.Name)
+func (s *Page) connectState(c *gin.Context, a storage.API, sess connectSession) (connectView, error) {
+	provs, err := s.cfg.Store.ListProviders(c, a.Name)
 	if err != nil {
 		return connectView{}, err
 	}
-	conns, err := s.conns.List(c.Request.Context(), a, sess.ClientID, sess.Identity)
+	conns, err := s.cfg.Connections.List(c.Request.Context(), a, sess.ClientID, sess.Identity)
 	if err != nil {
 		return connectView{}, err
 	}
@@ -156,9 +237,9 @@ func (s *Server) connectState(c *gin.Context, a storage.API, sess connectSession
 
 // connectAction handles the page's Connect/Reconnect and Disconnect
 // buttons (POST, with the session cookie and its CSRF token).
-func (s *Server) connectAction(c *gin.Context) {
+func (s *Page) connectAction(c *gin.Context) {
 	pageHeaders(c)
-	a := currentAPI(c)
+	a := s.cfg.API(c)
 	sess, cookie, err := s.readSession(c.Request, a.Name)
 	if err != nil || c.Request.ParseForm() != nil || !s.checkCSRF(cookie, c.Request.PostForm.Get("csrf")) {
 		s.renderConnect(c, http.StatusForbidden, connectView{Error: "This form has expired. Open the link from the application again."})
@@ -167,10 +248,10 @@ func (s *Server) connectAction(c *gin.Context) {
 	provider := c.Request.PostForm.Get("provider")
 	switch c.Request.PostForm.Get("action") {
 	case "connect":
-		client, err := s.store.GetClient(c, a.Name, sess.ClientID)
+		client, err := s.cfg.Store.GetClient(c, a.Name, sess.ClientID)
 		if err == nil {
 			var az *connections.Authorization
-			az, err = s.conns.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{
+			az, err = s.cfg.Connections.Authorize(c.Request.Context(), a, client, connections.AuthorizeRequest{
 				Identity: sess.Identity, Provider: provider, BrokerReturnURL: s.connectURL(a.Name), BrowserSecret: s.flowSecret(c, a.Name, cookie),
 			})
 			if err == nil {
@@ -180,7 +261,7 @@ func (s *Server) connectAction(c *gin.Context) {
 		}
 		s.connectFailed(c, err)
 	case "disconnect":
-		if _, err := s.conns.Revoke(c.Request.Context(), a, sess.ClientID, sess.Identity, provider); err != nil {
+		if _, err := s.cfg.Connections.Revoke(c.Request.Context(), a, sess.ClientID, sess.Identity, provider); err != nil {
 			s.connectFailed(c, err)
 			return
 		}
@@ -190,7 +271,7 @@ func (s *Server) connectAction(c *gin.Context) {
 	}
 }
 
-func (s *Server) connectFailed(c *gin.Context, err error) {
+func (s *Page) connectFailed(c *gin.Context, err error) {
 	var e *protocol.Error
 	if errors.As(connerr.Answer(err), &e) && e.Status < 500 {
 		s.renderConnect(c, http.StatusBadRequest, connectView{Error: "That did not work: " + e.Description})
@@ -199,11 +280,11 @@ func (s *Server) connectFailed(c *gin.Context, err error) {
 	fail(c, err)
 }
 
-func (s *Server) renderConnect(c *gin.Context, status int, v connectView) {
+func (s *Page) renderConnect(c *gin.Context, status int, v connectView) {
 	c.Writer.Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := connectTemplate.Execute(c.Writer, v); err != nil {
-		s.logger(c).Error("connect page", "err", err)
+		s.cfg.Logger.ErrorContext(c.Request.Context(), "connect page", "err", err)
 	}
 }
 

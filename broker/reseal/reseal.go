@@ -1,27 +1,88 @@
-package broker
+package reseal
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/jobs"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
-// ResealResult counts the values Reseal sealed again, by kind.
-type ResealResult struct {
+// Result counts the values Run sealed again, by kind.
+type Result struct {
 	SigningKeys      int
 	ProviderSecrets  int
 	WebhookSecrets   int
 	ConnectionTokens int
 }
 
-// errUnchanged ends an update that has nothing to write.
-var errUnchanged = errors.New("broker: unchanged")
+// Connections reseals the connections of an API, never beside a refresh
+// (*connections.Manager).
+type Connections interface {
+	Reseal(ctx context.Context, api string) (int, error)
+}
 
-// Reseal seals again under the primary encryption key every signing key,
+// Config configures a Resealer. Every field but Logger is required.
+type Config struct {
+	// Store is the store as configured (never a cache in front of it).
+	Store storage.Storage
+	// Keyring seals the values again under its primary key.
+	Keyring *seal.Keyring
+	// Connections reseals the connections' token sets.
+	Connections Connections
+	// Logger receives what RunAtStart did; slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// Resealer seals again, after an encryption-key rotation, what was sealed
+// under an older key.
+type Resealer struct {
+	store   storage.Storage
+	keyring *seal.Keyring
+	conns   Connections
+	log     *slog.Logger
+}
+
+// New returns a Resealer.
+func New(cfg Config) *Resealer {
+	rs := &Resealer{store: cfg.Store, keyring: cfg.Keyring, conns: cfg.Connections, log: cfg.Logger}
+	if rs.log == nil {
+		rs.log = slog.Default()
+	}
+	return rs
+}
+
+// Retry is the pause before RunAtStart runs again after a failed run.
+const Retry = time.Minute
+
+// RunAtStart runs Run after an encryption-key rotation, again every Retry
+// until it has gone through without an error, and logs what it did.
+func (rs *Resealer) RunAtStart(ctx context.Context) {
+	for ctx.Err() == nil {
+		res, err := rs.Run(ctx)
+		attrs := []any{"signing_keys", res.SigningKeys, "provider_secrets", res.ProviderSecrets,
+			"webhook_secrets", res.WebhookSecrets, "connection_tokens", res.ConnectionTokens}
+		if err == nil {
+			rs.log.Info("resealed under the new encryption key", attrs...)
+			return
+		}
+		if ctx.Err() == nil {
+			rs.log.Error("resealing under the new encryption key is incomplete; keep the old keys; trying again in a minute",
+				append(attrs, "err", err)...)
+			jobs.Sleep(ctx, Retry)
+		}
+	}
+}
+
+// errUnchanged ends an update that has nothing to write.
+var errUnchanged = errors.New("reseal: unchanged")
+
+// Run seals again under the primary encryption key every signing key,
 // upstream client secret, webhook secret and connection token set that was
 // sealed under an older key of the ring, each in a compare-and-swap
 // update (connections never while they are refreshed: see
@@ -29,18 +90,18 @@ var errUnchanged = errors.New("broker: unchanged")
 // can be dropped. Safe to run on several replicas at once; with no old
 // keys in the ring it does nothing. States in progress (minutes long) are
 // not resealed.
-func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
-	var res ResealResult
-	if !s.keyring.HasOldKeys() {
+func (rs *Resealer) Run(ctx context.Context) (Result, error) {
+	var res Result
+	if !rs.keyring.HasOldKeys() {
 		return res, nil
 	}
-	apis, err := s.shared.ListAPIs(ctx)
+	apis, err := rs.store.ListAPIs(ctx)
 	if err != nil {
 		return res, err
 	}
 	var errs []error
 	for _, a := range apis {
-		if err := s.resealAPI(ctx, a, &res); err != nil {
+		if err := rs.resealAPI(ctx, a, &res); err != nil {
 			errs = append(errs, err) // go on with the other APIs
 		}
 	}
@@ -51,33 +112,33 @@ func (s *Server) Reseal(ctx context.Context) (ResealResult, error) {
 // many records it wrote, and every failure (it goes on past a record that
 // fails).
 type resealer struct {
-	count func(*ResealResult) *int
+	count func(*Result) *int
 	run   func(ctx context.Context, api string) (int, error)
 }
 
-// resealers is the table of what Reseal seals again, one row per label
+// resealers is the table of what Run seals again, one row per label
 // of seal's list that outlives a key rotation, in this order.
-func (s *Server) resealers() []resealer {
-	st := s.shared
+func (rs *Resealer) resealers() []resealer {
+	st := rs.store
 	return []resealer{
-		{func(r *ResealResult) *int { return &r.SigningKeys }, resealRecords(s, sealedRecords[storage.SigningKey]{
+		{func(r *Result) *int { return &r.SigningKeys }, resealRecords(rs, sealedRecords[storage.SigningKey]{
 			name: "signing key", label: seal.SigningKey, list: st.ListSigningKeys, update: st.UpdateSigningKey,
 			id:     func(k storage.SigningKey) string { return k.ID },
 			fields: func(k *storage.SigningKey) []*[]byte { return []*[]byte{&k.SealedPrivateKey} },
 		})},
-		{func(r *ResealResult) *int { return &r.ProviderSecrets }, resealRecords(s, sealedRecords[storage.Provider]{
+		{func(r *Result) *int { return &r.ProviderSecrets }, resealRecords(rs, sealedRecords[storage.Provider]{
 			name: "provider", label: seal.ProviderSecret, list: st.ListProviders, update: st.UpdateProvider,
 			id:     func(p storage.Provider) string { return p.Name },
 			fields: func(p *storage.Provider) []*[]byte { return []*[]byte{&p.SealedClientSecret} },
 		})},
-		{func(r *ResealResult) *int { return &r.WebhookSecrets }, resealRecords(s, sealedRecords[storage.Client]{
+		{func(r *Result) *int { return &r.WebhookSecrets }, resealRecords(rs, sealedRecords[storage.Client]{
 			name: "webhook secret of client", label: seal.WebhookSecret, list: st.ListClients, update: st.UpdateClient,
 			id:     func(c storage.Client) string { return c.ID },
 			fields: func(c *storage.Client) []*[]byte { return []*[]byte{&c.SealedWebhookSecret, &c.SealedOldWebhookSecret} },
 		})},
 		// Connections reseal themselves, never beside a refresh.
-		{func(r *ResealResult) *int { return &r.ConnectionTokens }, func(ctx context.Context, api string) (int, error) {
-			n, err := s.conns.Reseal(ctx, api)
+		{func(r *Result) *int { return &r.ConnectionTokens }, func(ctx context.Context, api string) (int, error) {
+			n, err := rs.conns.Reseal(ctx, api)
 			if err != nil {
 				err = fmt.Errorf("connections of %s: %w", api, err)
 			}
@@ -88,9 +149,9 @@ func (s *Server) resealers() []resealer {
 
 // resealAPI reseals what one API holds, going on past a record that
 // fails; it returns every failure.
-func (s *Server) resealAPI(ctx context.Context, a storage.API, res *ResealResult) error {
+func (rs *Resealer) resealAPI(ctx context.Context, a storage.API, res *Result) error {
 	var errs []error
-	for _, r := range s.resealers() {
+	for _, r := range rs.resealers() {
 		n, err := r.run(ctx, a.Name)
 		*r.count(res) += n
 		if err != nil {
@@ -115,7 +176,7 @@ type sealedRecords[T any] struct {
 // resealRecords returns the run of a resealer of r: each record with a
 // field sealed under an older key is sealed again in one compare-and-swap
 // update.
-func resealRecords[T any](s *Server, r sealedRecords[T]) func(context.Context, string) (int, error) {
+func resealRecords[T any](rs *Resealer, r sealedRecords[T]) func(context.Context, string) (int, error) {
 	return func(ctx context.Context, api string) (int, error) {
 		var errs []error
 		recs, err := r.list(ctx, api)
@@ -124,12 +185,12 @@ func resealRecords[T any](s *Server, r sealedRecords[T]) func(context.Context, s
 		}
 		n := 0
 		for _, rec := range recs {
-			if !slices.ContainsFunc(r.fields(&rec), func(f *[]byte) bool { return s.needsReseal(*f) }) {
+			if !slices.ContainsFunc(r.fields(&rec), func(f *[]byte) bool { return rs.needsReseal(*f) }) {
 				continue
 			}
 			id := r.id(rec)
 			_, err := r.update(ctx, api, id, func(cur T) (T, error) {
-				err := s.resealFields(r.fields(&cur), r.label.AD(api, id))
+				err := rs.resealFields(r.fields(&cur), r.label.AD(api, id))
 				return cur, err
 			})
 			if err = counted(&n, err); err != nil {
@@ -142,11 +203,11 @@ func resealRecords[T any](s *Server, r sealedRecords[T]) func(context.Context, s
 
 // resealFields seals each field again under the primary key. It returns
 // the first failure, or errUnchanged when no field changed.
-func (s *Server) resealFields(fields []*[]byte, ad []byte) error {
+func (rs *Resealer) resealFields(fields []*[]byte, ad []byte) error {
 	changed := false
 	var first error
 	for _, f := range fields {
-		err := s.reseal(f, ad)
+		err := rs.reseal(f, ad)
 		switch {
 		case err == nil:
 			changed = true
@@ -163,11 +224,11 @@ func (s *Server) resealFields(fields []*[]byte, ad []byte) error {
 // reseal seals *sealed again under the primary key, or returns
 // errUnchanged when it already is (another replica got there first) or is
 // empty.
-func (s *Server) reseal(sealed *[]byte, ad []byte) error {
+func (rs *Resealer) reseal(sealed *[]byte, ad []byte) error {
 	if len(*sealed) == 0 {
 		return errUnchanged
 	}
-	out, changed, err := s.keyring.Reseal(*sealed, ad)
+	out, changed, err := rs.keyring.Reseal(*sealed, ad)
 	if err != nil {
 		return err
 	}
@@ -180,8 +241,8 @@ func (s *Server) reseal(sealed *[]byte, ad []byte) error {
 
 // needsReseal reports whether a sealed value is set and sealed under an
 // older key.
-func (s *Server) needsReseal(sealed []byte) bool {
-	return len(sealed) > 0 && s.keyring.NeedsReseal(sealed)
+func (rs *Resealer) needsReseal(sealed []byte) bool {
+	return len(sealed) > 0 && rs.keyring.NeedsReseal(sealed)
 }
 
 // counted adds one to *n for an update that wrote, and drops the errors
