@@ -70,7 +70,59 @@ func New(cfg Config) (*Provider, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.cfg.Config.Quirks = fillQuirks(cfg.Config.Quirks, p.vars())
 	return p, nil
+}
+
+// vars are the values {var}s are filled from: the configured vars and
+// client_id.
+func (p *Provider) vars() map[string]string {
+	out := map[string]string{"client_id": p.cfg.ClientID}
+	for k, v := range p.cfg.Vars {
+		out[k] = v
+	}
+	return out
+}
+
+// fill replaces each {var} of s with its value.
+func fill(s string, vars map[string]string) string {
+	return providers.VarRE.ReplaceAllStringFunc(s, func(m string) string {
+		if v, ok := vars[m[1:len(m)-1]]; ok {
+			return v
+		}
+		return m
+	})
+}
+
+func fillMap(m map[string]string, vars map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = fill(v, vars)
+	}
+	return out
+}
+
+// fillQuirks fills the {var}s of the quirks' URLs, parameters and
+// headers once, at New.
+func fillQuirks(q providers.Quirks, vars map[string]string) providers.Quirks {
+	q.TokenParams, q.RefreshParams = fillMap(q.TokenParams, vars), fillMap(q.RefreshParams, vars)
+	q.TokenHeaders, q.RefreshHeaders = fillMap(q.TokenHeaders, vars), fillMap(q.RefreshHeaders, vars)
+	q.RevocationHeaders = fillMap(q.RevocationHeaders, vars)
+	q.RefreshURL = fill(q.RefreshURL, vars)
+	if q.Metadata != nil {
+		m := *q.Metadata
+		m.URL, m.Headers = fill(m.URL, vars), fillMap(m.Headers, vars)
+		q.Metadata = &m
+	}
+	return q
+}
+
+// noPKCE reports whether the provider refuses PKCE.
+func (p *Provider) noPKCE() bool {
+	return p.cfg.Quirks.NoPKCE || p.cfg.Config.Quirks.PKCE == "unsupported"
 }
 
 // AuthCodeURL implements providers.Provider.
@@ -78,7 +130,7 @@ func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
 	q := p.cfg.Quirks
 	conf := oauth2.Config{ClientID: p.cfg.ClientID, RedirectURL: r.RedirectURL, Endpoint: oauth2.Endpoint{AuthURL: p.cfg.AuthURL}}
 	var opts []oauth2.AuthCodeOption
-	if !q.NoPKCE {
+	if !p.noPKCE() {
 		opts = append(opts, oauth2.S256ChallengeOption(r.Verifier))
 	}
 	scopes := r.Scopes
@@ -94,7 +146,31 @@ func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
 	if r.Nonce != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", r.Nonce))
 	}
-	return conf.AuthCodeURL(r.State, opts...)
+	return p.renameAuthorize(conf.AuthCodeURL(r.State, opts...))
+}
+
+// renameAuthorize applies quirks.authorize_rename and authorize_drop.
+func (p *Provider) renameAuthorize(raw string) string {
+	q := p.cfg.Config.Quirks
+	if len(q.AuthorizeRename) == 0 && len(q.AuthorizeDrop) == 0 {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	v := u.Query()
+	for from, to := range q.AuthorizeRename {
+		if vals, ok := v[from]; ok {
+			delete(v, from)
+			v[to] = vals
+		}
+	}
+	for _, k := range q.AuthorizeDrop {
+		v.Del(k)
+	}
+	u.RawQuery = v.Encode()
+	return u.String()
 }
 
 func orDefault(s, def string) string {
@@ -108,20 +184,38 @@ func orDefault(s, def string) string {
 // code_verifier of RFC 7636 §4.5).
 func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRequest) (*providers.TokenSet, error) {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.RedirectURL}}
-	if !p.cfg.Quirks.NoPKCE {
+	if !p.noPKCE() {
 		form.Set("code_verifier", r.Verifier)
 	}
-	return p.retrieve(ctx, "exchange", form)
+	q := p.cfg.Config.Quirks
+	for k, v := range q.TokenParams {
+		form.Set(k, v)
+	}
+	ts, err := p.retrieve(ctx, call{op: "exchange", url: p.cfg.TokenURL, auth: q.TokenAuth, headers: q.TokenHeaders}, form)
+	if err != nil {
+		return nil, err
+	}
+	return ts, p.metadata(ctx, ts)
 }
 
 // Refresh implements providers.Provider (RFC 6749 §6).
 func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*providers.TokenSet, error) {
-	if ts.RefreshToken == "" {
+	q := p.cfg.Config.Quirks
+	if ts.RefreshToken == "" || q.RefreshTokens == "none" {
 		return nil, fmt.Errorf("oauth: refresh: %w: no refresh token", providers.ErrInvalidGrant)
 	}
-	out, err := p.retrieve(ctx, "refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}})
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}}
+	for k, v := range q.RefreshParams {
+		form.Set(k, v)
+	}
+	out, err := p.retrieve(ctx, call{op: "refresh", url: orDefault(q.RefreshURL, p.cfg.TokenURL), auth: q.RefreshAuth, headers: q.RefreshHeaders}, form)
 	if err != nil {
 		return nil, err
+	}
+	if out.RefreshToken == "" && q.RefreshTokens == "rotating" {
+		// The old refresh token is spent; keeping it would hide the
+		// loss. The caller keeps the stored set and reports the error.
+		return nil, fmt.Errorf("oauth: refresh: %w: a rotating provider sent no new refresh token", providers.ErrUpstream)
 	}
 	if out.RefreshToken == "" {
 		out.RefreshToken = ts.RefreshToken
@@ -139,6 +233,12 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 			}
 			out.Extra[k] = v
 		}
+	}
+	if m := q.Metadata; m != nil && m.OnRefresh {
+		// The provider may have rotated the refresh token already: a
+		// failed metadata call must not lose the answer. The fields kept
+		// before stay.
+		_ = p.metadata(ctx, out)
 	}
 	return out, nil
 }
