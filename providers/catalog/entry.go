@@ -43,8 +43,9 @@ type Entry struct {
 	// AuthParams are added to the authorization URL
 	// (access_type=offline, prompt=consent, audience=…).
 	AuthParams map[string]string `yaml:"auth_params"`
-	// PKCE is "required", "supported" (the default) or "unsupported"
-	// (the challenge is then not sent).
+	// PKCE is "supported" (the default: S256 is sent), "required" (a
+	// configuration may not turn it off) or "unsupported" (neither the
+	// challenge nor the verifier is sent).
 	PKCE string `yaml:"pkce"`
 	// Vars are the per-provider settings the URLs need ({tenant},
 	// {subdomain}, {shop}, {realm}, {domain}, {region}…). {client_id} is
@@ -62,6 +63,12 @@ type Entry struct {
 	// ClientSecret is "static" (the default) or "apple_jwt": the secret is
 	// an ES256 JWT signed with the private key the user configures.
 	ClientSecret string `yaml:"client_secret"`
+	// Quirks are the entry's defaults of the quirk classes a provider
+	// configuration can also set (providers.Quirks: token_params,
+	// refresh_params, request_body, refresh_url, *_auth, *_headers,
+	// paths, expiry, error_codes, authorize_rename, authorize_drop,
+	// metadata); the configuration's own quirks win field by field.
+	QuirkDefaults providers.Quirks `yaml:"quirks"`
 	// Notes are shown by `oauth2broker providers show`.
 	Notes string `yaml:"notes"`
 }
@@ -77,11 +84,6 @@ type Var struct {
 
 // Token describes the token endpoint's answers.
 type Token struct {
-	// Format is "json" (the default: parsed as JSON whatever the
-	// Content-Type says, with a form fallback) or "form"
-	// (application/x-www-form-urlencoded, as GitHub answers without an
-	// Accept header).
-	Format string `yaml:"format"`
 	// AccessTokenPath, RefreshTokenPath, ExpiresInPath, ScopePath and
 	// TokenTypePath are dot paths of nested fields (Slack's
 	// authed_user.access_token); empty means the RFC 6749 field.
@@ -90,9 +92,6 @@ type Token struct {
 	ExpiresInPath    string `yaml:"expires_in_path"`
 	ScopePath        string `yaml:"scope_path"`
 	TokenTypePath    string `yaml:"token_type_path"`
-	// ErrorsWith200: the provider may answer an error with status 200
-	// ({"ok":false,"error":"invalid_grant"} or {"error":"…"}).
-	ErrorsWith200 bool `yaml:"errors_with_200"`
 	// Keep lists dot paths copied from the answer into the token set's
 	// extra fields handed to the app (instance_url, team.id).
 	Keep []string `yaml:"keep"`
@@ -100,10 +99,12 @@ type Token struct {
 	// (the documented lifetime) or "never" (documented non-expiring
 	// tokens). Empty means one hour.
 	Lifetime string `yaml:"lifetime"`
-	// Refresh is "reusable" (the default), "rotating" (each refresh may
-	// return a new refresh token; the old one keeps working for a while),
-	// "single_use" (the old one dies at once: the new one must be stored
-	// before anything else) or "none" (no refresh tokens).
+	// Refresh is "reusable" (the default: a refresh answer without a
+	// refresh token keeps the old one), "rotating" or "single_use" (each
+	// refresh answer must carry the next refresh token; one without it
+	// is an error and the stored one stays) or "none" (no refresh
+	// tokens: no refresh call, and refresh quirks are refused). See
+	// providers.Quirks.RefreshTokens.
 	Refresh string `yaml:"refresh"`
 	// RefreshLead is a Go duration: background refreshes renew this
 	// provider's connections this long before their access token
@@ -226,7 +227,6 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 	choice("pkce", e.PKCE, "", "required", "supported", "unsupported")
 	choice("client_secret", e.ClientSecret, "", "static", "apple_jwt")
 	choice("callback_hmac", e.CallbackHMAC, "", "shopify")
-	choice("token.format", e.Token.Format, "", "json", "form")
 	choice("token.refresh", e.Token.Refresh, refreshs...)
 	choice("revocation.kind", e.Revocation.Kind, append([]string{""}, kinds...)...)
 	choice("revocation.token", e.Revocation.Token, "", "refresh_token", "access_token")
@@ -242,6 +242,9 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 		if !pathRE.MatchString(p) {
 			add("token.keep %q is not a dot path", p)
 		}
+	}
+	if err := e.defaults().Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
+		add("%v", err)
 	}
 	if _, err := e.refreshPolicy(); err != nil {
 		add("token: %v", err)

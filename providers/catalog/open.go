@@ -24,8 +24,37 @@ func (c *Catalog) Check(cfg providers.Config) error {
 	if !ok {
 		return fmt.Errorf("%w %q (see `oauth2broker providers`)", providers.ErrUnknownTemplate, cfg.Template)
 	}
-	_, err := e.vars(cfg)
-	return err
+	if _, err := e.vars(cfg); err != nil {
+		return err
+	}
+	q := cfg.Quirks.Merge(e.defaults())
+	if e.PKCE == "required" && q.PKCE == "unsupported" {
+		return fmt.Errorf("catalog: quirks.pkce: template %s requires PKCE", e.Name)
+	}
+	if e.AuthStyle == providers.AuthStyleHeader && cfg.AuthStyle == providers.AuthStyleBody {
+		return fmt.Errorf("catalog: auth_style: template %s needs %q (HTTP Basic)", e.Name, e.AuthStyle)
+	}
+	merged := cfg
+	merged.AuthStyle, merged.Quirks = firstNonEmpty(cfg.AuthStyle, e.AuthStyle), q
+	return q.Validate(merged)
+}
+
+// defaults are the entry's quirks, with the classes its older fields
+// declare (pkce, token.refresh) folded in.
+func (e *Entry) defaults() providers.Quirks {
+	q := e.QuirkDefaults
+	if e.PKCE == "unsupported" && q.PKCE == "" {
+		q.PKCE = "unsupported"
+	}
+	if q.RefreshTokens == "" {
+		switch e.Token.Refresh {
+		case "rotating", "single_use":
+			q.RefreshTokens = "rotating"
+		case "none":
+			q.RefreshTokens = "none"
+		}
+	}
+	return q
 }
 
 // vars returns the variable values of cfg, with defaults and client_id.
@@ -107,6 +136,8 @@ func (e *Entry) config(cfg providers.Config) (oauth.Config, error) {
 	for k, v := range cfg.AuthParams {
 		out.AuthParams[k] = v
 	}
+	out.Vars = vars
+	out.Quirks = cfg.Quirks.Merge(e.defaults())
 	rp := e.refresh(cfg.Refresh())
 	out.RefreshLead, out.RefreshIdleAfter = providers.Duration(rp.Lead), providers.Duration(rp.IdleAfter)
 	return oauth.Config{Config: out, Quirks: e.quirks(), DefaultLifetime: e.lifetime()}, nil
