@@ -60,6 +60,7 @@ var (
 
 // New returns a Provider for cfg; cfg must have its endpoints.
 func New(cfg Config) (*Provider, error) {
+	cfg.Config = cfg.Config.WithVars()
 	if cfg.AuthURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" {
 		return nil, errors.New("oauth: auth_url, token_url and client_id are required")
 	}
@@ -70,54 +71,7 @@ func New(cfg Config) (*Provider, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	p.cfg.Config.Quirks = fillQuirks(cfg.Config.Quirks, p.vars())
 	return p, nil
-}
-
-// vars are the values {var}s are filled from: the configured vars and
-// client_id.
-func (p *Provider) vars() map[string]string {
-	out := map[string]string{"client_id": p.cfg.ClientID}
-	for k, v := range p.cfg.Vars {
-		out[k] = v
-	}
-	return out
-}
-
-// fill replaces each {var} of s with its value.
-func fill(s string, vars map[string]string) string {
-	return providers.VarRE.ReplaceAllStringFunc(s, func(m string) string {
-		if v, ok := vars[m[1:len(m)-1]]; ok {
-			return v
-		}
-		return m
-	})
-}
-
-func fillMap(m map[string]string, vars map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = fill(v, vars)
-	}
-	return out
-}
-
-// fillQuirks fills the {var}s of the quirks' URLs, parameters and
-// headers once, at New.
-func fillQuirks(q providers.Quirks, vars map[string]string) providers.Quirks {
-	q.TokenParams, q.RefreshParams = fillMap(q.TokenParams, vars), fillMap(q.RefreshParams, vars)
-	q.TokenHeaders, q.RefreshHeaders = fillMap(q.TokenHeaders, vars), fillMap(q.RefreshHeaders, vars)
-	q.RevocationHeaders = fillMap(q.RevocationHeaders, vars)
-	q.RefreshURL = fill(q.RefreshURL, vars)
-	if q.Metadata != nil {
-		m := *q.Metadata
-		m.URL, m.Headers = fill(m.URL, vars), fillMap(m.Headers, vars)
-		q.Metadata = &m
-	}
-	return q
 }
 
 // noPKCE reports whether the provider refuses PKCE.
