@@ -80,6 +80,12 @@ type Var struct {
 	Example     string `yaml:"example"`
 	// Default makes the variable optional.
 	Default string `yaml:"default"`
+	// Kind is what a value may be: "name" (the default: a bare name or
+	// DNS label, such as a tenant or a subdomain), "host" (a host name
+	// with an optional :port, for self-hosted servers) or "url" (an
+	// https URL with an optional path, such as an instance URL; no query
+	// or fragment).
+	Kind string `yaml:"kind"`
 }
 
 // Token describes the token endpoint's answers.
@@ -162,6 +168,14 @@ func (e *Entry) Validate() error {
 		if !lowerRE.MatchString(v.Name) || v.Description == "" || declared[v.Name] {
 			add("vars: %q needs a lowercase unique name and a description", v.Name)
 		}
+		if !slices.Contains([]string{"", "name", "host", "url"}, v.Kind) {
+			add("vars: %q: kind %q: want name, host or url", v.Name, v.Kind)
+		}
+		if v.Default != "" {
+			if err := v.check(v.Default); err != nil {
+				add("vars: %q: default: %v", v.Name, err)
+			}
+		}
 		declared[v.Name] = true
 	}
 	used := map[string]bool{}
@@ -187,6 +201,43 @@ func (e *Entry) Validate() error {
 	return errors.Join(errs...)
 }
 
+// varKind is the kind of a declared variable.
+func (e *Entry) varKind(name string) string {
+	for _, v := range e.Vars {
+		if v.Name == name {
+			return v.Kind
+		}
+	}
+	return ""
+}
+
+var (
+	labelRE   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$`)
+	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
+	urlPathRE = regexp.MustCompile(`^[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$`)
+)
+
+// check tells whether value is fit for the variable's kind: it is put
+// into URLs as it is, so it must not change their shape.
+func (v Var) check(value string) error {
+	switch v.Kind {
+	case "host":
+		if !hostRE.MatchString(value) {
+			return fmt.Errorf("%q is not a host name with an optional :port", value)
+		}
+	case "url":
+		u, err := url.Parse(value)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || !hostRE.MatchString(u.Host) || !urlPathRE.MatchString(u.EscapedPath()) {
+			return fmt.Errorf("%q is not an https URL (an optional path, no query)", value)
+		}
+	default:
+		if !labelRE.MatchString(value) {
+			return fmt.Errorf("%q is not a bare name", value)
+		}
+	}
+	return nil
+}
+
 // usedElsewhere reports whether a variable appears in auth params.
 func usedElsewhere(e *Entry, name string) bool {
 	for _, v := range e.AuthParams {
@@ -210,7 +261,12 @@ func (e *Entry) checkURL(add func(string, ...any), declared, used map[string]boo
 			add("%s uses {%s}, which vars does not declare", field, m[1])
 		}
 	}
-	u, err := url.Parse(varRE.ReplaceAllString(raw, "x"))
+	u, err := url.Parse(varRE.ReplaceAllStringFunc(raw, func(m string) string {
+		if e.varKind(m[1:len(m)-1]) == "url" {
+			return "https://x.example"
+		}
+		return "x"
+	}))
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		add("%s %q is not an absolute https URL", field, raw)
 	}

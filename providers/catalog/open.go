@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -68,8 +67,11 @@ func (e *Entry) vars(cfg providers.Config) (map[string]string, error) {
 		if val == "" {
 			return nil, fmt.Errorf("%w: template %s needs vars.%s (%s, e.g. %q)", ErrMissingVar, e.Name, v.Name, v.Description, v.Example)
 		}
-		if strings.ContainsAny(val, "/?#@:") && !strings.HasPrefix(val, "https://") {
-			return nil, fmt.Errorf("catalog: vars.%s must be a bare name, not %q", v.Name, val)
+		if err := v.check(val); err != nil {
+			return nil, fmt.Errorf("catalog: vars.%s: %w", v.Name, err)
+		}
+		if v.Kind == "url" {
+			val = strings.TrimSuffix(val, "/")
 		}
 		out[v.Name] = val
 	}
@@ -81,11 +83,12 @@ func (e *Entry) vars(cfg providers.Config) (map[string]string, error) {
 	return out, nil
 }
 
-// fill replaces {var} in a URL template, escaping values for a host or
-// path segment.
+// fill replaces {var} in a URL template. Values were checked against
+// their kind (Var.check), so they go in as they are: a host keeps its
+// port, a URL its path.
 func fill(tmpl string, vars map[string]string) string {
 	return varRE.ReplaceAllStringFunc(tmpl, func(m string) string {
-		return url.PathEscape(vars[m[1:len(m)-1]])
+		return vars[m[1:len(m)-1]]
 	})
 }
 
