@@ -58,11 +58,12 @@ type Quirks struct {
 	// PKCE is "" (S256, the default) or "unsupported": no challenge and
 	// no verifier (Slack, LinkedIn's confidential flow).
 	PKCE string `json:"pkce,omitempty" yaml:"pkce,omitempty"`
-	// RefreshTokens is "reusable" (the default: a refresh answer without
-	// a refresh token keeps the old one), "rotating" (every refresh
-	// answer must carry the next refresh token; one without it is an
-	// error, and the stored one stays) or "none" (no refresh tokens:
-	// refreshing needs the user).
+	// RefreshTokens is "reusable" (the default) or "none" (no refresh
+	// tokens: a refresh makes no call and needs the user, and refresh
+	// quirks are refused). A refresh answer without a refresh token keeps
+	// the old one: rotating providers (Shopify) keep the previous token
+	// valid until its replacement is used, and the broker persists a
+	// rotated token before it hands out the new access token.
 	RefreshTokens string `json:"refresh_tokens,omitempty" yaml:"refresh_tokens,omitempty"`
 	// Metadata is a call made after a code exchange (and refreshes when
 	// OnRefresh) whose chosen fields are kept with the connection.
@@ -158,7 +159,7 @@ func (q Quirks) Validate(c Config) error {
 		choice("revocation_auth", q.RevocationAuth, "", "header", "body", "none"),
 		choice("expiry", q.Expiry, "", "seconds", "milliseconds", "unix", "rfc3339"),
 		choice("pkce", q.PKCE, "", "S256", "unsupported"),
-		choice("refresh_tokens", q.RefreshTokens, "", "reusable", "rotating", "none"),
+		choice("refresh_tokens", q.RefreshTokens, "", "reusable", "none"),
 	}
 	for _, err := range checks {
 		if err != nil {

@@ -105,12 +105,14 @@ type Token struct {
 	// (the documented lifetime) or "never" (documented non-expiring
 	// tokens). Empty means one hour.
 	Lifetime string `yaml:"lifetime"`
-	// Refresh is "reusable" (the default: a refresh answer without a
-	// refresh token keeps the old one), "rotating" or "single_use" (each
-	// refresh answer must carry the next refresh token; one without it
-	// is an error and the stored one stays) or "none" (no refresh
-	// tokens: no refresh call, and refresh quirks are refused). See
-	// providers.Quirks.RefreshTokens.
+	// Refresh is "reusable" (the default), "rotating" (each refresh
+	// returns a new refresh token; the old one keeps working for a
+	// while), "single_use" (the old one dies at once) or "none" (no
+	// refresh tokens: a refresh makes no call and refresh quirks are
+	// refused). The broker always persists a rotated refresh token
+	// before it hands out the access token, and keeps the old one when
+	// an answer carries none, so rotating and single_use are shown to
+	// admins (README, providers show) and act like reusable.
 	Refresh string `yaml:"refresh"`
 	// RefreshLead is a Go duration: background refreshes renew this
 	// provider's connections this long before their access token

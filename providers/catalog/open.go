@@ -45,13 +45,8 @@ func (e *Entry) defaults() providers.Quirks {
 	if e.PKCE == "unsupported" && q.PKCE == "" {
 		q.PKCE = "unsupported"
 	}
-	if q.RefreshTokens == "" {
-		switch e.Token.Refresh {
-		case "rotating", "single_use":
-			q.RefreshTokens = "rotating"
-		case "none":
-			q.RefreshTokens = "none"
-		}
+	if q.RefreshTokens == "" && e.Token.Refresh == "none" {
+		q.RefreshTokens = "none"
 	}
 	return q
 }

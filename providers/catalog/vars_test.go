@@ -12,7 +12,7 @@ import (
 func TestVarKinds(t *testing.T) {
 	e := &Entry{Name: "self", DisplayName: "Self-hosted", Docs: []string{"https://example.com/docs"}, Type: "oauth2",
 		AuthURL: "https://{host}/oauth/authorize", TokenURL: "{instance}/oauth/token",
-		Vars: []Var{{Name: "host", Description: "host", Kind: "host"}, {Name: "instance", Description: "instance URL", Kind: "url"}, {Name: "tenant", Description: "tenant", Default: "common"}},
+		Vars:       []Var{{Name: "host", Description: "host", Kind: "host"}, {Name: "instance", Description: "instance URL", Kind: "url"}, {Name: "tenant", Description: "tenant", Default: "common"}},
 		AuthParams: map[string]string{"tenant": "{tenant}"},
 	}
 	if err := e.Validate(); err != nil {

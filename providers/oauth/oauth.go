@@ -166,11 +166,6 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	if err != nil {
 		return nil, err
 	}
-	if out.RefreshToken == "" && q.RefreshTokens == "rotating" {
-		// The old refresh token is spent; keeping it would hide the
-		// loss. The caller keeps the stored set and reports the error.
-		return nil, fmt.Errorf("oauth: refresh: %w: a rotating provider sent no new refresh token", providers.ErrUpstream)
-	}
 	if out.RefreshToken == "" {
 		out.RefreshToken = ts.RefreshToken
 	}

@@ -307,9 +307,8 @@ func TestQuirkUnforeseenAnswers(t *testing.T) {
 	}
 }
 
-// Refresh tokens: none makes no call; rotating refuses an answer without
-// the next refresh token.
-func TestQuirkRefreshTokens(t *testing.T) {
+// Refresh tokens none: a refresh makes no call and needs the user.
+func TestQuirkRefreshTokensNone(t *testing.T) {
 	r := newRecorder(t)
 	r.answer("/token", 200, `{"access_token":"a2"}`)
 	p := quirkProvider(t, r, providers.Quirks{RefreshTokens: "none"})
@@ -318,12 +317,6 @@ func TestQuirkRefreshTokens(t *testing.T) {
 	if r.count() != 0 {
 		t.Errorf("refresh_tokens none made %d calls, want 0", r.count())
 	}
-	p = quirkProvider(t, r, providers.Quirks{RefreshTokens: "rotating"})
-	out, err := p.Refresh(t.Context(), &providers.TokenSet{AccessToken: "a", RefreshToken: "r"})
-	if out != nil {
-		t.Errorf("rotating: got %+v, want no token set", out)
-	}
-	checkSentinel(t, err, providers.ErrUpstream)
 }
 
 // The post-connection metadata call keeps chosen fields for the app; a
@@ -364,7 +357,9 @@ func TestQuirkValidation(t *testing.T) {
 		field  string
 		mutate func(*providers.Config)
 	}{
-		{"quirks.refresh_tokens", func(c *providers.Config) { c.Quirks = providers.Quirks{RefreshTokens: "none", RefreshURL: "https://a.example/refresh"} }},
+		{"quirks.refresh_tokens", func(c *providers.Config) {
+			c.Quirks = providers.Quirks{RefreshTokens: "none", RefreshURL: "https://a.example/refresh"}
+		}},
 		{"{tenant}", func(c *providers.Config) { c.TokenURL = "https://{tenant}.example/token" }},
 		{"quirks.token_params", func(c *providers.Config) { c.Quirks.TokenParams = map[string]string{"x": "{undeclared}"} }},
 		{"quirks.request_body", func(c *providers.Config) { c.Quirks.RequestBody = "xml" }},
