@@ -50,6 +50,10 @@ type Quirks struct {
 	// Errors sent with status 200 ({"error":…} or {"ok":false,…}) are
 	// always recognised.
 	ErrorCodes map[string]string `json:"error_codes,omitempty" yaml:"error_codes,omitempty"`
+	// TokenRename renames parameters of the token requests (exchange and
+	// refresh), after the client authentication is added (TikTok:
+	// client_id → client_key).
+	TokenRename map[string]string `json:"token_rename,omitempty" yaml:"token_rename,omitempty"`
 	// AuthorizeRename renames authorize parameters the broker sets
 	// (TikTok: client_id → client_key); AuthorizeDrop leaves some out
 	// (a provider refusing response_type).
@@ -113,6 +117,7 @@ func (q Quirks) Merge(def Quirks) Quirks {
 	mergeMap(&out.RevocationHeaders, q.RevocationHeaders)
 	mergeMap(&out.ErrorCodes, q.ErrorCodes)
 	mergeMap(&out.AuthorizeRename, q.AuthorizeRename)
+	mergeMap(&out.TokenRename, q.TokenRename)
 	for _, s := range []struct {
 		dst *string
 		src string
@@ -190,9 +195,14 @@ func (q Quirks) Validate(c Config) error {
 			return err
 		}
 	}
-	for k, v := range q.AuthorizeRename {
-		if k == "" || v == "" || strings.ContainsAny(k+v, "&=?# ") {
-			return fmt.Errorf("providers: quirks.authorize_rename: %q → %q is not a parameter name", k, v)
+	for _, r := range []struct {
+		name string
+		m    map[string]string
+	}{{"authorize_rename", q.AuthorizeRename}, {"token_rename", q.TokenRename}} {
+		for k, v := range r.m {
+			if k == "" || v == "" || strings.ContainsAny(k+v, "&=?# ") {
+				return fmt.Errorf("providers: quirks.%s: %q → %q is not a parameter name", r.name, k, v)
+			}
 		}
 	}
 	for _, h := range []struct {

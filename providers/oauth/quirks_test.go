@@ -208,12 +208,14 @@ func TestQuirkAnswerPathsWithFallbacks(t *testing.T) {
 	}
 }
 
-// Authorize parameters renamed and dropped; PKCE unsupported sends
+// Authorize and token parameters renamed, authorize ones dropped; PKCE unsupported sends
 // neither challenge nor verifier.
 func TestQuirkAuthorizeRenameDropAndNoPKCE(t *testing.T) {
 	r := newRecorder(t)
 	r.answer("/token", 200, `{"access_token":"a"}`)
 	p := quirkProvider(t, r, providers.Quirks{
+		TokenRename:     map[string]string{"client_id": "client_key"},
+		TokenAuth:       "body",
 		AuthorizeRename: map[string]string{"client_id": "client_key"},
 		AuthorizeDrop:   []string{"response_type"},
 		PKCE:            "unsupported",
@@ -226,8 +228,8 @@ func TestQuirkAuthorizeRenameDropAndNoPKCE(t *testing.T) {
 	if _, err := p.Exchange(t.Context(), "c", authRequest()); err != nil {
 		t.Fatal(err)
 	}
-	if f := form(t, r.last(t)); f.Has("code_verifier") {
-		t.Errorf("exchange form = %v, want no code_verifier", f)
+	if f := form(t, r.last(t)); f.Has("code_verifier") || f.Get("client_key") != "cid" || f.Has("client_id") {
+		t.Errorf("exchange form = %v, want client_key and no code_verifier", f)
 	}
 }
 

@@ -127,6 +127,12 @@ func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*
 		form.Set("client_id", p.cfg.ClientID)
 		form.Set("client_secret", secret)
 	}
+	for from, to := range p.cfg.Config.Quirks.TokenRename {
+		if v, ok := form[from]; ok {
+			delete(form, from)
+			form[to] = v
+		}
+	}
 	ctype, body := "application/x-www-form-urlencoded", form.Encode()
 	if p.cfg.Config.Quirks.RequestBody == "json" {
 		m := make(map[string]string, len(form))
