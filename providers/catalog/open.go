@@ -23,8 +23,14 @@ func (c *Catalog) Check(cfg providers.Config) error {
 	if !ok {
 		return fmt.Errorf("%w %q (see `oauth2broker providers`)", providers.ErrUnknownTemplate, cfg.Template)
 	}
-	if _, err := e.vars(cfg); err != nil {
+	vars, err := e.vars(cfg)
+	if err != nil {
 		return err
+	}
+	for name, field := range cfg.UsedVars() {
+		if _, ok := vars[name]; !ok {
+			return fmt.Errorf("catalog: %s uses {%s}, which template %s does not declare", field, name, e.Name)
+		}
 	}
 	q := cfg.Quirks.Merge(e.defaults())
 	if e.PKCE == "required" && q.PKCE == "unsupported" {

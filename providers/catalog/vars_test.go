@@ -52,6 +52,7 @@ func TestCheckContradictions(t *testing.T) {
 		cfg   providers.Config
 	}{
 		{"quirks.refresh_tokens", providers.Config{Template: "github", Quirks: providers.Quirks{RefreshURL: "https://github.com/refresh"}}},
+		{"quirks.token_params", providers.Config{Template: "github", Quirks: providers.Quirks{TokenParams: map[string]string{"t": "{tenant}"}}}},
 		{"auth_style", providers.Config{Template: "bitbucket", AuthStyle: providers.AuthStyleBody}},
 		{"quirks.pkce", providers.Config{Template: "twitter", Quirks: providers.Quirks{PKCE: "unsupported"}}},
 		{"quirks.metadata.on_refresh", providers.Config{Template: "github", Quirks: providers.Quirks{Metadata: &providers.Metadata{URL: "https://api.github.com/user", Keep: map[string]string{"login": "login"}, OnRefresh: true}}}},
