@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Quirks are the ways a provider departs from RFC 6749, as one block of
@@ -69,9 +70,40 @@ type Quirks struct {
 	// valid until its replacement is used, and the broker persists a
 	// rotated token before it hands out the new access token.
 	RefreshTokens string `json:"refresh_tokens,omitempty" yaml:"refresh_tokens,omitempty"`
+	// ScopeSeparator joins scopes in the authorization URL: "space"
+	// (RFC 6749, the default), "comma" or "plus". ScopeParam is the
+	// authorize parameter carrying them ("scope"; Slack's user_scope).
+	ScopeSeparator string `json:"scope_separator,omitempty" yaml:"scope_separator,omitempty"`
+	ScopeParam     string `json:"scope_param,omitempty" yaml:"scope_param,omitempty"`
+	// Keep lists dot paths of token-answer fields handed to the app
+	// (Salesforce's instance_url); CallbackKeep lists callback query
+	// parameters kept the same way (Intuit's realmId).
+	Keep         []string `json:"keep,omitempty" yaml:"keep,omitempty"`
+	CallbackKeep []string `json:"callback_keep,omitempty" yaml:"callback_keep,omitempty"`
+	// Lifetime applies when an answer has no expiry: a Go duration (the
+	// documented lifetime) or "never" (documented non-expiring tokens);
+	// one hour when empty.
+	Lifetime string `json:"lifetime,omitempty" yaml:"lifetime,omitempty"`
+	// Revocation is the provider's revocation call when it is not
+	// RFC 7009 at revocation_url.
+	Revocation *Revocation `json:"revocation,omitempty" yaml:"revocation,omitempty"`
 	// Metadata is a call made after a code exchange (and refreshes when
 	// OnRefresh) whose chosen fields are kept with the connection.
 	Metadata *Metadata `json:"metadata,omitempty" yaml:"metadata,omitempty"`
+}
+
+// Revocation describes a revocation call.
+type Revocation struct {
+	// Kind is "rfc7009" (POST token=… with client authentication),
+	// "github_grant" (DELETE with Basic client credentials and the access
+	// token in a JSON body), "bearer" (Method with the access token as a
+	// Bearer credential) or "none".
+	Kind string `json:"kind" yaml:"kind"`
+	// Method of a bearer call: POST (the default), DELETE or GET.
+	Method string `json:"method,omitempty" yaml:"method,omitempty"`
+	// Token is the token rfc7009 sends: "refresh_token" (the default
+	// when there is one) or "access_token".
+	Token string `json:"token,omitempty" yaml:"token,omitempty"`
 }
 
 // Metadata is a post-connection call: GET URL with the new access token
@@ -144,6 +176,23 @@ func (q Quirks) Merge(def Quirks) Quirks {
 	if q.Metadata != nil {
 		out.Metadata = q.Metadata
 	}
+	if q.Revocation != nil {
+		out.Revocation = q.Revocation
+	}
+	if q.Keep != nil {
+		out.Keep = q.Keep
+	}
+	if q.CallbackKeep != nil {
+		out.CallbackKeep = q.CallbackKeep
+	}
+	for _, s := range []struct {
+		dst *string
+		src string
+	}{{&out.ScopeSeparator, q.ScopeSeparator}, {&out.ScopeParam, q.ScopeParam}, {&out.Lifetime, q.Lifetime}} {
+		if s.src != "" {
+			*s.dst = s.src
+		}
+	}
 	return out
 }
 
@@ -165,6 +214,25 @@ func (q Quirks) Validate(c Config) error {
 		choice("expiry", q.Expiry, "", "seconds", "milliseconds", "unix", "rfc3339"),
 		choice("pkce", q.PKCE, "", "S256", "unsupported"),
 		choice("refresh_tokens", q.RefreshTokens, "", "reusable", "none"),
+		choice("scope_separator", q.ScopeSeparator, "", "space", "comma", "plus"),
+	}
+	if r := q.Revocation; r != nil {
+		checks = append(checks, choice("revocation.kind", r.Kind, "rfc7009", "github_grant", "bearer", "none"),
+			choice("revocation.method", r.Method, "", "POST", "DELETE", "GET"),
+			choice("revocation.token", r.Token, "", "refresh_token", "access_token"))
+	}
+	if l := q.Lifetime; l != "" && l != "never" {
+		if d, err := time.ParseDuration(l); err != nil || d <= 0 {
+			checks = append(checks, fmt.Errorf("providers: quirks.lifetime %q: want a positive Go duration or never", l))
+		}
+	}
+	if q.ScopeParam != "" && !dotPathRE.MatchString(q.ScopeParam) {
+		checks = append(checks, fmt.Errorf("providers: quirks.scope_param %q is not a parameter name", q.ScopeParam))
+	}
+	for _, k := range append(slices.Clone(q.Keep), q.CallbackKeep...) {
+		if !dotPathRE.MatchString(k) {
+			checks = append(checks, fmt.Errorf("providers: quirks.keep/callback_keep: %q is not a dot path", k))
+		}
 	}
 	for _, err := range checks {
 		if err != nil {

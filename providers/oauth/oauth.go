@@ -64,6 +64,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.AuthURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" {
 		return nil, errors.New("oauth: auth_url, token_url and client_id are required")
 	}
+	cfg.Quirks, cfg.DefaultLifetime = callQuirks(cfg.Quirks, cfg.Config.Quirks, cfg.DefaultLifetime)
 	p := &Provider{cfg: cfg, client: outbound.Guard(cfg.HTTPClient, DefaultTimeout, outbound.NoRedirect), lifetime: cfg.DefaultLifetime, now: cfg.Now}
 	if p.lifetime == 0 {
 		p.lifetime = DefaultLifetime
@@ -72,6 +73,39 @@ func New(cfg Config) (*Provider, error) {
 		p.now = time.Now
 	}
 	return p, nil
+}
+
+var separators = map[string]string{"space": " ", "comma": ",", "plus": "+"}
+
+// callQuirks completes the catalog's quirks with those the provider
+// configuration sets (each set field wins): scope separator and
+// parameter, kept fields, revocation and default lifetime.
+func callQuirks(q Quirks, pq providers.Quirks, lifetime time.Duration) (Quirks, time.Duration) {
+	if pq.ScopeSeparator != "" {
+		q.ScopeSeparator = separators[pq.ScopeSeparator]
+	}
+	if pq.ScopeParam != "" {
+		q.ScopeParam = pq.ScopeParam
+	}
+	if pq.Keep != nil {
+		q.Keep = pq.Keep
+	}
+	if pq.CallbackKeep != nil {
+		q.CallbackKeep = pq.CallbackKeep
+	}
+	if r := pq.Revocation; r != nil {
+		q.Revocation = Revocation{Kind: r.Kind, Method: r.Method, Token: r.Token, URL: q.Revocation.URL}
+	}
+	switch l := pq.Lifetime; l {
+	case "":
+	case "never":
+		lifetime = -1
+	default:
+		if d, err := time.ParseDuration(l); err == nil && d > 0 {
+			lifetime = d
+		}
+	}
+	return q, lifetime
 }
 
 // noPKCE reports whether the provider refuses PKCE.

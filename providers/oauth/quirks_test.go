@@ -385,3 +385,42 @@ func TestQuirkValidation(t *testing.T) {
 		t.Errorf("declared var with a port: Validate = %v, want nil", err)
 	}
 }
+
+// The catalog-style quirks a custom provider sets too: scope separator
+// and parameter, kept fields, default lifetime, revocation kind.
+func TestQuirkCatalogClassesForCustomProviders(t *testing.T) {
+	r := newRecorder(t)
+	r.answer("/token", 200, `{"access_token":"a1","instance_url":"https://na1.example.com","team":{"id":"T1"}}`)
+	r.answer("/revoke", 200, `{"ok":true}`)
+	p := quirkProvider(t, r, providers.Quirks{
+		ScopeSeparator: "comma", ScopeParam: "user_scope",
+		Keep: []string{"instance_url", "team.id"}, CallbackKeep: []string{"realmId"},
+		Lifetime:   "never",
+		Revocation: &providers.Revocation{Kind: "bearer", Method: http.MethodDelete},
+	}, func(c *providers.Config) { c.Scopes = []string{"a", "b"} })
+	u, _ := url.Parse(p.AuthCodeURL(authRequest()))
+	if got := u.Query().Get("user_scope"); got != "a,b" || u.Query().Has("scope") {
+		t.Errorf("authorize query %v, want user_scope=a,b", u.Query())
+	}
+	ts, err := p.Exchange(t.Context(), "c", authRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ts.Expiry.IsZero() || ts.Extra["instance_url"] != "https://na1.example.com" || ts.Extra["team.id"] != "T1" {
+		t.Errorf("got %+v, want no expiry and the kept fields", ts)
+	}
+	if got := p.CallbackKeep(); len(got) != 1 || got[0] != "realmId" {
+		t.Errorf("CallbackKeep = %v, want [realmId]", got)
+	}
+	if err := p.Revoke(t.Context(), ts); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.last(t); s.method != http.MethodDelete || s.header.Get("Authorization") != "Bearer a1" {
+		t.Errorf("revoke: %s with %q, want DELETE with Bearer a1", s.method, s.header.Get("Authorization"))
+	}
+	bad := providers.Config{Name: "c", Type: providers.TypeOAuth2, ClientID: "cid", AuthURL: "https://a.example/a", TokenURL: "https://a.example/t",
+		Quirks: providers.Quirks{Revocation: &providers.Revocation{Kind: "carrier-pigeon"}}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "quirks.revocation.kind") {
+		t.Errorf("Validate = %v, want an error naming quirks.revocation.kind", err)
+	}
+}
