@@ -71,6 +71,10 @@ type Config struct {
 	// Callback is CallbackOwn or CallbackShared; empty means
 	// CallbackShared.
 	Callback string `json:"callback" yaml:"callback"`
+	// Quirks are the provider's departures from RFC 6749 (extra token
+	// parameters, JSON bodies, answer paths, …); a template's entry
+	// supplies defaults, each field set here wins.
+	Quirks Quirks `json:"quirks,omitzero" yaml:"quirks,omitempty"`
 }
 
 // Refresh returns the configured refresh policy.
@@ -199,18 +203,26 @@ func (c Config) Validate() error {
 	if c.Callback != "" && c.Callback != CallbackOwn && c.Callback != CallbackShared {
 		return fmt.Errorf("providers: callback must be %q or %q", CallbackOwn, CallbackShared)
 	}
+	if err := c.Quirks.Validate(c); err != nil {
+		return err
+	}
 	if c.Template != "" {
-		return nil
+		return nil // the catalog checks the vars against the entry's
+	}
+	for name, field := range c.UsedVars() {
+		if _, ok := c.Vars[name]; !ok && name != "client_id" {
+			return fmt.Errorf("providers: %s uses {%s}, which vars does not declare", field, name)
+		}
 	}
 	switch c.Type {
 	case TypeOIDC:
-		return checkURL("issuer", c.Issuer, true)
+		return checkURL("issuer", VarRE.ReplaceAllString(c.Issuer, "x"), true)
 	case TypeOAuth2:
 		for _, u := range []struct {
 			name, value string
 			required    bool
 		}{{"auth_url", c.AuthURL, true}, {"token_url", c.TokenURL, true}, {"revocation_url", c.RevocationURL, false}, {"userinfo_url", c.UserinfoURL, false}} {
-			if err := checkURL(u.name, u.value, u.required); err != nil {
+			if err := checkURL(u.name, VarRE.ReplaceAllString(u.value, "x"), u.required); err != nil {
 				return err
 			}
 		}

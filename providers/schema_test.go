@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -27,5 +28,32 @@ func TestSchemaMatchesConfig(t *testing.T) {
 	slices.Sort(documented)
 	if !slices.Equal(fields, documented) {
 		t.Errorf("schema.json documents %v, want Config's settings %v", documented, fields)
+	}
+}
+
+// The schema's quirks object documents exactly the fields of Quirks.
+func TestSchemaMatchesQuirks(t *testing.T) {
+	s, err := Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(s["quirks"], &q); err != nil {
+		t.Fatal(err)
+	}
+	var fields, documented []string
+	for f := range reflect.TypeFor[Quirks]().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fields = append(fields, name)
+	}
+	for k := range q.Properties {
+		documented = append(documented, k)
+	}
+	slices.Sort(fields)
+	slices.Sort(documented)
+	if !slices.Equal(fields, documented) {
+		t.Errorf("schema.json quirks documents %v, want Quirks' fields %v", documented, fields)
 	}
 }

@@ -74,8 +74,15 @@ func (s *API) checkProvider(cfg *providers.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return protocol.ErrInvalidRequest.WithDescription(err.Error())
 	}
-	if err := s.checkOutboundURLs([][2]string{{"issuer", cfg.Issuer}, {"auth_url", cfg.AuthURL}, {"token_url", cfg.TokenURL},
-		{"revocation_url", cfg.RevocationURL}, {"userinfo_url", cfg.UserinfoURL}}); err != nil {
+	// The URLs as the provider will call them: {var}s filled, and the
+	// quirks' refresh and metadata URLs too.
+	f := cfg.WithVars()
+	urls := [][2]string{{"issuer", f.Issuer}, {"auth_url", f.AuthURL}, {"token_url", f.TokenURL},
+		{"revocation_url", f.RevocationURL}, {"userinfo_url", f.UserinfoURL}, {"quirks.refresh_url", f.Quirks.RefreshURL}}
+	if f.Quirks.Metadata != nil {
+		urls = append(urls, [2]string{"quirks.metadata.url", f.Quirks.Metadata.URL})
+	}
+	if err := s.checkOutboundURLs(urls); err != nil {
 		return err
 	}
 	if cfg.Template != "" {

@@ -115,9 +115,13 @@ func (e *Entry) Quirks() []string {
 	add(e.ScopeSeparator == "comma" || e.ScopeSeparator == "plus", e.ScopeSeparator+"-separated scopes")
 	add(len(e.AuthParams) > 0, "authorize params")
 	add(e.PKCE == "required", "PKCE required")
-	add(e.Token.Format == "form", "form-encoded answers")
-	add(e.Token.AccessTokenPath != "", "nested token")
-	add(e.Token.ErrorsWith200, "errors with 200")
+	add(e.Token.AccessTokenPath != "" || nested(e.QuirkDefaults.Paths), "nested token")
+	add(len(e.QuirkDefaults.ErrorCodes) > 0, "provider error codes")
+	add(len(e.QuirkDefaults.TokenParams) > 0 || len(e.QuirkDefaults.RefreshParams) > 0, "token params")
+	add(e.QuirkDefaults.RequestBody == "json", "JSON requests")
+	add(e.QuirkDefaults.RefreshURL != "", "refresh URL")
+	add(e.QuirkDefaults.Metadata != nil, "metadata call")
+	add(e.PKCE == "unsupported", "no PKCE")
 	add(e.Token.Lifetime == "never", "non-expiring tokens")
 	add(e.Token.Lifetime != "" && e.Token.Lifetime != "never", "default lifetime "+e.Token.Lifetime)
 	add(e.Token.Refresh == "rotating" || e.Token.Refresh == "single_use", e.Token.Refresh+" refresh tokens")
@@ -130,4 +134,16 @@ func (e *Entry) Quirks() []string {
 		return []string{"none"}
 	}
 	return q
+}
+
+// nested reports whether answer paths name a nested field.
+func nested(paths map[string][]string) bool {
+	for _, ps := range paths {
+		for _, p := range ps {
+			if strings.Contains(p, ".") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -43,8 +43,9 @@ type Entry struct {
 	// AuthParams are added to the authorization URL
 	// (access_type=offline, prompt=consent, audience=…).
 	AuthParams map[string]string `yaml:"auth_params"`
-	// PKCE is "required", "supported" (the default) or "unsupported"
-	// (the challenge is then not sent).
+	// PKCE is "supported" (the default: S256 is sent), "required" (a
+	// configuration may not turn it off) or "unsupported" (neither the
+	// challenge nor the verifier is sent).
 	PKCE string `yaml:"pkce"`
 	// Vars are the per-provider settings the URLs need ({tenant},
 	// {subdomain}, {shop}, {realm}, {domain}, {region}…). {client_id} is
@@ -62,6 +63,12 @@ type Entry struct {
 	// ClientSecret is "static" (the default) or "apple_jwt": the secret is
 	// an ES256 JWT signed with the private key the user configures.
 	ClientSecret string `yaml:"client_secret"`
+	// Quirks are the entry's defaults of the quirk classes a provider
+	// configuration can also set (providers.Quirks: token_params,
+	// refresh_params, request_body, refresh_url, *_auth, *_headers,
+	// paths, expiry, error_codes, authorize_rename, authorize_drop,
+	// metadata); the configuration's own quirks win field by field.
+	QuirkDefaults providers.Quirks `yaml:"quirks"`
 	// Notes are shown by `oauth2broker providers show`.
 	Notes string `yaml:"notes"`
 }
@@ -73,15 +80,16 @@ type Var struct {
 	Example     string `yaml:"example"`
 	// Default makes the variable optional.
 	Default string `yaml:"default"`
+	// Kind is what a value may be: "name" (the default: a bare name or
+	// DNS label, such as a tenant or a subdomain), "host" (a host name
+	// with an optional :port, for self-hosted servers) or "url" (an
+	// https URL with an optional path, such as an instance URL; no query
+	// or fragment).
+	Kind string `yaml:"kind"`
 }
 
 // Token describes the token endpoint's answers.
 type Token struct {
-	// Format is "json" (the default: parsed as JSON whatever the
-	// Content-Type says, with a form fallback) or "form"
-	// (application/x-www-form-urlencoded, as GitHub answers without an
-	// Accept header).
-	Format string `yaml:"format"`
 	// AccessTokenPath, RefreshTokenPath, ExpiresInPath, ScopePath and
 	// TokenTypePath are dot paths of nested fields (Slack's
 	// authed_user.access_token); empty means the RFC 6749 field.
@@ -90,9 +98,6 @@ type Token struct {
 	ExpiresInPath    string `yaml:"expires_in_path"`
 	ScopePath        string `yaml:"scope_path"`
 	TokenTypePath    string `yaml:"token_type_path"`
-	// ErrorsWith200: the provider may answer an error with status 200
-	// ({"ok":false,"error":"invalid_grant"} or {"error":"…"}).
-	ErrorsWith200 bool `yaml:"errors_with_200"`
 	// Keep lists dot paths copied from the answer into the token set's
 	// extra fields handed to the app (instance_url, team.id).
 	Keep []string `yaml:"keep"`
@@ -100,10 +105,14 @@ type Token struct {
 	// (the documented lifetime) or "never" (documented non-expiring
 	// tokens). Empty means one hour.
 	Lifetime string `yaml:"lifetime"`
-	// Refresh is "reusable" (the default), "rotating" (each refresh may
-	// return a new refresh token; the old one keeps working for a while),
-	// "single_use" (the old one dies at once: the new one must be stored
-	// before anything else) or "none" (no refresh tokens).
+	// Refresh is "reusable" (the default), "rotating" (each refresh
+	// returns a new refresh token; the old one keeps working for a
+	// while), "single_use" (the old one dies at once) or "none" (no
+	// refresh tokens: a refresh makes no call and refresh quirks are
+	// refused). The broker always persists a rotated refresh token
+	// before it hands out the access token, and keeps the old one when
+	// an answer carries none, so rotating and single_use are shown to
+	// admins (README, providers show) and act like reusable.
 	Refresh string `yaml:"refresh"`
 	// RefreshLead is a Go duration: background refreshes renew this
 	// provider's connections this long before their access token
@@ -161,6 +170,14 @@ func (e *Entry) Validate() error {
 		if !lowerRE.MatchString(v.Name) || v.Description == "" || declared[v.Name] {
 			add("vars: %q needs a lowercase unique name and a description", v.Name)
 		}
+		if !slices.Contains([]string{"", "name", "host", "url"}, v.Kind) {
+			add("vars: %q: kind %q: want name, host or url", v.Name, v.Kind)
+		}
+		if v.Default != "" {
+			if err := v.check(v.Default); err != nil {
+				add("vars: %q: default: %v", v.Name, err)
+			}
+		}
 		declared[v.Name] = true
 	}
 	used := map[string]bool{}
@@ -186,6 +203,43 @@ func (e *Entry) Validate() error {
 	return errors.Join(errs...)
 }
 
+// varKind is the kind of a declared variable.
+func (e *Entry) varKind(name string) string {
+	for _, v := range e.Vars {
+		if v.Name == name {
+			return v.Kind
+		}
+	}
+	return ""
+}
+
+var (
+	labelRE   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$`)
+	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
+	urlPathRE = regexp.MustCompile(`^[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$`)
+)
+
+// check tells whether value is fit for the variable's kind: it is put
+// into URLs as it is, so it must not change their shape.
+func (v Var) check(value string) error {
+	switch v.Kind {
+	case "host":
+		if !hostRE.MatchString(value) {
+			return fmt.Errorf("%q is not a host name with an optional :port", value)
+		}
+	case "url":
+		u, err := url.Parse(value)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || !hostRE.MatchString(u.Host) || !urlPathRE.MatchString(u.EscapedPath()) {
+			return fmt.Errorf("%q is not an https URL (an optional path, no query)", value)
+		}
+	default:
+		if !labelRE.MatchString(value) {
+			return fmt.Errorf("%q is not a bare name", value)
+		}
+	}
+	return nil
+}
+
 // usedElsewhere reports whether a variable appears in auth params.
 func usedElsewhere(e *Entry, name string) bool {
 	for _, v := range e.AuthParams {
@@ -209,7 +263,12 @@ func (e *Entry) checkURL(add func(string, ...any), declared, used map[string]boo
 			add("%s uses {%s}, which vars does not declare", field, m[1])
 		}
 	}
-	u, err := url.Parse(varRE.ReplaceAllString(raw, "x"))
+	u, err := url.Parse(varRE.ReplaceAllStringFunc(raw, func(m string) string {
+		if e.varKind(m[1:len(m)-1]) == "url" {
+			return "https://x.example"
+		}
+		return "x"
+	}))
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		add("%s %q is not an absolute https URL", field, raw)
 	}
@@ -226,7 +285,6 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 	choice("pkce", e.PKCE, "", "required", "supported", "unsupported")
 	choice("client_secret", e.ClientSecret, "", "static", "apple_jwt")
 	choice("callback_hmac", e.CallbackHMAC, "", "shopify")
-	choice("token.format", e.Token.Format, "", "json", "form")
 	choice("token.refresh", e.Token.Refresh, refreshs...)
 	choice("revocation.kind", e.Revocation.Kind, append([]string{""}, kinds...)...)
 	choice("revocation.token", e.Revocation.Token, "", "refresh_token", "access_token")
@@ -242,6 +300,9 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 		if !pathRE.MatchString(p) {
 			add("token.keep %q is not a dot path", p)
 		}
+	}
+	if err := e.defaults().Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
+		add("%v", err)
 	}
 	if _, err := e.refreshPolicy(); err != nil {
 		add("token: %v", err)

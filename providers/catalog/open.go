@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -24,8 +23,38 @@ func (c *Catalog) Check(cfg providers.Config) error {
 	if !ok {
 		return fmt.Errorf("%w %q (see `oauth2broker providers`)", providers.ErrUnknownTemplate, cfg.Template)
 	}
-	_, err := e.vars(cfg)
-	return err
+	vars, err := e.vars(cfg)
+	if err != nil {
+		return err
+	}
+	for name, field := range cfg.UsedVars() {
+		if _, ok := vars[name]; !ok {
+			return fmt.Errorf("catalog: %s uses {%s}, which template %s does not declare", field, name, e.Name)
+		}
+	}
+	q := cfg.Quirks.Merge(e.defaults())
+	if e.PKCE == "required" && q.PKCE == "unsupported" {
+		return fmt.Errorf("catalog: quirks.pkce: template %s requires PKCE", e.Name)
+	}
+	if e.AuthStyle == providers.AuthStyleHeader && cfg.AuthStyle == providers.AuthStyleBody {
+		return fmt.Errorf("catalog: auth_style: template %s needs %q (HTTP Basic)", e.Name, e.AuthStyle)
+	}
+	merged := cfg
+	merged.AuthStyle, merged.Quirks = firstNonEmpty(cfg.AuthStyle, e.AuthStyle), q
+	return q.Validate(merged)
+}
+
+// defaults are the entry's quirks, with the classes its older fields
+// declare (pkce, token.refresh) folded in.
+func (e *Entry) defaults() providers.Quirks {
+	q := e.QuirkDefaults
+	if e.PKCE == "unsupported" && q.PKCE == "" {
+		q.PKCE = "unsupported"
+	}
+	if q.RefreshTokens == "" && e.Token.Refresh == "none" {
+		q.RefreshTokens = "none"
+	}
+	return q
 }
 
 // vars returns the variable values of cfg, with defaults and client_id.
@@ -39,8 +68,11 @@ func (e *Entry) vars(cfg providers.Config) (map[string]string, error) {
 		if val == "" {
 			return nil, fmt.Errorf("%w: template %s needs vars.%s (%s, e.g. %q)", ErrMissingVar, e.Name, v.Name, v.Description, v.Example)
 		}
-		if strings.ContainsAny(val, "/?#@:") && !strings.HasPrefix(val, "https://") {
-			return nil, fmt.Errorf("catalog: vars.%s must be a bare name, not %q", v.Name, val)
+		if err := v.check(val); err != nil {
+			return nil, fmt.Errorf("catalog: vars.%s: %w", v.Name, err)
+		}
+		if v.Kind == "url" {
+			val = strings.TrimSuffix(val, "/")
 		}
 		out[v.Name] = val
 	}
@@ -52,11 +84,12 @@ func (e *Entry) vars(cfg providers.Config) (map[string]string, error) {
 	return out, nil
 }
 
-// fill replaces {var} in a URL template, escaping values for a host or
-// path segment.
+// fill replaces {var} in a URL template. Values were checked against
+// their kind (Var.check), so they go in as they are: a host keeps its
+// port, a URL its path.
 func fill(tmpl string, vars map[string]string) string {
 	return varRE.ReplaceAllStringFunc(tmpl, func(m string) string {
-		return url.PathEscape(vars[m[1:len(m)-1]])
+		return vars[m[1:len(m)-1]]
 	})
 }
 
@@ -107,6 +140,8 @@ func (e *Entry) config(cfg providers.Config) (oauth.Config, error) {
 	for k, v := range cfg.AuthParams {
 		out.AuthParams[k] = v
 	}
+	out.Vars = vars
+	out.Quirks = cfg.Quirks.Merge(e.defaults())
 	rp := e.refresh(cfg.Refresh())
 	out.RefreshLead, out.RefreshIdleAfter = providers.Duration(rp.Lead), providers.Duration(rp.IdleAfter)
 	return oauth.Config{Config: out, Quirks: e.quirks(), DefaultLifetime: e.lifetime()}, nil

@@ -102,8 +102,8 @@ func TestQuirkSlackNestedTokenAndErrorsWith200(t *testing.T) {
 		t.Errorf("client auth: got form %v, want client_secret in the body", form)
 	}
 	up.body = `{"ok":false,"error":"invalid_code"}`
-	if _, err := exchange(t, p); !errors.Is(err, providers.ErrUpstream) {
-		t.Errorf("ok:false with 200: got %v, want ErrUpstream", err)
+	if _, err := exchange(t, p); !errors.Is(err, providers.ErrInvalidGrant) {
+		t.Errorf("ok:false invalid_code with 200: got %v, want ErrInvalidGrant (quirks.error_codes)", err)
 	}
 	up.body = `{"ok":false,"error":"invalid_grant"}`
 	if _, err := exchange(t, p); !errors.Is(err, providers.ErrInvalidGrant) {
@@ -125,8 +125,8 @@ func TestQuirkGitHubFormAnswersAndGrantRevocation(t *testing.T) {
 		t.Errorf("token request: form %v Accept %q, want client_id, code_verifier and Accept: application/json", form, req.Header.Get("Accept"))
 	}
 	up.ctype, up.body = "application/json", `{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}`
-	if _, err := exchange(t, p); !errors.Is(err, providers.ErrUpstream) || strings.Contains(err.Error(), "incorrect") {
-		t.Errorf("error with 200: got %v, want ErrUpstream without the upstream's text", err)
+	if _, err := exchange(t, p); !errors.Is(err, providers.ErrInvalidGrant) || strings.Contains(err.Error(), "incorrect") {
+		t.Errorf("error with 200: got %v, want ErrInvalidGrant (quirks.error_codes) without the upstream's text", err)
 	}
 	// Revocation: DELETE /applications/{client_id}/grant with Basic.
 	up.status, up.body = 204, ""

@@ -60,9 +60,11 @@ var (
 
 // New returns a Provider for cfg; cfg must have its endpoints.
 func New(cfg Config) (*Provider, error) {
+	cfg.Config = cfg.Config.WithVars()
 	if cfg.AuthURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" {
 		return nil, errors.New("oauth: auth_url, token_url and client_id are required")
 	}
+	cfg.Quirks, cfg.DefaultLifetime = callQuirks(cfg.Quirks, cfg.Config.Quirks, cfg.DefaultLifetime)
 	p := &Provider{cfg: cfg, client: outbound.Guard(cfg.HTTPClient, DefaultTimeout, outbound.NoRedirect), lifetime: cfg.DefaultLifetime, now: cfg.Now}
 	if p.lifetime == 0 {
 		p.lifetime = DefaultLifetime
@@ -73,12 +75,50 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
+var separators = map[string]string{"space": " ", "comma": ",", "plus": "+"}
+
+// callQuirks completes the catalog's quirks with those the provider
+// configuration sets (each set field wins): scope separator and
+// parameter, kept fields, revocation and default lifetime.
+func callQuirks(q Quirks, pq providers.Quirks, lifetime time.Duration) (Quirks, time.Duration) {
+	if pq.ScopeSeparator != "" {
+		q.ScopeSeparator = separators[pq.ScopeSeparator]
+	}
+	if pq.ScopeParam != "" {
+		q.ScopeParam = pq.ScopeParam
+	}
+	if pq.Keep != nil {
+		q.Keep = pq.Keep
+	}
+	if pq.CallbackKeep != nil {
+		q.CallbackKeep = pq.CallbackKeep
+	}
+	if r := pq.Revocation; r != nil {
+		q.Revocation = Revocation{Kind: r.Kind, Method: r.Method, Token: r.Token, URL: q.Revocation.URL}
+	}
+	switch l := pq.Lifetime; l {
+	case "":
+	case "never":
+		lifetime = -1
+	default:
+		if d, err := time.ParseDuration(l); err == nil && d > 0 {
+			lifetime = d
+		}
+	}
+	return q, lifetime
+}
+
+// noPKCE reports whether the provider refuses PKCE.
+func (p *Provider) noPKCE() bool {
+	return p.cfg.Quirks.NoPKCE || p.cfg.Config.Quirks.PKCE == "unsupported"
+}
+
 // AuthCodeURL implements providers.Provider.
 func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
 	q := p.cfg.Quirks
 	conf := oauth2.Config{ClientID: p.cfg.ClientID, RedirectURL: r.RedirectURL, Endpoint: oauth2.Endpoint{AuthURL: p.cfg.AuthURL}}
 	var opts []oauth2.AuthCodeOption
-	if !q.NoPKCE {
+	if !p.noPKCE() {
 		opts = append(opts, oauth2.S256ChallengeOption(r.Verifier))
 	}
 	scopes := r.Scopes
@@ -94,7 +134,31 @@ func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
 	if r.Nonce != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", r.Nonce))
 	}
-	return conf.AuthCodeURL(r.State, opts...)
+	return p.renameAuthorize(conf.AuthCodeURL(r.State, opts...))
+}
+
+// renameAuthorize applies quirks.authorize_rename and authorize_drop.
+func (p *Provider) renameAuthorize(raw string) string {
+	q := p.cfg.Config.Quirks
+	if len(q.AuthorizeRename) == 0 && len(q.AuthorizeDrop) == 0 {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	v := u.Query()
+	for from, to := range q.AuthorizeRename {
+		if vals, ok := v[from]; ok {
+			delete(v, from)
+			v[to] = vals
+		}
+	}
+	for _, k := range q.AuthorizeDrop {
+		v.Del(k)
+	}
+	u.RawQuery = v.Encode()
+	return u.String()
 }
 
 func orDefault(s, def string) string {
@@ -108,18 +172,31 @@ func orDefault(s, def string) string {
 // code_verifier of RFC 7636 §4.5).
 func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRequest) (*providers.TokenSet, error) {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.RedirectURL}}
-	if !p.cfg.Quirks.NoPKCE {
+	if !p.noPKCE() {
 		form.Set("code_verifier", r.Verifier)
 	}
-	return p.retrieve(ctx, "exchange", form)
+	q := p.cfg.Config.Quirks
+	for k, v := range q.TokenParams {
+		form.Set(k, v)
+	}
+	ts, err := p.retrieve(ctx, call{op: "exchange", url: p.cfg.TokenURL, auth: q.TokenAuth, headers: q.TokenHeaders}, form)
+	if err != nil {
+		return nil, err
+	}
+	return ts, p.metadata(ctx, ts)
 }
 
 // Refresh implements providers.Provider (RFC 6749 §6).
 func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*providers.TokenSet, error) {
-	if ts.RefreshToken == "" {
+	q := p.cfg.Config.Quirks
+	if ts.RefreshToken == "" || q.RefreshTokens == "none" {
 		return nil, fmt.Errorf("oauth: refresh: %w: no refresh token", providers.ErrInvalidGrant)
 	}
-	out, err := p.retrieve(ctx, "refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}})
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}}
+	for k, v := range q.RefreshParams {
+		form.Set(k, v)
+	}
+	out, err := p.retrieve(ctx, call{op: "refresh", url: orDefault(q.RefreshURL, p.cfg.TokenURL), auth: q.RefreshAuth, headers: q.RefreshHeaders}, form)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +216,12 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 			}
 			out.Extra[k] = v
 		}
+	}
+	if m := q.Metadata; m != nil && m.OnRefresh {
+		// The provider may have rotated the refresh token already: a
+		// failed metadata call must not lose the answer. The fields kept
+		// before stay.
+		_ = p.metadata(ctx, out)
 	}
 	return out, nil
 }

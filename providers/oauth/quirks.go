@@ -1,8 +1,11 @@
 package oauth
 
-// Quirks are the ways a provider departs from RFC 6749. The zero value is
-// plain RFC behaviour; providers/catalog fills them from its entries. Each
-// quirk class is handled once, here, for every provider that needs it.
+// Quirks are the catalog-only ways a provider departs from RFC 6749
+// (scope separator and parameter, nested paths of older entries, kept
+// fields, revocation kind, callback checks). The zero value is plain RFC
+// behaviour; providers/catalog fills them from its entries. The quirk
+// classes a custom provider can set too live in providers.Quirks
+// (Config.Config.Quirks); each class is handled once, in this package.
 type Quirks struct {
 	// ScopeSeparator joins scopes in the authorization URL; " " when
 	// empty (RFC 6749 §3.3). Some providers want "," or "+".

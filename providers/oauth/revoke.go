@@ -53,15 +53,13 @@ func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.T
 		token, hint = ts.AccessToken, "access_token"
 	}
 	form := url.Values{"token": {token}, "token_type_hint": {hint}}
-	secret := p.cfg.ClientSecret
-	if p.cfg.ClientSecretFunc != nil {
-		s, err := p.cfg.ClientSecretFunc()
-		if err != nil {
-			return nil, err
-		}
-		secret = s
+	secret, err := p.secret()
+	if err != nil {
+		return nil, err
 	}
-	if p.cfg.AuthStyle == providers.AuthStyleBody {
+	q := p.cfg.Config.Quirks
+	style := p.authStyle(q.RevocationAuth)
+	if style == "body" {
 		form.Set("client_id", p.cfg.ClientID)
 		form.Set("client_secret", secret)
 	}
@@ -69,8 +67,11 @@ func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.T
 	if err != nil {
 		return nil, err
 	}
+	for k, v := range q.RevocationHeaders {
+		req.Header.Set(k, v)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if p.cfg.AuthStyle != providers.AuthStyleBody {
+	if style == "header" {
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
 	}
 	return req, nil

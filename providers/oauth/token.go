@@ -19,8 +19,9 @@ import (
 // retrieve makes one token request and reads the answer, whatever its
 // shape: JSON (even mislabelled) or form-encoded, nested fields, errors
 // sent with status 200.
-func (p *Provider) retrieve(ctx context.Context, op string, form url.Values) (*providers.TokenSet, error) {
-	req, err := p.tokenRequest(ctx, form)
+func (p *Provider) retrieve(ctx context.Context, c call, form url.Values) (*providers.TokenSet, error) {
+	op := c.op
+	req, err := p.tokenRequest(ctx, c, form)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: %s: %w", op, err)
 	}
@@ -35,9 +36,8 @@ func (p *Provider) retrieve(ctx context.Context, op string, form url.Values) (*p
 	}
 	answer := parseAnswer(resp.Header.Get("Content-Type"), body)
 	ts := p.tokenSet(answer)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 || ts.AccessToken == "" {
-		code, _ := answer["error"].(string)
-		code = safeCode(code)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || ts.AccessToken == "" || answer["ok"] == false {
+		code := p.errorCode(answer)
 		status := resp.StatusCode
 		if status >= 200 && status <= 299 && code != "" {
 			status = http.StatusBadRequest // an error sent with 200
@@ -77,29 +77,83 @@ func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	return max(at.Sub(now), 0), true
 }
 
-// tokenRequest builds the POST with client authentication (RFC 6749
-// §2.3.1): HTTP Basic unless the provider wants the secret in the body.
-func (p *Provider) tokenRequest(ctx context.Context, form url.Values) (*http.Request, error) {
-	secret := p.cfg.ClientSecret
+// call is one kind of token request: its endpoint, client
+// authentication (quirks.*_auth; auth_style when empty) and headers.
+type call struct {
+	op, url, auth string
+	headers       map[string]string
+}
+
+// errorCode reads an error answer's code, mapped by quirks.error_codes
+// and made fit for logs.
+func (p *Provider) errorCode(answer map[string]any) string {
+	code, _ := answer["error"].(string)
+	if mapped, ok := p.cfg.Config.Quirks.ErrorCodes[code]; ok {
+		code = mapped
+	}
+	return safeCode(code)
+}
+
+// secret returns the client secret (Apple's is made per request).
+func (p *Provider) secret() (string, error) {
 	if p.cfg.ClientSecretFunc != nil {
-		s, err := p.cfg.ClientSecretFunc()
-		if err != nil {
-			return nil, err
-		}
-		secret = s
+		return p.cfg.ClientSecretFunc()
 	}
-	basic := p.cfg.AuthStyle != providers.AuthStyleBody
-	if !basic {
-		form.Set("client_id", p.cfg.ClientID)
-		form.Set("client_secret", secret)
+	return p.cfg.ClientSecret, nil
+}
+
+// authStyle is the client authentication of a call: "header", "body" or
+// "none".
+func (p *Provider) authStyle(perCall string) string {
+	switch {
+	case perCall != "":
+		return perCall
+	case p.cfg.AuthStyle == providers.AuthStyleBody:
+		return "body"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.TokenURL, strings.NewReader(form.Encode()))
+	return "header"
+}
+
+// tokenRequest builds the POST with client authentication (RFC 6749
+// §2.3.1) as the call wants it, a form or (quirks.request_body json) a
+// JSON body, and the call's extra headers.
+func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*http.Request, error) {
+	secret, err := p.secret()
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if basic {
+	style := p.authStyle(c.auth)
+	if style == "body" {
+		form.Set("client_id", p.cfg.ClientID)
+		form.Set("client_secret", secret)
+	}
+	for from, to := range p.cfg.Config.Quirks.TokenRename {
+		if v, ok := form[from]; ok {
+			delete(form, from)
+			form[to] = v
+		}
+	}
+	ctype, body := "application/x-www-form-urlencoded", form.Encode()
+	if p.cfg.Config.Quirks.RequestBody == "json" {
+		m := make(map[string]string, len(form))
+		for k := range form {
+			m[k] = form.Get(k)
+		}
+		b, _ := json.Marshal(m)
+		ctype, body = "application/json", string(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", ctype)
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
+	if style == "header" {
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
 	}
 	return req, nil
@@ -129,15 +183,25 @@ func parseAnswer(contentType string, body []byte) map[string]any {
 	return m
 }
 
-// lookup follows a dot path through nested objects.
-func lookup(m map[string]any, path string) (any, bool) {
-	var cur any = m
+// lookup follows a dot path through nested objects; a number selects an
+// array element.
+func lookup(m any, path string) (any, bool) {
+	cur := m
 	for _, part := range strings.Split(path, ".") {
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = obj[part]; !ok {
+		switch obj := cur.(type) {
+		case map[string]any:
+			v, ok := obj[part]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(obj) {
+				return nil, false
+			}
+			cur = obj[i]
+		default:
 			return nil, false
 		}
 	}
@@ -163,24 +227,37 @@ func str(m map[string]any, path string) string {
 	return ""
 }
 
+// field reads a token field by quirks.paths (the first path present
+// wins), else by the entry's single path, else by its RFC 6749 name.
+func (p *Provider) field(a map[string]any, name, single string) string {
+	paths := p.cfg.Config.Quirks.Paths[name]
+	if len(paths) == 0 {
+		paths = []string{orDefault(single, name)}
+	}
+	for _, path := range paths {
+		if _, ok := lookup(a, path); ok {
+			return str(a, path)
+		}
+	}
+	return ""
+}
+
 // tokenSet extracts the token set, applying the default lifetime.
 func (p *Provider) tokenSet(a map[string]any) *providers.TokenSet {
 	q := p.cfg.Quirks
 	ts := &providers.TokenSet{
-		AccessToken:  str(a, orDefault(q.AccessTokenPath, "access_token")),
-		RefreshToken: str(a, orDefault(q.RefreshTokenPath, "refresh_token")),
-		TokenType:    str(a, orDefault(q.TokenTypePath, "token_type")),
-		Scope:        str(a, orDefault(q.ScopePath, "scope")),
-		IDToken:      str(a, "id_token"),
+		AccessToken:  p.field(a, "access_token", q.AccessTokenPath),
+		RefreshToken: p.field(a, "refresh_token", q.RefreshTokenPath),
+		TokenType:    p.field(a, "token_type", q.TokenTypePath),
+		Scope:        p.field(a, "scope", q.ScopePath),
+		IDToken:      p.field(a, "id_token", ""),
 	}
 	if ts.TokenType == "" || strings.EqualFold(ts.TokenType, "bearer") {
 		ts.TokenType = "Bearer"
 	}
-	secs, err := strconv.ParseFloat(str(a, orDefault(q.ExpiresInPath, "expires_in")), 64)
-	switch {
-	case err == nil && secs > 0:
-		ts.Expiry = p.now().Add(time.Duration(secs) * time.Second)
-	case p.lifetime > 0:
+	if exp, ok := p.expiry(p.field(a, "expires_in", q.ExpiresInPath)); ok {
+		ts.Expiry = exp
+	} else if p.lifetime > 0 {
 		ts.Expiry = p.now().Add(p.lifetime)
 	}
 	for _, path := range q.Keep {
@@ -192,4 +269,40 @@ func (p *Provider) tokenSet(a map[string]any) *providers.TokenSet {
 		}
 	}
 	return ts
+}
+
+// expiry reads an expiry as quirks.expiry says it is given: seconds from
+// now (the default), milliseconds from now, an absolute Unix time or an
+// RFC 3339 time. ok is false when v is absent or unusable.
+func (p *Provider) expiry(v string) (time.Time, bool) {
+	if v == "" {
+		return time.Time{}, false
+	}
+	if p.cfg.Config.Quirks.Expiry == "rfc3339" {
+		t, err := time.Parse(time.RFC3339, v)
+		return t, err == nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, false
+	}
+	switch p.cfg.Config.Quirks.Expiry {
+	case "milliseconds":
+		return p.now().Add(time.Duration(n) * time.Millisecond), true
+	case "unix":
+		return time.Unix(int64(n), 0).UTC(), true
+	}
+	return p.now().Add(time.Duration(n) * time.Second), true
+}
+
+// parseJSON reads any JSON value (an object or an array), numbers kept
+// as json.Number.
+func parseJSON(body []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	return v, true
 }

@@ -59,6 +59,7 @@ func New(ctx context.Context, cfg oauth.Config) (*Provider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Config = cfg.Config.WithVars()
 	ctx = gooidc.ClientContext(ctx, outbound.Guard(cfg.HTTPClient, oauth.DefaultTimeout, outbound.SameOriginGET))
 	op, err := gooidc.NewProvider(ctx, cfg.Issuer)
 	if err != nil {

@@ -1,0 +1,336 @@
+package providers
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Quirks are the ways a provider departs from RFC 6749, as one block of
+// Config ("quirks" in a PUT body or YAML; --set quirks={...} in the CLI).
+// A catalog entry declares the same block; the provider's own settings
+// win field by field (see Merge). The zero value is plain RFC behaviour.
+// Each class is handled once, in providers/oauth.
+type Quirks struct {
+	// TokenParams are added to the code-exchange request, RefreshParams
+	// to the refresh request (Shopify's expiring=1). Values may use
+	// {var}s.
+	TokenParams   map[string]string `json:"token_params,omitempty" yaml:"token_params,omitempty"`
+	RefreshParams map[string]string `json:"refresh_params,omitempty" yaml:"refresh_params,omitempty"`
+	// RequestBody is how token requests are encoded: "form" (RFC 6749,
+	// the default) or "json".
+	RequestBody string `json:"request_body,omitempty" yaml:"request_body,omitempty"`
+	// RefreshURL is a refresh endpoint apart from token_url.
+	RefreshURL string `json:"refresh_url,omitempty" yaml:"refresh_url,omitempty"`
+	// TokenAuth, RefreshAuth and RevocationAuth choose the client
+	// authentication of each call: "header" (HTTP Basic), "body" or
+	// "none"; empty means auth_style.
+	TokenAuth      string `json:"token_auth,omitempty" yaml:"token_auth,omitempty"`
+	RefreshAuth    string `json:"refresh_auth,omitempty" yaml:"refresh_auth,omitempty"`
+	RevocationAuth string `json:"revocation_auth,omitempty" yaml:"revocation_auth,omitempty"`
+	// TokenHeaders, RefreshHeaders and RevocationHeaders are extra
+	// request headers of each call (Notion-Version).
+	TokenHeaders      map[string]string `json:"token_headers,omitempty" yaml:"token_headers,omitempty"`
+	RefreshHeaders    map[string]string `json:"refresh_headers,omitempty" yaml:"refresh_headers,omitempty"`
+	RevocationHeaders map[string]string `json:"revocation_headers,omitempty" yaml:"revocation_headers,omitempty"`
+	// Paths lists, per token field (access_token, refresh_token,
+	// expires_in, scope, token_type, id_token), the dot paths tried in
+	// order; the first present wins. Unlisted fields use the RFC 6749
+	// name. Slack: access_token: [authed_user.access_token, access_token]
+	// parses both its exchange and its refresh answers.
+	Paths map[string][]string `json:"paths,omitempty" yaml:"paths,omitempty"`
+	// Expiry is how expires_in is given: "seconds" (the default; a
+	// number or a numeric string), "milliseconds", "unix" (an absolute
+	// time in Unix seconds) or "rfc3339" (an absolute time).
+	Expiry string `json:"expiry,omitempty" yaml:"expiry,omitempty"`
+	// ErrorCodes map a provider's error codes to RFC 6749 §5.2 codes, for
+	// classification (Slack's invalid_refresh_token → invalid_grant).
+	// Errors sent with status 200 ({"error":…} or {"ok":false,…}) are
+	// always recognised.
+	ErrorCodes map[string]string `json:"error_codes,omitempty" yaml:"error_codes,omitempty"`
+	// TokenRename renames parameters of the token requests (exchange and
+	// refresh), after the client authentication is added (TikTok:
+	// client_id → client_key).
+	TokenRename map[string]string `json:"token_rename,omitempty" yaml:"token_rename,omitempty"`
+	// AuthorizeRename renames authorize parameters the broker sets
+	// (TikTok: client_id → client_key); AuthorizeDrop leaves some out
+	// (a provider refusing response_type).
+	AuthorizeRename map[string]string `json:"authorize_rename,omitempty" yaml:"authorize_rename,omitempty"`
+	AuthorizeDrop   []string          `json:"authorize_drop,omitempty" yaml:"authorize_drop,omitempty"`
+	// PKCE is "" (S256, the default) or "unsupported": no challenge and
+	// no verifier (Slack, LinkedIn's confidential flow).
+	PKCE string `json:"pkce,omitempty" yaml:"pkce,omitempty"`
+	// RefreshTokens is "reusable" (the default) or "none" (no refresh
+	// tokens: a refresh makes no call and needs the user, and refresh
+	// quirks are refused). A refresh answer without a refresh token keeps
+	// the old one: rotating providers (Shopify) keep the previous token
+	// valid until its replacement is used, and the broker persists a
+	// rotated token before it hands out the new access token.
+	RefreshTokens string `json:"refresh_tokens,omitempty" yaml:"refresh_tokens,omitempty"`
+	// ScopeSeparator joins scopes in the authorization URL: "space"
+	// (RFC 6749, the default), "comma" or "plus". ScopeParam is the
+	// authorize parameter carrying them ("scope"; Slack's user_scope).
+	ScopeSeparator string `json:"scope_separator,omitempty" yaml:"scope_separator,omitempty"`
+	ScopeParam     string `json:"scope_param,omitempty" yaml:"scope_param,omitempty"`
+	// Keep lists dot paths of token-answer fields handed to the app
+	// (Salesforce's instance_url); CallbackKeep lists callback query
+	// parameters kept the same way (Intuit's realmId).
+	Keep         []string `json:"keep,omitempty" yaml:"keep,omitempty"`
+	CallbackKeep []string `json:"callback_keep,omitempty" yaml:"callback_keep,omitempty"`
+	// Lifetime applies when an answer has no expiry: a Go duration (the
+	// documented lifetime) or "never" (documented non-expiring tokens);
+	// one hour when empty.
+	Lifetime string `json:"lifetime,omitempty" yaml:"lifetime,omitempty"`
+	// Revocation is the provider's revocation call when it is not
+	// RFC 7009 at revocation_url.
+	Revocation *Revocation `json:"revocation,omitempty" yaml:"revocation,omitempty"`
+	// Metadata is a call made after a code exchange (and refreshes when
+	// OnRefresh) whose chosen fields are kept with the connection.
+	Metadata *Metadata `json:"metadata,omitempty" yaml:"metadata,omitempty"`
+}
+
+// Revocation describes a revocation call.
+type Revocation struct {
+	// Kind is "rfc7009" (POST token=… with client authentication),
+	// "github_grant" (DELETE with Basic client credentials and the access
+	// token in a JSON body), "bearer" (Method with the access token as a
+	// Bearer credential) or "none".
+	Kind string `json:"kind" yaml:"kind"`
+	// Method of a bearer call: POST (the default), DELETE or GET.
+	Method string `json:"method,omitempty" yaml:"method,omitempty"`
+	// Token is the token rfc7009 sends: "refresh_token" (the default
+	// when there is one) or "access_token".
+	Token string `json:"token,omitempty" yaml:"token,omitempty"`
+}
+
+// Metadata is a post-connection call: GET URL with the new access token
+// as a Bearer credential; Keep maps the names handed to the app to dot
+// paths of the answer (a number selects an array element: Atlassian's
+// accessible-resources 0.id).
+type Metadata struct {
+	URL       string            `json:"url" yaml:"url"`
+	Headers   map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	Keep      map[string]string `json:"keep" yaml:"keep"`
+	OnRefresh bool              `json:"on_refresh,omitempty" yaml:"on_refresh,omitempty"`
+}
+
+// Token fields that Quirks.Paths may name.
+var pathFields = []string{"access_token", "refresh_token", "expires_in", "scope", "token_type", "id_token"}
+
+var (
+	dotPathRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+	headerRE  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	// VarRE matches a {var} reference in a URL, a parameter or a header.
+	VarRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+)
+
+// Merge returns q completed by def (an entry's quirks): each field set in
+// q wins; maps are merged key by key.
+func (q Quirks) Merge(def Quirks) Quirks {
+	out := def
+	mergeMap := func(dst *map[string]string, src map[string]string) {
+		if len(src) == 0 {
+			return
+		}
+		m := maps.Clone(*dst)
+		if m == nil {
+			m = map[string]string{}
+		}
+		maps.Copy(m, src)
+		*dst = m
+	}
+	mergeMap(&out.TokenParams, q.TokenParams)
+	mergeMap(&out.RefreshParams, q.RefreshParams)
+	mergeMap(&out.TokenHeaders, q.TokenHeaders)
+	mergeMap(&out.RefreshHeaders, q.RefreshHeaders)
+	mergeMap(&out.RevocationHeaders, q.RevocationHeaders)
+	mergeMap(&out.ErrorCodes, q.ErrorCodes)
+	mergeMap(&out.AuthorizeRename, q.AuthorizeRename)
+	mergeMap(&out.TokenRename, q.TokenRename)
+	for _, s := range []struct {
+		dst *string
+		src string
+	}{
+		{&out.RequestBody, q.RequestBody}, {&out.RefreshURL, q.RefreshURL}, {&out.TokenAuth, q.TokenAuth},
+		{&out.RefreshAuth, q.RefreshAuth}, {&out.RevocationAuth, q.RevocationAuth}, {&out.Expiry, q.Expiry},
+		{&out.PKCE, q.PKCE}, {&out.RefreshTokens, q.RefreshTokens},
+	} {
+		if s.src != "" {
+			*s.dst = s.src
+		}
+	}
+	if len(q.Paths) > 0 {
+		p := maps.Clone(out.Paths)
+		if p == nil {
+			p = map[string][]string{}
+		}
+		maps.Copy(p, q.Paths)
+		out.Paths = p
+	}
+	if q.AuthorizeDrop != nil {
+		out.AuthorizeDrop = q.AuthorizeDrop
+	}
+	if q.Metadata != nil {
+		out.Metadata = q.Metadata
+	}
+	if q.Revocation != nil {
+		out.Revocation = q.Revocation
+	}
+	if q.Keep != nil {
+		out.Keep = q.Keep
+	}
+	if q.CallbackKeep != nil {
+		out.CallbackKeep = q.CallbackKeep
+	}
+	for _, s := range []struct {
+		dst *string
+		src string
+	}{{&out.ScopeSeparator, q.ScopeSeparator}, {&out.ScopeParam, q.ScopeParam}, {&out.Lifetime, q.Lifetime}} {
+		if s.src != "" {
+			*s.dst = s.src
+		}
+	}
+	return out
+}
+
+// Validate checks the quirks alone and against the rest of c: each error
+// names the field (quirks.…) so that an admin PUT answers a 400 that says
+// what to fix.
+func (q Quirks) Validate(c Config) error {
+	choice := func(field, v string, allowed ...string) error {
+		if !slices.Contains(allowed, v) {
+			return fmt.Errorf("providers: quirks.%s %q: want one of %q", field, v, allowed)
+		}
+		return nil
+	}
+	checks := []error{
+		choice("request_body", q.RequestBody, "", "form", "json"),
+		choice("token_auth", q.TokenAuth, "", "header", "body", "none"),
+		choice("refresh_auth", q.RefreshAuth, "", "header", "body", "none"),
+		choice("revocation_auth", q.RevocationAuth, "", "header", "body", "none"),
+		choice("expiry", q.Expiry, "", "seconds", "milliseconds", "unix", "rfc3339"),
+		choice("pkce", q.PKCE, "", "S256", "unsupported"),
+		choice("refresh_tokens", q.RefreshTokens, "", "reusable", "none"),
+		choice("scope_separator", q.ScopeSeparator, "", "space", "comma", "plus"),
+	}
+	if r := q.Revocation; r != nil {
+		checks = append(checks, choice("revocation.kind", r.Kind, "rfc7009", "github_grant", "bearer", "none"),
+			choice("revocation.method", r.Method, "", "POST", "DELETE", "GET"),
+			choice("revocation.token", r.Token, "", "refresh_token", "access_token"))
+	}
+	if l := q.Lifetime; l != "" && l != "never" {
+		if d, err := time.ParseDuration(l); err != nil || d <= 0 {
+			checks = append(checks, fmt.Errorf("providers: quirks.lifetime %q: want a positive Go duration or never", l))
+		}
+	}
+	if q.ScopeParam != "" && !dotPathRE.MatchString(q.ScopeParam) {
+		checks = append(checks, fmt.Errorf("providers: quirks.scope_param %q is not a parameter name", q.ScopeParam))
+	}
+	for _, k := range append(slices.Clone(q.Keep), q.CallbackKeep...) {
+		if !dotPathRE.MatchString(k) {
+			checks = append(checks, fmt.Errorf("providers: quirks.keep/callback_keep: %q is not a dot path", k))
+		}
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	if err := checkURL("quirks.refresh_url", VarRE.ReplaceAllString(q.RefreshURL, "x"), false); err != nil {
+		return err
+	}
+	if q.RefreshTokens == "none" && (q.RefreshURL != "" || len(q.RefreshParams) > 0 || q.RefreshAuth != "" || len(q.RefreshHeaders) > 0) {
+		return fmt.Errorf("providers: quirks.refresh_tokens is none: quirks.refresh_url, refresh_params, refresh_auth and refresh_headers would never be used")
+	}
+	for field, paths := range q.Paths {
+		if !slices.Contains(pathFields, field) {
+			return fmt.Errorf("providers: quirks.paths.%s: want one of %q", field, pathFields)
+		}
+		if len(paths) == 0 {
+			return fmt.Errorf("providers: quirks.paths.%s: list at least one dot path", field)
+		}
+		for _, p := range paths {
+			if !dotPathRE.MatchString(p) {
+				return fmt.Errorf("providers: quirks.paths.%s: %q is not a dot path", field, p)
+			}
+		}
+	}
+	for k, v := range q.ErrorCodes {
+		if err := choice("error_codes."+k, v, "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "server_error", "temporarily_unavailable"); err != nil {
+			return err
+		}
+	}
+	for _, r := range []struct {
+		name string
+		m    map[string]string
+	}{{"authorize_rename", q.AuthorizeRename}, {"token_rename", q.TokenRename}} {
+		for k, v := range r.m {
+			if k == "" || v == "" || strings.ContainsAny(k+v, "&=?# ") {
+				return fmt.Errorf("providers: quirks.%s: %q → %q is not a parameter name", r.name, k, v)
+			}
+		}
+	}
+	for _, h := range []struct {
+		name string
+		m    map[string]string
+	}{{"token_headers", q.TokenHeaders}, {"refresh_headers", q.RefreshHeaders}, {"revocation_headers", q.RevocationHeaders}} {
+		for k := range h.m {
+			if !headerRE.MatchString(k) || strings.EqualFold(k, "Authorization") || strings.EqualFold(k, "Content-Type") || strings.EqualFold(k, "Host") {
+				return fmt.Errorf("providers: quirks.%s: %q is not a header the broker lets you set", h.name, k)
+			}
+		}
+	}
+	if m := q.Metadata; m != nil {
+		if err := checkURL("quirks.metadata.url", VarRE.ReplaceAllString(m.URL, "x"), true); err != nil {
+			return err
+		}
+		if len(m.Keep) == 0 {
+			return fmt.Errorf("providers: quirks.metadata.keep: name at least one field to keep")
+		}
+		for k, p := range m.Keep {
+			if k == "" || !dotPathRE.MatchString(p) {
+				return fmt.Errorf("providers: quirks.metadata.keep.%s: %q is not a dot path", k, p)
+			}
+		}
+		if m.OnRefresh && q.RefreshTokens == "none" {
+			return fmt.Errorf("providers: quirks.metadata.on_refresh: refresh_tokens is none")
+		}
+	}
+	return nil
+}
+
+// UsedVars returns the {var}s the quirks and c's URLs refer to.
+func (c Config) UsedVars() map[string]string {
+	used := map[string]string{}
+	add := func(field, s string) {
+		for _, m := range VarRE.FindAllStringSubmatch(s, -1) {
+			if _, ok := used[m[1]]; !ok {
+				used[m[1]] = field
+			}
+		}
+	}
+	q := c.Quirks
+	for _, f := range []struct{ name, v string }{{"issuer", c.Issuer}, {"auth_url", c.AuthURL}, {"token_url", c.TokenURL},
+		{"revocation_url", c.RevocationURL}, {"userinfo_url", c.UserinfoURL}, {"quirks.refresh_url", q.RefreshURL}} {
+		add(f.name, f.v)
+	}
+	for _, m := range []struct {
+		name string
+		m    map[string]string
+	}{{"auth_params", c.AuthParams}, {"quirks.token_params", q.TokenParams}, {"quirks.refresh_params", q.RefreshParams},
+		{"quirks.token_headers", q.TokenHeaders}, {"quirks.refresh_headers", q.RefreshHeaders}, {"quirks.revocation_headers", q.RevocationHeaders}} {
+		for _, v := range m.m {
+			add(m.name, v)
+		}
+	}
+	if q.Metadata != nil {
+		add("quirks.metadata.url", q.Metadata.URL)
+		for _, v := range q.Metadata.Headers {
+			add("quirks.metadata.headers", v)
+		}
+	}
+	return used
+}
