@@ -58,7 +58,6 @@ var fixtureNow = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 var withoutFixtures = []string{
 	"amazon", "apple", "asana", "atlassian", "auth0", "bitbucket", "box", "calendly", "clickup",
 	"digitalocean", "discord", "docusign", "dropbox",
-	"heroku",
 	"microsoft", "miro", "monday", "notion", "okta", "paypal", "pinterest", "pipedrive", "reddit",
 	"salesforce", "smartsheet", "spotify", "square", "strava", "stripe", "todoist",
 	"twitch", "twitter", "typeform", "webflow", "xero", "yahoo", "zendesk", "zoho", "zoom",
