@@ -59,7 +59,7 @@ var withoutFixtures = []string{
 	"amazon", "apple", "asana", "atlassian", "auth0", "bitbucket", "box", "calendly", "clickup",
 	"digitalocean", "discord", "docusign", "dropbox", "facebook", "figma", "github-app", "gitlab",
 	"google", "heroku", "hubspot", "intercom", "intuit", "keycloak", "linear", "mailchimp",
-	"square", "strava", "stripe", "todoist",
+	"strava", "stripe", "todoist",
 	"twitch", "twitter", "typeform", "webflow", "xero", "yahoo", "zendesk", "zoho", "zoom",
 }
 
