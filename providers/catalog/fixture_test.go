@@ -60,7 +60,7 @@ var withoutFixtures = []string{
 	"digitalocean", "discord", "docusign", "dropbox", "facebook", "figma", "github-app", "gitlab",
 	"google", "heroku", "hubspot", "intercom", "intuit", "keycloak", "linear", "mailchimp",
 	"microsoft", "miro", "monday", "notion", "okta", "paypal", "pinterest", "pipedrive", "reddit",
-	"salesforce", "smartsheet", "spotify", "square", "todoist",
+	"salesforce", "smartsheet", "spotify", "square",
 	"typeform", "webflow", "yahoo",
 }
 
