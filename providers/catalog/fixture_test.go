@@ -61,7 +61,7 @@ var withoutFixtures = []string{
 	"google", "heroku", "hubspot", "intercom", "intuit", "keycloak", "linear", "mailchimp",
 	"microsoft", "miro", "monday", "notion", "okta", "paypal", "pinterest", "pipedrive", "reddit",
 	"salesforce", "smartsheet", "spotify", "square",
-	"webflow", "yahoo",
+	"yahoo",
 }
 
 // Fixture is one file of fixtures/.
