@@ -61,7 +61,6 @@ var withoutFixtures = []string{
 	"google", "heroku", "hubspot", "intercom", "intuit", "keycloak", "linear", "mailchimp",
 	"microsoft", "miro", "monday", "notion", "okta", "paypal", "pinterest", "pipedrive", "reddit",
 	"salesforce", "smartsheet", "spotify", "square",
-	"yahoo",
 }
 
 // Fixture is one file of fixtures/.
