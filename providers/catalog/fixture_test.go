@@ -57,18 +57,6 @@ var fixtureNow = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 // from it, and nothing is ever added.
 var withoutFixtures = []string{
 	"apple",
-	"strava",
-	"stripe",
-	"todoist",
-	"twitch",
-	"twitter",
-	"typeform",
-	"webflow",
-	"xero",
-	"yahoo",
-	"zendesk",
-	"zoho",
-	"zoom",
 }
 
 // Fixture is one file of fixtures/.
