@@ -23,6 +23,9 @@ type Quirks struct {
 	// RequestBody is how token requests are encoded: "form" (RFC 6749,
 	// the default) or "json".
 	RequestBody string `json:"request_body,omitempty" yaml:"request_body,omitempty"`
+	// RevocationBody is how an RFC 7009 revocation request is encoded:
+	// "form" (the default) or "json" (Notion, Intuit, monday).
+	RevocationBody string `json:"revocation_body,omitempty" yaml:"revocation_body,omitempty"`
 	// RefreshURL is a refresh endpoint apart from token_url.
 	RefreshURL string `json:"refresh_url,omitempty" yaml:"refresh_url,omitempty"`
 	// TokenAuth, RefreshAuth and RevocationAuth choose the client
@@ -51,6 +54,13 @@ type Quirks struct {
 	// Errors sent with status 200 ({"error":…} or {"ok":false,…}) are
 	// always recognised.
 	ErrorCodes map[string]string `json:"error_codes,omitempty" yaml:"error_codes,omitempty"`
+	// ErrorPath lists the dot paths of an error answer's code, tried in
+	// order before the RFC 6749 "error" field, for providers that name
+	// their errors elsewhere (HubSpot's status, Square's errors.0.code).
+	// A number or a string counts; ".." reaches a key starting with a dot
+	// (Dropbox's error..tag is error → ".tag"). The code found is then
+	// mapped by ErrorCodes.
+	ErrorPath []string `json:"error_path,omitempty" yaml:"error_path,omitempty"`
 	// TokenRename renames parameters of the token requests (exchange and
 	// refresh), after the client authentication is added (TikTok:
 	// client_id → client_key).
@@ -122,7 +132,9 @@ var pathFields = []string{"access_token", "refresh_token", "expires_in", "scope"
 
 var (
 	dotPathRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
-	headerRE  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	// errorPathRE also lets ".." reach a key starting with a dot.
+	errorPathRE = regexp.MustCompile(`^\.?[A-Za-z0-9_-]+(\.\.?[A-Za-z0-9_-]+)*$`)
+	headerRE    = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 	// VarRE matches a {var} reference in a URL, a parameter or a header.
 	VarRE = regexp.MustCompile(`\{([a-z_]+)\}`)
 )
@@ -154,7 +166,7 @@ func (q Quirks) Merge(def Quirks) Quirks {
 		dst *string
 		src string
 	}{
-		{&out.RequestBody, q.RequestBody}, {&out.RefreshURL, q.RefreshURL}, {&out.TokenAuth, q.TokenAuth},
+		{&out.RequestBody, q.RequestBody}, {&out.RevocationBody, q.RevocationBody}, {&out.RefreshURL, q.RefreshURL}, {&out.TokenAuth, q.TokenAuth},
 		{&out.RefreshAuth, q.RefreshAuth}, {&out.RevocationAuth, q.RevocationAuth}, {&out.Expiry, q.Expiry},
 		{&out.PKCE, q.PKCE}, {&out.RefreshTokens, q.RefreshTokens},
 	} {
@@ -169,6 +181,9 @@ func (q Quirks) Merge(def Quirks) Quirks {
 		}
 		maps.Copy(p, q.Paths)
 		out.Paths = p
+	}
+	if q.ErrorPath != nil {
+		out.ErrorPath = q.ErrorPath
 	}
 	if q.AuthorizeDrop != nil {
 		out.AuthorizeDrop = q.AuthorizeDrop
@@ -208,6 +223,7 @@ func (q Quirks) Validate(c Config) error {
 	}
 	checks := []error{
 		choice("request_body", q.RequestBody, "", "form", "json"),
+		choice("revocation_body", q.RevocationBody, "", "form", "json"),
 		choice("token_auth", q.TokenAuth, "", "header", "body", "none"),
 		choice("refresh_auth", q.RefreshAuth, "", "header", "body", "none"),
 		choice("revocation_auth", q.RevocationAuth, "", "header", "body", "none"),
@@ -256,6 +272,11 @@ func (q Quirks) Validate(c Config) error {
 			if !dotPathRE.MatchString(p) {
 				return fmt.Errorf("providers: quirks.paths.%s: %q is not a dot path", field, p)
 			}
+		}
+	}
+	for _, p := range q.ErrorPath {
+		if !errorPathRE.MatchString(p) {
+			return fmt.Errorf("providers: quirks.error_path: %q is not a dot path", p)
 		}
 	}
 	for k, v := range q.ErrorCodes {

@@ -55,9 +55,7 @@ var fixtureNow = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 // withoutFixtures lists the catalog entries that have no fixtures yet.
 // It must be exact: an entry that gains fixtures/<name>.yaml is removed
 // from it, and nothing is ever added.
-var withoutFixtures = []string{
-	"apple",
-}
+var withoutFixtures = []string{}
 
 // Fixture is one file of fixtures/.
 type Fixture struct {
@@ -255,6 +253,13 @@ func runFixture(t *testing.T, c *Catalog, e *Entry, f *Fixture) {
 	if cfg.ClientID == "" {
 		cfg.ClientID = fixtureClientID
 	}
+	if cfg.ClientSecret == "" && e.ClientSecret == "apple_jwt" {
+		// A generated client secret: configure a fresh key and let
+		// $CLIENT_SECRET_JWT stand for the JWT it signs.
+		key, pemKey := newSecretKey(t)
+		cfg.ClientSecret = pemKey
+		up.secretJWT = &secretJWT{key: &key.PublicKey, kid: cfg.Vars["key_id"], iss: cfg.Vars["team_id"], sub: cfg.ClientID}
+	}
 	if cfg.ClientSecret == "" {
 		cfg.ClientSecret = fixtureClientSecret
 	}
@@ -423,6 +428,9 @@ type fixtureUpstream struct {
 	static   map[string]string // URL → JSON answer (discovery, JWKS)
 	idToken  func() string
 	problems []string
+	// secretJWT is what $CLIENT_SECRET_JWT stands for (entries with a
+	// generated client secret).
+	secretJWT *secretJWT
 }
 
 type recorded struct {
@@ -515,11 +523,11 @@ func (u *fixtureUpstream) check(t *testing.T) {
 		t.Errorf("the upstream received %d calls, want %d", len(u.got), len(u.calls))
 	}
 	for i := range min(len(u.got), len(u.calls)) {
-		checkRequest(t, i, u.got[i], u.calls[i].Request)
+		checkRequest(t, i, u.got[i], u.calls[i].Request, u.secretJWT)
 	}
 }
 
-func checkRequest(t *testing.T, i int, got recorded, want Request) {
+func checkRequest(t *testing.T, i int, got recorded, want Request, secret *secretJWT) {
 	t.Helper()
 	if got.method != want.Method {
 		t.Errorf("call %d: method = %s, want %s", i, got.method, want.Method)
@@ -543,6 +551,16 @@ func checkRequest(t *testing.T, i int, got recorded, want Request) {
 		gotForm := map[string]string{}
 		for k := range q {
 			gotForm[k] = q.Get(k)
+		}
+		for k, v := range want.Form {
+			if v != fixtureSecretJWT {
+				continue
+			}
+			if err := checkSecretJWT(gotForm[k], secret); err != nil {
+				t.Errorf("call %d: form %s: %v", i, k, err)
+			} else {
+				gotForm[k] = v
+			}
 		}
 		if err != nil || !reflect.DeepEqual(gotForm, want.Form) {
 			t.Errorf("call %d: form body:\n got  %v\n want %v", i, gotForm, want.Form)

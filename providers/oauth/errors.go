@@ -40,6 +40,17 @@ func classifyAnswer(status int, code string) error {
 	return providers.ErrUpstream
 }
 
+// classifyTokenAnswer is classifyAnswer for the token endpoint, where a
+// 401 without an error code is a failed client authentication
+// (RFC 6749 §5.2: invalid_client "MAY" come as a 401; reddit answers a
+// bare 401 to bad client credentials).
+func classifyTokenAnswer(status int, code string) error {
+	if status == http.StatusUnauthorized && code == "" {
+		return providers.ErrInvalidClient
+	}
+	return classifyAnswer(status, code)
+}
+
 // safeCode returns an upstream error code fit for logs: RFC 6749 §5.2
 // codes are short printable ASCII; anything else (which could carry a
 // token) is replaced.

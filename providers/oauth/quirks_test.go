@@ -370,6 +370,8 @@ func TestQuirkValidation(t *testing.T) {
 		{"quirks.token_headers", func(c *providers.Config) { c.Quirks.TokenHeaders = map[string]string{"Authorization": "x"} }},
 		{"quirks.metadata.keep", func(c *providers.Config) { c.Quirks.Metadata = &providers.Metadata{URL: "https://a.example/me"} }},
 		{"quirks.expiry", func(c *providers.Config) { c.Quirks.Expiry = "hours" }},
+		{"quirks.error_path", func(c *providers.Config) { c.Quirks.ErrorPath = []string{"errors[0].code"} }},
+		{"quirks.revocation_body", func(c *providers.Config) { c.Quirks.RevocationBody = "xml" }},
 	} {
 		c := base
 		tc.mutate(&c)

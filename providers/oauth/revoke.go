@@ -63,14 +63,18 @@ func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.T
 		form.Set("client_id", p.cfg.ClientID)
 		form.Set("client_secret", secret)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	ctype, body := "application/x-www-form-urlencoded", form.Encode()
+	if q.RevocationBody == "json" {
+		ctype, body = "application/json", jsonBody(form)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range q.RevocationHeaders {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", ctype)
 	if style == "header" {
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
 	}
@@ -87,8 +91,7 @@ func (p *Provider) revokeCall(req *http.Request) error {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	a := parseAnswer(resp.Header.Get("Content-Type"), body)
-	code, _ := a["error"].(string)
-	code = safeCode(code)
+	code := p.errorCode(a)
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && a["ok"] != false {
 		return nil
 	}

@@ -42,7 +42,7 @@ func (p *Provider) retrieve(ctx context.Context, c call, form url.Values) (*prov
 		if status >= 200 && status <= 299 && code != "" {
 			status = http.StatusBadRequest // an error sent with 200
 		}
-		err := fmt.Errorf("oauth: %s: %w (status %d, error %q)", op, classifyAnswer(status, code), resp.StatusCode, code)
+		err := fmt.Errorf("oauth: %s: %w (status %d, error %q)", op, classifyTokenAnswer(status, code), resp.StatusCode, code)
 		return nil, p.withRetryAfter(err, resp)
 	}
 	return ts, nil
@@ -84,10 +84,20 @@ type call struct {
 	headers       map[string]string
 }
 
-// errorCode reads an error answer's code, mapped by quirks.error_codes
-// and made fit for logs.
+// errorCode reads an error answer's code (at the first quirks.error_path
+// present, else the RFC 6749 "error" string), mapped by
+// quirks.error_codes and made fit for logs.
 func (p *Provider) errorCode(answer map[string]any) string {
-	code, _ := answer["error"].(string)
+	var code string
+	for _, path := range p.cfg.Config.Quirks.ErrorPath {
+		if v, _ := lookup(answer, path); isScalar(v) {
+			code = str(answer, path)
+			break
+		}
+	}
+	if code == "" {
+		code, _ = answer["error"].(string)
+	}
 	if mapped, ok := p.cfg.Config.Quirks.ErrorCodes[code]; ok {
 		code = mapped
 	}
@@ -135,12 +145,7 @@ func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*
 	}
 	ctype, body := "application/x-www-form-urlencoded", form.Encode()
 	if p.cfg.Config.Quirks.RequestBody == "json" {
-		m := make(map[string]string, len(form))
-		for k := range form {
-			m[k] = form.Get(k)
-		}
-		b, _ := json.Marshal(m)
-		ctype, body = "application/json", string(b)
+		ctype, body = "application/json", jsonBody(form)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(body))
 	if err != nil {
@@ -157,6 +162,16 @@ func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
 	}
 	return req, nil
+}
+
+// jsonBody encodes a form as a JSON object of strings.
+func jsonBody(form url.Values) string {
+	m := make(map[string]string, len(form))
+	for k := range form {
+		m[k] = form.Get(k)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 // parseAnswer reads a JSON object, or a form when the answer says it is
@@ -183,11 +198,36 @@ func parseAnswer(contentType string, body []byte) map[string]any {
 	return m
 }
 
+// isScalar reports whether v is a string or a number.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case string, json.Number:
+		return true
+	}
+	return false
+}
+
+// splitPath splits a dot path; ".." starts a key with a dot (Dropbox's
+// "error..tag" is error → ".tag").
+func splitPath(path string) []string {
+	parts := strings.Split(path, ".")
+	out := make([]string, 0, len(parts))
+	for i := 0; i < len(parts); i++ {
+		if parts[i] == "" && i+1 < len(parts) {
+			i++
+			out = append(out, "."+parts[i])
+			continue
+		}
+		out = append(out, parts[i])
+	}
+	return out
+}
+
 // lookup follows a dot path through nested objects; a number selects an
 // array element.
 func lookup(m any, path string) (any, bool) {
 	cur := m
-	for _, part := range strings.Split(path, ".") {
+	for _, part := range splitPath(path) {
 		switch obj := cur.(type) {
 		case map[string]any:
 			v, ok := obj[part]

@@ -34,6 +34,7 @@ var (
 	_ providers.Revoker         = (*Provider)(nil)
 	_ providers.RefreshAdvisor  = (*Provider)(nil)
 	_ providers.CallbackChecker = (*Provider)(nil)
+	_ providers.CallbackKeeper  = (*Provider)(nil)
 )
 
 // discovered holds discovery fields go-oidc does not expose directly.
@@ -162,6 +163,10 @@ func (p *Provider) CheckCallback(q url.Values) error {
 
 // RefreshPolicy implements providers.RefreshAdvisor.
 func (p *Provider) RefreshPolicy() providers.RefreshPolicy { return p.inner.RefreshPolicy() }
+
+// CallbackKeep implements providers.CallbackKeeper: the callback
+// parameters kept for the app (Apple's one-time "user" form field).
+func (p *Provider) CallbackKeep() []string { return p.inner.CallbackKeep() }
 
 // discoveryError classifies a discovery failure without its text: network
 // trouble is ErrUnavailable, anything else (404, issuer mismatch, bad JSON)
