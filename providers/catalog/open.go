@@ -36,12 +36,29 @@ func (c *Catalog) Check(cfg providers.Config) error {
 	if e.PKCE == "required" && q.PKCE == "unsupported" {
 		return fmt.Errorf("catalog: quirks.pkce: template %s requires PKCE", e.Name)
 	}
-	if e.AuthStyle == providers.AuthStyleHeader && cfg.AuthStyle == providers.AuthStyleBody {
-		return fmt.Errorf("catalog: auth_style: template %s needs %q (HTTP Basic)", e.Name, e.AuthStyle)
+	if err := e.checkAuth(cfg); err != nil {
+		return err
 	}
 	merged := cfg
 	merged.AuthStyle, merged.Quirks = firstNonEmpty(cfg.AuthStyle, e.AuthStyle), q
 	return q.Validate(merged)
+}
+
+// checkAuth refuses body client authentication, for the whole provider
+// or for its code exchange or refresh, where the entry needs HTTP Basic
+// for that call; the error names the field.
+func (e *Entry) checkAuth(cfg providers.Config) error {
+	d := e.QuirkDefaults
+	for _, f := range []struct{ field, set, need string }{
+		{"auth_style", cfg.AuthStyle, e.AuthStyle},
+		{"quirks.token_auth", cfg.Quirks.TokenAuth, firstNonEmpty(d.TokenAuth, e.AuthStyle)},
+		{"quirks.refresh_auth", cfg.Quirks.RefreshAuth, firstNonEmpty(d.RefreshAuth, e.AuthStyle)},
+	} {
+		if f.set == providers.AuthStyleBody && f.need == providers.AuthStyleHeader {
+			return fmt.Errorf("catalog: %s: template %s needs %q (HTTP Basic)", f.field, e.Name, f.need)
+		}
+	}
+	return nil
 }
 
 // defaults are the entry's quirks, with the classes its older fields

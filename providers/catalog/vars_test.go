@@ -54,6 +54,8 @@ func TestCheckContradictions(t *testing.T) {
 		{"quirks.refresh_tokens", providers.Config{Template: "github", Quirks: providers.Quirks{RefreshURL: "https://github.com/refresh"}}},
 		{"quirks.token_params", providers.Config{Template: "github", Quirks: providers.Quirks{TokenParams: map[string]string{"t": "{tenant}"}}}},
 		{"auth_style", providers.Config{Template: "bitbucket", AuthStyle: providers.AuthStyleBody}},
+		{"quirks.token_auth", providers.Config{Template: "bitbucket", Quirks: providers.Quirks{TokenAuth: providers.AuthStyleBody}}},
+		{"quirks.refresh_auth", providers.Config{Template: "bitbucket", Quirks: providers.Quirks{RefreshAuth: providers.AuthStyleBody}}},
 		{"quirks.pkce", providers.Config{Template: "twitter", Quirks: providers.Quirks{PKCE: "unsupported"}}},
 		{"quirks.metadata.on_refresh", providers.Config{Template: "github", Quirks: providers.Quirks{Metadata: &providers.Metadata{URL: "https://api.github.com/user", Keep: map[string]string{"login": "login"}, OnRefresh: true}}}},
 	} {
