@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 )
 
@@ -59,7 +66,13 @@ func showEntry(a *app, e *catalog.Entry) {
 		}
 		fmt.Fprintf(w, "  vars.%s: %s (e.g. %s; %s)\n", v.Name, v.Description, v.Example, opt)
 	}
-	fmt.Fprintf(w, "\nRegister this redirect URI at the provider (provider put prints it):\n  {public_url}/{api}/oauth2/provider/callback/{name}\n")
+	fmt.Fprintf(w, "\nRegister this redirect URI at the provider (provider put prints it):\n  {public_url}/{api}/oauth2/provider/callback/{name}\n"+
+		"  (or, for a provider put with callback=shared, the API's one callback: {public_url}/{api}/oauth2/provider/callback)\n")
+	fmt.Fprintf(w, "\nSettings:\n")
+	for _, kv := range entrySettings(e) {
+		fmt.Fprintf(w, "  %s: %s\n", kv[0], kv[1])
+	}
+	showQuirks(a, e.Defaults())
 	fmt.Fprintf(w, "\nQuirks handled: %s\nDefault scopes: %s\n", strings.Join(e.Quirks(), ", "), strings.Join(e.DefaultScopes, " "))
 	if e.Notes != "" {
 		fmt.Fprintf(w, "\nNotes: %s\n", e.Notes)
@@ -71,4 +84,59 @@ func showEntry(a *app, e *catalog.Entry) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// entrySettings are the entry's settings outside its quirks block, as
+// name and value, the unset ones left out.
+func entrySettings(e *catalog.Entry) [][2]string {
+	t := e.Token
+	revocation := e.Revocation.Kind
+	if revocation == "" && e.Type == "oidc" {
+		revocation = "discovered"
+	}
+	all := [][2]string{
+		{"issuer", e.Issuer}, {"auth_url", e.AuthURL}, {"token_url", e.TokenURL}, {"userinfo_url", e.UserinfoURL},
+		{"revocation", strings.Join(strings.Fields(revocation+" "+e.Revocation.Method+" "+e.Revocation.URL), " ")},
+		{"revocation.token", e.Revocation.Token},
+		{"auth_style", cmp.Or(e.AuthStyle, "auto")}, {"pkce", cmp.Or(e.PKCE, "supported")},
+		{"scope_separator", e.ScopeSeparator}, {"scope_param", e.ScopeParam}, {"auth_params", sortedPairs(e.AuthParams)},
+		{"client_secret", e.ClientSecret}, {"callback_keep", strings.Join(e.CallbackKeep, ", ")}, {"callback_hmac", e.CallbackHMAC},
+		{"token.access_token_path", t.AccessTokenPath}, {"token.refresh_token_path", t.RefreshTokenPath},
+		{"token.expires_in_path", t.ExpiresInPath}, {"token.scope_path", t.ScopePath}, {"token.token_type_path", t.TokenTypePath},
+		{"token.keep", strings.Join(t.Keep, ", ")}, {"token.lifetime", t.Lifetime}, {"token.refresh", cmp.Or(t.Refresh, "reusable")},
+		{"token.refresh_lead", t.RefreshLead}, {"token.refresh_idle_after", t.RefreshIdleAfter},
+	}
+	out := all[:0]
+	for _, kv := range all {
+		if kv[1] != "" {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// showQuirks prints an entry's quirks block as a provider's "quirks"
+// would spell it (YAML), or says there is none.
+func showQuirks(a *app, q providers.Quirks) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	err := enc.Encode(q)
+	if b := buf.Bytes(); err != nil || strings.TrimSpace(string(b)) == "{}" {
+		fmt.Fprintf(a.stdout, "\nQuirks: none (plain RFC 6749)\n")
+		return
+	}
+	fmt.Fprintf(a.stdout, "\nQuirks (defaults; a provider's own quirks block wins field by field):\n")
+	for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+		fmt.Fprintf(a.stdout, "  %s\n", line)
+	}
+}
+
+// sortedPairs writes a map as k=v pairs in key order.
+func sortedPairs(m map[string]string) string {
+	pairs := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		pairs = append(pairs, k+"="+m[k])
+	}
+	return strings.Join(pairs, " ")
 }

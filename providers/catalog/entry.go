@@ -301,7 +301,7 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 			add("token.keep %q is not a dot path", p)
 		}
 	}
-	if err := e.defaults().Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
+	if err := e.Defaults().Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
 		add("%v", err)
 	}
 	if _, err := e.refreshPolicy(); err != nil {

@@ -32,7 +32,7 @@ func (c *Catalog) Check(cfg providers.Config) error {
 			return fmt.Errorf("catalog: %s uses {%s}, which template %s does not declare", field, name, e.Name)
 		}
 	}
-	q := cfg.Quirks.Merge(e.defaults())
+	q := cfg.Quirks.Merge(e.Defaults())
 	if e.PKCE == "required" && q.PKCE == "unsupported" {
 		return fmt.Errorf("catalog: quirks.pkce: template %s requires PKCE", e.Name)
 	}
@@ -61,9 +61,11 @@ func (e *Entry) checkAuth(cfg providers.Config) error {
 	return nil
 }
 
-// defaults are the entry's quirks, with the classes its older fields
-// declare (pkce, token.refresh) folded in.
-func (e *Entry) defaults() providers.Quirks {
+// Defaults are the quirks a provider of this template starts from: the
+// entry's quirks block, with the classes its older fields declare (pkce,
+// token.refresh) folded in. A provider's own quirks win field by field
+// (providers.Quirks.Merge).
+func (e *Entry) Defaults() providers.Quirks {
 	q := e.QuirkDefaults
 	if e.PKCE == "unsupported" && q.PKCE == "" {
 		q.PKCE = "unsupported"
@@ -158,7 +160,7 @@ func (e *Entry) config(cfg providers.Config) (oauth.Config, error) {
 		out.AuthParams[k] = v
 	}
 	out.Vars = vars
-	out.Quirks = cfg.Quirks.Merge(e.defaults())
+	out.Quirks = cfg.Quirks.Merge(e.Defaults())
 	rp := e.refresh(cfg.Refresh())
 	out.RefreshLead, out.RefreshIdleAfter = providers.Duration(rp.Lead), providers.Duration(rp.IdleAfter)
 	return oauth.Config{Config: out, Quirks: e.quirks(), DefaultLifetime: e.lifetime()}, nil
