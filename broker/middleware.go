@@ -79,7 +79,9 @@ func (s *Server) accessLog(c *gin.Context) {
 }
 
 // renderErrors writes the last error a handler added with c.Error, as an
-// RFC 6749 §5.2 answer. Causes of server errors are logged, not shown.
+// RFC 6749 §5.2 answer. Causes of server errors are logged, not shown;
+// a server error without a cause is an answer, not a failure, and is not
+// logged here.
 func (s *Server) renderErrors(c *gin.Context) {
 	c.Next()
 	if len(c.Errors) == 0 || c.Writer.Written() {
@@ -99,8 +101,11 @@ func (s *Server) renderErrors(c *gin.Context) {
 		// forget it.
 		e = e.WithWWWAuthenticate(grants.BasicChallenge(realm(c)))
 	}
-	if e.Status >= 500 {
-		s.log.Error("request failed", "path", c.Request.URL.Path, "request_id", c.GetString("request_id"), "err", errors.Unwrap(e))
+	// A 5xx without a cause is a deliberate answer (the hashing gate's
+	// 503, a refresh held until the provider's Retry-After): only a
+	// failure with a cause (the store's included) is logged.
+	if cause := errors.Unwrap(e); e.Status >= 500 && cause != nil {
+		s.log.Error("request failed", "path", c.Request.URL.Path, "request_id", c.GetString("request_id"), "err", cause)
 	}
 	renderError(c, e)
 }
