@@ -270,8 +270,8 @@ func checkURL(name, value string, required bool) error {
 // URL with a host, no user info, query or fragment ({var}s allowed).
 func CheckAPIBaseURL(raw string) error {
 	u, err := url.Parse(VarRE.ReplaceAllString(raw, "x"))
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return fmt.Errorf("providers: api_base_urls: %q must be an absolute https URL without query or fragment", raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Errorf("providers: api_base_urls: %q must be an absolute https URL without query or fragment (plain http only to loopback, as the outbound policy allows)", raw)
 	}
 	return nil
 }
