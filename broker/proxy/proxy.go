@@ -107,8 +107,16 @@ func New(cfg Config) (*Proxy, error) {
 	return &Proxy{cfg: cfg, client: client}, nil
 }
 
-// Routes mounts the proxy, any method, on an API's group.
-func (p *Proxy) Routes(api gin.IRoutes) { api.Any(Route, p.serve) }
+// Routes mounts the proxy, for each of Methods, on an API's group.
+func (p *Proxy) Routes(api gin.IRoutes) {
+	for _, m := range Methods {
+		api.Handle(m, Route, p.serve)
+	}
+}
+
+// Methods are the methods the proxy forwards (CONNECT and TRACE are not).
+var Methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions}
 
 // IsProxyRoute reports whether a matched route (gin's FullPath) is the
 // proxy's, whose body bound is MaxBody rather than the broker's.
