@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
@@ -69,7 +70,7 @@ func newEnv(t *testing.T, upstream http.HandlerFunc) *env {
 	ts := httptest.NewServer(nil)
 	srv, err := broker.New(context.Background(), broker.Config{Catalog: cat,
 		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken, Outbound: broker.DevOutbound(),
-		Proxy:  broker.ProxyLimits{MaxBody: 64 << 10, ReplayBody: 16 << 10},
+		Proxy:  broker.ProxyLimits{MaxBody: 64 << 10, ReplayBody: 16 << 10, Timeout: 3 * time.Second},
 		Logger: slog.New(slog.NewTextHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -395,5 +396,38 @@ func TestProxyBodyLimit(t *testing.T) {
 	// Between the replay bound and the limit: forwarded, streamed.
 	if a := e.do(e.proxyReq("POST", "/upload", bytes.NewReader(make([]byte, 40<<10)))); a.Status != 200 {
 		t.Errorf("40 KiB body: got %d %s, want 200", a.Status, a.Body)
+	}
+}
+
+func TestProxyTimeout(t *testing.T) {
+	done := make(chan struct{})
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done(): // the broker gave up
+		case <-done:
+		}
+	})
+	defer close(done)
+	if a := e.do(e.proxyReq("GET", "/slow", nil)); a.Status != http.StatusGatewayTimeout {
+		t.Errorf("hanging upstream: got %d %s, want 504", a.Status, a.Body)
+	}
+}
+
+func TestProxyBaseURLPolicy(t *testing.T) {
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {})
+	body := map[string]any{"type": "oauth2", "auth_url": e.Fake.AuthURL, "token_url": e.Fake.TokenURL, "client_id": "c",
+		"api_base_urls": []string{"http://api.example.com"}}
+	e.admin(400, "PUT", "/apis/fed/providers/other", body) // plain http off loopback
+	body["api_base_urls"] = []string{"https://api.example.com/v1?x=1"}
+	e.admin(400, "PUT", "/apis/fed/providers/other", body)
+	body["api_base_urls"] = []string{"https://api.example.com/v1"}
+	e.admin(200, "PUT", "/apis/fed/providers/other", body)
+	// A template's default base: GitHub's API.
+	e.admin(200, "PUT", "/apis/fed/providers/gh", map[string]any{"template": "github", "client_id": "c", "client_secret": "s"})
+	req := e.proxyReq("GET", "/user", nil)
+	req.URL.Path = "/fed/oauth2/proxy/gh/user"
+	req.Header.Set("X-Client-User-Identity", "u1")
+	if a := e.do(req); a.Status < 400 || a.Status >= 500 || !strings.Contains(a.Body, "no connection") {
+		t.Errorf("github template, no connection: got %d %s, want the connection error (its base resolved)", a.Status, a.Body)
 	}
 }
