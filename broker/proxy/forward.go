@@ -120,6 +120,14 @@ func (p *Proxy) answer(c *gin.Context, k *call, resp *http.Response) {
 	c.Writer.WriteHeaderNow()
 	rc := http.NewResponseController(c.Writer)
 	flush := resp.ContentLength < 0 || streaming(resp)
+	if streaming(resp) {
+		// The server's own read and write timeouts (cmd serve: 30s, 60s)
+		// would end an event stream early, its read timeout by
+		// cancelling the request: a stream gets StreamTimeout instead.
+		until := p.cfg.Now().Add(p.cfg.StreamTimeout)
+		_ = rc.SetReadDeadline(until)
+		_ = rc.SetWriteDeadline(until)
+	}
 	if flush {
 		_ = rc.Flush()
 	}

@@ -431,3 +431,26 @@ func TestProxyBaseURLPolicy(t *testing.T) {
 		t.Errorf("github template, no connection: got %d %s, want the connection error (its base resolved)", a.Status, a.Body)
 	}
 }
+
+func TestProxy401RetriesOnce(t *testing.T) {
+	var calls atomic.Int32
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	a := e.do(e.proxyReq("POST", "/x", strings.NewReader("small")))
+	if a.Status != http.StatusUnauthorized || calls.Load() != 2 || e.Fake.RefreshCount() != 1 {
+		t.Errorf("replayable body: got %d after %d calls and %d refreshes, want the 401 after 2 calls and 1 refresh",
+			a.Status, calls.Load(), e.Fake.RefreshCount())
+	}
+	calls.Store(0)
+	// Over the replay bound (16 KiB here): the body streams once, and
+	// the 401 passes through without a retry.
+	a = e.do(e.proxyReq("POST", "/x", bytes.NewReader(make([]byte, 20<<10))))
+	if a.Status != http.StatusUnauthorized || calls.Load() != 1 || e.Fake.RefreshCount() != 1 {
+		t.Errorf("large body: got %d after %d calls and %d refreshes in all, want the 401 after 1 call, no new refresh",
+			a.Status, calls.Load(), e.Fake.RefreshCount())
+	}
+}
