@@ -43,7 +43,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // fake upstream as provider "fake" (its API at Upstream/v1) and user
 // "u1" connected by the proxy client.
 type env struct {
-	t            *testing.T
+	t            testing.TB
 	URL          string
 	Logs         *syncBuffer
 	Fake         *providertest.Fake
@@ -54,7 +54,7 @@ type env struct {
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func newEnv(t *testing.T, upstream http.HandlerFunc) *env {
+func newEnv(t testing.TB, upstream http.HandlerFunc) *env {
 	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {
