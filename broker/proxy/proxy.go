@@ -124,6 +124,10 @@ func IsProxyRoute(fullPath string) bool {
 	return len(fullPath) >= len(Route) && fullPath[len(fullPath)-len(Route):] == Route
 }
 
+// providerKey holds, in the gin context, the provider name once it is
+// known to exist.
+const providerKey = "proxy.provider"
+
 // call is one proxied request being served.
 type call struct {
 	api      storage.API
@@ -140,7 +144,9 @@ func (p *Proxy) serve(c *gin.Context) {
 	status := 0
 	defer func() {
 		if p.cfg.OnAnswer != nil {
-			p.cfg.OnAnswer(c.Param("provider"), status, p.cfg.Now().Sub(start))
+			// Only a provider that exists names a series: a made-up
+			// name in the path must not grow the metrics.
+			p.cfg.OnAnswer(c.GetString(providerKey), status, p.cfg.Now().Sub(start))
 		}
 	}()
 	k, err := p.prepare(c)

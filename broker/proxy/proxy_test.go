@@ -224,6 +224,15 @@ func TestProxyForwardsWithFreshToken(t *testing.T) {
 	}
 	noToken(t, "answer", a.Body+headerText(a.Header))
 	noToken(t, "log", e.Logs.String())
+	m, err := http.Get(e.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Body.Close()
+	metrics, _ := io.ReadAll(m.Body)
+	if want := `oauth2broker_proxy_requests_total{provider="fake",status="201"} 1`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics: want %s", want)
+	}
 }
 
 func headerText(h http.Header) string {
@@ -392,6 +401,11 @@ func TestProxyBodyLimit(t *testing.T) {
 	a := e.do(e.proxyReq("POST", "/upload", bytes.NewReader(make([]byte, 65<<10))))
 	if a.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("65 KiB body: got %d %s, want 413", a.Status, a.Body)
+	}
+	// No length announced (chunked): the bound cuts the stream.
+	a = e.do(e.proxyReq("POST", "/upload", io.MultiReader(bytes.NewReader(make([]byte, 65<<10)))))
+	if a.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("65 KiB chunked body: got %d %s, want 413", a.Status, a.Body)
 	}
 	// Between the replay bound and the limit: forwarded, streamed.
 	if a := e.do(e.proxyReq("POST", "/upload", bytes.NewReader(make([]byte, 40<<10)))); a.Status != 200 {

@@ -26,6 +26,7 @@ func (p *Proxy) resolve(c *gin.Context, k *call) error {
 	if err != nil {
 		return err
 	}
+	c.Set(providerKey, sp.Name)
 	cfg, err := providers.Decode(sp.Name, sp.Config)
 	if err != nil {
 		return err
