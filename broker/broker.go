@@ -19,6 +19,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/jobs"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/proxy"
 	"github.com/oauth2broker/oauth2broker/broker/reseal"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
@@ -78,6 +79,23 @@ type Config struct {
 	// Password bounds the password grant's hashing and failed logins
 	// (zero values: the defaults).
 	Password grants.PasswordLimits
+	// Proxy bounds the upstream API proxy (zero values: the defaults of
+	// broker/proxy).
+	Proxy ProxyLimits
+}
+
+// ProxyLimits bound the upstream API proxy's calls.
+type ProxyLimits struct {
+	// MaxBody bounds a request body (proxy.DefaultMaxBody, 10 MiB);
+	// ReplayBody is the part buffered so that a call can be retried
+	// after an upstream 401 (proxy.DefaultReplayBody, 1 MiB).
+	MaxBody, ReplayBody int64
+	// MaxAnswer bounds an answer body (proxy.DefaultMaxAnswer, 64 MiB).
+	MaxAnswer int64
+	// Timeout bounds a call until its answer is read
+	// (proxy.DefaultTimeout, 30s); StreamTimeout replaces it once a
+	// text/event-stream answer starts (proxy.DefaultStreamTimeout, 10m).
+	Timeout, StreamTimeout time.Duration
 }
 
 // DefaultAuditRetention is how long audit events are kept by default.
@@ -109,6 +127,7 @@ type Server struct {
 	proxies   *protocol.TrustedProxies // whose X-Forwarded-For is believed
 	resealer  *reseal.Resealer         // seals again after a key rotation
 	connect   *connectpage.Page        // the end users' connect page
+	proxy     *proxy.Proxy             // the upstream API proxy
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -187,6 +206,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.resealer = reseal.New(reseal.Config{Store: cfg.Store, Keyring: cfg.Keyring, Connections: s.conns, Logger: s.log})
 	s.connect, err = connectpage.New(connectpage.Config{Store: s.store, Keyring: cfg.Keyring, Connections: s.conns,
 		Authenticate: s.connectionClient, API: currentAPI, PublicURL: cfg.PublicURL, Logger: s.log, Now: s.now})
+	if err != nil {
+		return nil, err
+	}
+	s.proxy, err = proxy.New(proxy.Config{Store: s.store, Connections: s.conns, Authenticate: s.proxyClient, API: currentAPI,
+		APIBases: s.catalog.APIBaseURLs, Outbound: s.outbound, MaxBody: cfg.Proxy.MaxBody, ReplayBody: cfg.Proxy.ReplayBody,
+		MaxAnswer: cfg.Proxy.MaxAnswer, Timeout: cfg.Proxy.Timeout, StreamTimeout: cfg.Proxy.StreamTimeout,
+		OnAnswer: s.metrics.onProxy, Logger: s.log, Now: s.now})
 	if err != nil {
 		return nil, err
 	}

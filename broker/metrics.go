@@ -19,6 +19,8 @@ type metrics struct {
 	refreshes *prometheus.CounterVec
 	upstream  *prometheus.HistogramVec
 	leading   *prometheus.GaugeVec
+	proxied   *prometheus.CounterVec
+	proxyTime *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -44,8 +46,15 @@ func newMetrics() *metrics {
 		leading: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "oauth2broker_leader", Help: "1 while this replica runs the background job (it leads the job's election on a shared store), else 0.",
 		}, []string{"job"}),
+		proxied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oauth2broker_proxy_requests_total", Help: "Upstream API proxy calls by provider and status (0: no upstream answer).",
+		}, []string{"provider", "status"}),
+		proxyTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "oauth2broker_proxy_duration_seconds", Help: "Upstream API proxy call time by provider, answer streamed included.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"provider"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.issued, m.refreshes, m.upstream, m.leading,
+	m.registry.MustRegister(m.requests, m.latency, m.issued, m.refreshes, m.upstream, m.leading, m.proxied, m.proxyTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -81,4 +90,10 @@ func (m *metrics) onLeading(job string, leading bool) {
 		v = 1
 	}
 	m.leading.WithLabelValues(job).Set(v)
+}
+
+// onProxy records one upstream API proxy call.
+func (m *metrics) onProxy(provider string, status int, d time.Duration) {
+	m.proxied.WithLabelValues(provider, strconv.Itoa(status)).Inc()
+	m.proxyTime.WithLabelValues(provider).Observe(d.Seconds())
 }

@@ -16,11 +16,17 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/connerr"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
+	"github.com/oauth2broker/oauth2broker/broker/proxy"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // limitBody caps every request body at protocol.MaxBodyBytes.
+// The upstream API proxy bounds its own (Config.Proxy.MaxBody).
 func limitBody(c *gin.Context) {
+	if proxy.IsProxyRoute(c.FullPath()) {
+		c.Next()
+		return
+	}
 	if c.Request.ContentLength > protocol.MaxBodyBytes {
 		renderError(c, protocol.ErrRequestTooLarge)
 		c.Abort()

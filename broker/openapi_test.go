@@ -25,7 +25,7 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	param := regexp.MustCompile(`:([a-z]+)`)
+	param := regexp.MustCompile(`[:*]([a-z]+)`)
 	routed := map[string]bool{}
 	for _, r := range e.Srv.Routes() {
 		routed[r.Method+" "+param.ReplaceAllString(r.Path, "{$1}")] = true

@@ -56,6 +56,7 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/oauth2/provider/confirm", s.confirmConnection)
 	api.GET("/oauth2/connections", s.clientConnections)
 	s.connect.Routes(api)
+	s.proxy.Routes(api)
 
 	s.admin.Routes(e.Group("/admin/v1"))
 	return e

@@ -15,7 +15,10 @@ import (
 )
 
 // connectionClient parses a federation request and authenticates its
-// client, which must be allowed the connection grant.
+// client, which must be allowed the connection grant or the proxy: a
+// proxy-only client connects its users, lists and revokes their
+// connections, and never reads their tokens (the token endpoint still
+// requires "connection").
 func (s *Server) connectionClient(c *gin.Context) (*protocol.Request, storage.Client, bool) {
 	p, err := protocol.ParseRequest(c.Request)
 	if err != nil {
@@ -27,8 +30,8 @@ func (s *Server) connectionClient(c *gin.Context) (*protocol.Request, storage.Cl
 		fail(c, err)
 		return nil, client, false
 	}
-	if !grants.Allows(client, protocol.GrantConnection) {
-		fail(c, protocol.ErrUnauthorizedClient.WithDescription(`client may not use connections (grant type "connection")`))
+	if !usesConnections(client) {
+		fail(c, protocol.ErrUnauthorizedClient.WithDescription(`client may not use connections (grant type "connection" or "proxy")`))
 		return nil, client, false
 	}
 	return p, client, true
@@ -130,8 +133,8 @@ func (s *Server) clientConnections(c *gin.Context) {
 // revokeConnection revokes an identity's connections at the provider and
 // deletes them.
 func (s *Server) revokeConnection(c *gin.Context, p *protocol.Request, client storage.Client) {
-	if !grants.Allows(client, protocol.GrantConnection) {
-		fail(c, protocol.ErrUnauthorizedClient.WithDescription(`client may not use connections (grant type "connection")`))
+	if !usesConnections(client) {
+		fail(c, protocol.ErrUnauthorizedClient.WithDescription(`client may not use connections (grant type "connection" or "proxy")`))
 		return
 	}
 	res, err := s.conns.Revoke(c.Request.Context(), currentAPI(c), client.ID, p.Get("client_user_identity"), p.Get("provider"))
@@ -140,4 +143,11 @@ func (s *Server) revokeConnection(c *gin.Context, p *protocol.Request, client st
 		return
 	}
 	writeJSON(c, http.StatusOK, gin.H{"revoked": res.Deleted > 0, "deleted": res.Deleted, "upstream_revocation": res.Upstream})
+}
+
+// usesConnections reports whether a client may manage its users'
+// connections: it reads their tokens ("connection") or calls through
+// them ("proxy").
+func usesConnections(c storage.Client) bool {
+	return grants.Allows(c, protocol.GrantConnection) || grants.Allows(c, protocol.GrantProxy)
 }

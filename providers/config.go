@@ -75,6 +75,10 @@ type Config struct {
 	// parameters, JSON bodies, answer paths, …); a template's entry
 	// supplies defaults, each field set here wins.
 	Quirks Quirks `json:"quirks,omitzero" yaml:"quirks,omitempty"`
+	// APIBaseURLs are the provider's API base URLs that the broker's
+	// upstream proxy may reach (https, no query or fragment); empty
+	// keeps the template's, and a provider with none has no proxy.
+	APIBaseURLs []string `json:"api_base_urls,omitempty" yaml:"api_base_urls,omitempty"`
 }
 
 // Refresh returns the configured refresh policy.
@@ -206,6 +210,11 @@ func (c Config) Validate() error {
 	if err := c.Quirks.Validate(c); err != nil {
 		return err
 	}
+	for _, u := range c.APIBaseURLs {
+		if err := CheckAPIBaseURL(u); err != nil {
+			return err
+		}
+	}
 	if c.Template != "" {
 		return nil // the catalog checks the vars against the entry's
 	}
@@ -253,6 +262,16 @@ func checkURL(name, value string, required bool) error {
 	u, err := url.Parse(value)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
 		return fmt.Errorf("providers: %s must be an absolute http(s) URL", name)
+	}
+	return nil
+}
+
+// CheckAPIBaseURL checks one API base URL of the proxy: an absolute https
+// URL with a host, no user info, query or fragment ({var}s allowed).
+func CheckAPIBaseURL(raw string) error {
+	u, err := url.Parse(VarRE.ReplaceAllString(raw, "x"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Errorf("providers: api_base_urls: %q must be an absolute https URL without query or fragment (plain http only to loopback, as the outbound policy allows)", raw)
 	}
 	return nil
 }

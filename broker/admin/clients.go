@@ -24,7 +24,7 @@ var clientIDRE = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,128}$`)
 // clientGrantTypes are the names a client's grant_types may hold.
 var clientGrantTypes = []string{
 	protocol.GrantClientCredentials, protocol.GrantPassword, protocol.GrantRefreshToken,
-	protocol.GrantConnectionShort, "token_exchange",
+	protocol.GrantConnectionShort, "token_exchange", protocol.GrantProxy,
 }
 
 // clientView is a client in admin answers; ClientSecret is set only when

@@ -82,6 +82,9 @@ func (s *API) checkProvider(cfg *providers.Config) error {
 	if f.Quirks.Metadata != nil {
 		urls = append(urls, [2]string{"quirks.metadata.url", f.Quirks.Metadata.URL})
 	}
+	for _, b := range f.APIBaseURLs {
+		urls = append(urls, [2]string{"api_base_urls", providers.FillVars(b, f.Vars)})
+	}
 	if err := s.checkOutboundURLs(urls); err != nil {
 		return err
 	}

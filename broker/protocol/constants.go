@@ -12,6 +12,10 @@ const (
 	// GrantConnectionShort is the name of GrantConnection in a client's
 	// grant_types list.
 	GrantConnectionShort = "connection"
+	// GrantProxy is the grant_types name that allows a client the
+	// upstream API proxy (/{api}/oauth2/proxy/{provider}/...), which
+	// uses connections without handing their tokens out.
+	GrantProxy = "proxy"
 )
 
 // Token type hints (RFC 7009 §2.1) and the token type of answers.

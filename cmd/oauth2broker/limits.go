@@ -4,7 +4,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 )
@@ -64,4 +66,26 @@ func positiveInt(name, v string, least int) (int, error) {
 		return 0, usagef("%s %q: want an integer of at least %d", name, v, least)
 	}
 	return n, nil
+}
+
+// proxyLimits reads the upstream API proxy's bounds (zero: the defaults).
+func proxyLimits(s settings) (broker.ProxyLimits, error) {
+	var l broker.ProxyLimits
+	n, err := positiveInt("proxy-max-body", s.ProxyMaxBody, 1)
+	if err != nil {
+		return l, err
+	}
+	l.MaxBody = int64(n)
+	for _, d := range []struct {
+		name, v string
+		dst     *time.Duration
+	}{{"proxy-timeout", s.ProxyTimeout, &l.Timeout}, {"proxy-stream-timeout", s.ProxyStreamTimeout, &l.StreamTimeout}} {
+		if d.v == "" {
+			continue
+		}
+		if *d.dst, err = time.ParseDuration(d.v); err != nil || *d.dst <= 0 {
+			return l, usagef("%s %q: want a positive duration such as 30s", d.name, d.v)
+		}
+	}
+	return l, nil
 }

@@ -87,13 +87,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	if err != nil {
 		return err
 	}
+	proxyBounds, err := proxyLimits(s)
+	if err != nil {
+		return err
+	}
 	cat, err := catalog.Load()
 	if err != nil {
 		return err
 	}
 	srv, err := broker.New(ctx, broker.Config{Store: store, Keyring: kr, PublicURL: publicURL, AdminToken: s.AdminToken, Logger: log, Catalog: cat,
 		RefreshAhead: ahead, AuditRetention: retention,
-		TrustedProxies: proxies, Password: limits, Outbound: out})
+		TrustedProxies: proxies, Password: limits, Outbound: out, Proxy: proxyBounds})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,11 @@ type settings struct {
 	PasswordQueue     string
 	PasswordRate      string
 	PasswordBurst     string
+	// ProxyMaxBody, ProxyTimeout and ProxyStreamTimeout bound the
+	// upstream API proxy (see proxyLimits, limits.go).
+	ProxyMaxBody       string
+	ProxyTimeout       string
+	ProxyStreamTimeout string
 	// OutboundAllowHTTPLoopback is "true" to allow plain http to loopback
 	// upstreams and webhooks; OutboundDeny the deny list (outbound.ParseDeny).
 	OutboundAllowHTTPLoopback string
@@ -74,6 +79,12 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.PasswordRate }, nil},
 		{"password-burst", "OAUTH2BROKER_PASSWORD_BURST", "failed password logins per client address at once (default 10)",
 			func(s *settings) *string { return &s.PasswordBurst }, nil},
+		{"proxy-max-body", "OAUTH2BROKER_PROXY_MAX_BODY", "largest request body the upstream API proxy forwards, in bytes; past it 413 (default 10485760, 10 MiB)",
+			func(s *settings) *string { return &s.ProxyMaxBody }, nil},
+		{"proxy-timeout", "OAUTH2BROKER_PROXY_TIMEOUT", "time a proxied call may take until its answer is read; past it 504, or the answer is cut (default 30s)",
+			func(s *settings) *string { return &s.ProxyTimeout }, nil},
+		{"proxy-stream-timeout", "OAUTH2BROKER_PROXY_STREAM_TIMEOUT", "time a proxied text/event-stream answer may last (default 10m)",
+			func(s *settings) *string { return &s.ProxyStreamTimeout }, nil},
 		{"outbound-allow-http-loopback", "OAUTH2BROKER_OUTBOUND_ALLOW_HTTP_LOOPBACK", "true: providers and webhooks may be plain http on loopback (development only; default false: https only)",
 			func(s *settings) *string { return &s.OutboundAllowHTTPLoopback }, nil},
 		{"outbound-deny", "OAUTH2BROKER_OUTBOUND_DENY", "address ranges never called, checked on the resolved address: comma-separated CIDRs, default (link-local and metadata), private, loopback, or none (default: default)",

@@ -28,6 +28,10 @@ type Entry struct {
 	AuthURL     string `yaml:"auth_url"`
 	TokenURL    string `yaml:"token_url"`
 	UserinfoURL string `yaml:"userinfo_url"`
+	// APIBaseURLs are the provider's API base URLs (https, {var}s
+	// allowed) that the broker's upstream proxy may reach, unless the
+	// provider config sets its own.
+	APIBaseURLs []string `yaml:"api_base_urls"`
 	// AuthStyle is how the client authenticates at the token endpoint:
 	// "header" (HTTP Basic) or "body" (client_id and client_secret in the
 	// form).
@@ -193,6 +197,9 @@ func (e *Entry) Validate() error {
 		add("type must be oauth2 or oidc")
 	}
 	e.checkURL(add, declared, used, "userinfo_url", e.UserinfoURL, false)
+	for _, u := range e.APIBaseURLs {
+		e.checkURL(add, declared, used, "api_base_urls", u, true)
+	}
 	e.checkURL(add, declared, used, "revocation.url", e.Revocation.URL, e.Revocation.Kind != "none" && e.Revocation.Kind != "" && e.Type == "oauth2")
 	for name := range declared {
 		if !used[name] && !usedElsewhere(e, name) {

@@ -210,3 +210,32 @@ func (e *Entry) lifetime() time.Duration {
 	d, _ := time.ParseDuration(e.Token.Lifetime)
 	return d
 }
+
+// APIBaseURLs returns the API base URLs the upstream proxy may reach for
+// cfg, with their {var}s filled: cfg's own when set, else its template's.
+func (c *Catalog) APIBaseURLs(cfg providers.Config) ([]string, error) {
+	bases := cfg.APIBaseURLs
+	vars := map[string]string{"client_id": cfg.ClientID}
+	for k, v := range cfg.Vars {
+		vars[k] = v
+	}
+	if cfg.Template != "" {
+		e, ok := c.Get(cfg.Template)
+		if !ok {
+			return nil, fmt.Errorf("%w %q", providers.ErrUnknownTemplate, cfg.Template)
+		}
+		filled, err := e.vars(cfg)
+		if err != nil {
+			return nil, err
+		}
+		vars = filled
+		if len(bases) == 0 {
+			bases = e.APIBaseURLs
+		}
+	}
+	out := make([]string, 0, len(bases))
+	for _, b := range bases {
+		out = append(out, providers.FillVars(b, vars))
+	}
+	return out, nil
+}
