@@ -314,7 +314,7 @@ func TestProxyRefusesEscapes(t *testing.T) {
 	host := strings.TrimPrefix(evil.URL, "http://")
 	for _, p := range []string{
 		"/../x", "/a/../../x", "//" + host + "/x", "/%2F%2F" + host, "/%2f..%2fx", "/%2e%2e/x", "/@" + host + "/x",
-		"/" + evil.URL + "/x", "/a%5c..%5cb", "/a\\..\\b", "/./x", "/http:%2F%2F" + host,
+		"/" + evil.URL + "/x", "/a%5c..%5cb", "/a\\..\\b", "/./x", "/..;/x", "/a/..%3B/..%3B/x", "/http:%2F%2F" + host,
 	} {
 		req, err := http.NewRequest("GET", e.URL+"/fed/oauth2/proxy/fake"+p, nil)
 		if err != nil {
