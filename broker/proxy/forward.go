@@ -113,6 +113,10 @@ func drain(resp *http.Response) {
 func (p *Proxy) answer(c *gin.Context, k *call, resp *http.Response) {
 	h := c.Writer.Header()
 	copyHeader(h, resp.Header, notReturned)
+	// The upstream's Vary names its own Authorization, which here is
+	// the same for every user of a client: a cache must key on the
+	// identity (and base) instead, or serve one user's answer to another.
+	h.Add("Vary", HeaderIdentity+", "+HeaderBase)
 	if resp.ContentLength >= 0 {
 		h.Set("Content-Length", itoa(resp.ContentLength))
 	}

@@ -468,3 +468,24 @@ func TestProxy401RetriesOnce(t *testing.T) {
 			a.Status, calls.Load(), e.Fake.RefreshCount())
 	}
 }
+
+// TestProxyAnswerVariesByIdentity: the upstream's answer is per user,
+// but its Vary names an Authorization the broker sends for every user
+// of the client; a cache must key on the identity header.
+func TestProxyAnswerVariesByIdentity(t *testing.T) {
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=60")
+		w.Header().Set("Vary", "Accept, Authorization")
+		_, _ = io.WriteString(w, `{"login":"u1"}`)
+	})
+	a := e.do(e.proxyReq("GET", "/user", nil))
+	if a.Status != 200 {
+		t.Fatalf("got %d %s, want 200", a.Status, a.Body)
+	}
+	vary := strings.ToLower(strings.Join(a.Header.Values("Vary"), ","))
+	for _, want := range []string{"authorization", "x-client-user-identity", "x-proxy-base-url"} {
+		if !strings.Contains(vary, want) {
+			t.Errorf("Vary: got %q, want it to name %s", a.Header.Values("Vary"), want)
+		}
+	}
+}
