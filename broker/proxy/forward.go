@@ -40,6 +40,10 @@ func (p *Proxy) forward(c *gin.Context, k *call) (int, error) {
 		if err != nil || !onAnyBase(k.bases, to) {
 			return 0, protocol.ErrUpstreamError.WithDescription("the provider redirected outside its API base; not followed")
 		}
+		// Pass back what was checked: the raw value, if relative, would
+		// be resolved against the broker's URL by the client, and a
+		// browser reads "/\host" as "//host".
+		resp.Header.Set("Location", to.String())
 	}
 	if streaming(resp) {
 		deadline.Reset(p.cfg.StreamTimeout)
