@@ -292,17 +292,6 @@ func TestProxyRefreshesOnceOn401(t *testing.T) {
 	if want := []string{"Bearer at-1", "Bearer at-2"}; strings.Join(auths, ",") != strings.Join(want, ",") {
 		t.Errorf("upstream calls: got %q, want %q", auths, want)
 	}
-	// A token the upstream keeps refusing: one refresh, one retry, then
-	// the 401 as it is.
-	a = e.do(e.proxyReq("GET", "/y", nil)) // at-2 works
-	mu.Lock()
-	auths = nil
-	mu.Unlock()
-	e.Fake.Update(func(b *providertest.Behavior) {}) // next refresh mints at-3, also refused
-	a = e.do(e.proxyReq("GET", "/y", nil))
-	if a.Status != 200 {
-		t.Fatalf("got %d, want 200 with at-2", a.Status)
-	}
 }
 
 func TestProxyRefusesEscapes(t *testing.T) {
@@ -318,7 +307,8 @@ func TestProxyRefusesEscapes(t *testing.T) {
 	} {
 		req, err := http.NewRequest("GET", e.URL+"/fed/oauth2/proxy/fake"+p, nil)
 		if err != nil {
-			continue // not even a URL
+			t.Errorf("%s: %v", p, err)
+			continue
 		}
 		req.URL.RawPath = "" // keep the escapes as written
 		req.URL.Opaque = "//" + strings.TrimPrefix(e.URL, "http://") + "/fed/oauth2/proxy/fake" + p
