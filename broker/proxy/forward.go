@@ -40,6 +40,10 @@ func (p *Proxy) forward(c *gin.Context, k *call) (int, error) {
 		if err != nil || !onAnyBase(k.bases, to) {
 			return 0, protocol.ErrUpstreamError.WithDescription("the provider redirected outside its API base; not followed")
 		}
+		// Pass back what was checked: the raw value, if relative, would
+		// be resolved against the broker's URL by the client, and a
+		// browser reads "/\host" as "//host".
+		resp.Header.Set("Location", to.String())
 	}
 	if streaming(resp) {
 		deadline.Reset(p.cfg.StreamTimeout)
@@ -113,6 +117,10 @@ func drain(resp *http.Response) {
 func (p *Proxy) answer(c *gin.Context, k *call, resp *http.Response) {
 	h := c.Writer.Header()
 	copyHeader(h, resp.Header, notReturned)
+	// The upstream's Vary names its own Authorization, which here is
+	// the same for every user of a client: a cache must key on the
+	// identity (and base) instead, or serve one user's answer to another.
+	h.Add("Vary", HeaderIdentity+", "+HeaderBase)
 	if resp.ContentLength >= 0 {
 		h.Set("Content-Length", itoa(resp.ContentLength))
 	}

@@ -35,7 +35,7 @@ func target(base *url.URL, rest, rawQuery string) (*url.URL, error) {
 }
 
 // safePath reports whether p (escaped or decoded) has no part that could
-// change the host or climb: no "//", "\", "@", no "." or ".." segment,
+// change the host or climb: no "//", "\", "@", no "." or ".." segment (nor "..;x"),
 // no encoded slash, backslash or dot, no control character.
 func safePath(p string) bool {
 	if p != "" && p[0] != '/' {
@@ -56,11 +56,21 @@ func safePath(p string) bool {
 		}
 	}
 	for _, seg := range strings.Split(p, "/") {
-		if seg == "." || seg == ".." {
+		if dotSegment(seg) {
 			return false
 		}
 	}
 	return true
+}
+
+// dotSegment reports whether seg is a dot segment or a form that some
+// servers read as one: path parameters cut ("..;x", as Tomcat and
+// Spring do), trailing spaces dropped (".. ", as Windows servers do),
+// or dots only ("...").
+func dotSegment(seg string) bool {
+	seg, _, _ = strings.Cut(seg, ";")
+	seg = strings.TrimRight(seg, " ")
+	return seg != "" && strings.Trim(seg, ".") == ""
 }
 
 // under reports whether u is on base: the same scheme and host, and a
