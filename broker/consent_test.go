@@ -1,23 +1,16 @@
 package broker_test
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/oauth2broker/oauth2broker/broker"
-	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/providers/providertest"
-	"github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
 // The account-linking CSRF of a connect-page flow (RFC 9700 §4.7): an
@@ -291,28 +284,14 @@ func TestShopifyCallbackHMACVerified(t *testing.T) {
 // serves providers that post their callback cross-site (Apple's
 // form_post), where a Lax cookie is not sent.
 func TestConnectFlowCookiesOverHTTPS(t *testing.T) {
-	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := seal.GenerateKey()
-	ring, _ := seal.NewKeyring(key)
-	ts := httptest.NewServer(nil)
 	const public = "https://broker.example"
-	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: public, AdminToken: adminToken,
-		Outbound: broker.DevOutbound(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
-	e := &env{t: t, URL: ts.URL, Srv: srv, Store: db, Ring: ring, Logs: &syncBuffer{}}
+	e := newEnvConfig(t, func(c *broker.Config) { c.PublicURL = public })
 	id, sec := fedSetup(e, nil)
 	f := providertest.NewFake(t)
 	e.fakeProvider(f)
 	link := mustURL(t, e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec).str("url"))
 	post := func(path string, form url.Values, cookie string) *http.Response {
-		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest("POST", e.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		if cookie != "" {
@@ -330,7 +309,7 @@ func TestConnectFlowCookiesOverHTTPS(t *testing.T) {
 	if enter.StatusCode != 303 || len(session) != 1 || !session[0].Secure {
 		t.Fatalf("entering: got %d with cookies %v, want 303 and a Secure session", enter.StatusCode, session)
 	}
-	req, _ := http.NewRequest("GET", ts.URL+"/fed/oauth2/connect", nil)
+	req, _ := http.NewRequest("GET", e.URL+"/fed/oauth2/connect", nil)
 	req.AddCookie(session[0])
 	page := e.do(req)
 	csrf := csrfRE.FindStringSubmatch(page.Raw)[1]

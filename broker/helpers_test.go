@@ -66,6 +66,14 @@ func newEnvWith(t *testing.T, admin string) *env {
 // real one when nil).
 func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 	t.Helper()
+	return newEnvConfig(t, func(c *broker.Config) { c.AdminToken, c.Now = admin, now })
+}
+
+// newEnvConfig starts a broker on a fresh bbolt file, with the test
+// defaults (admin token, fast webhook retries, loopback upstreams allowed,
+// logs captured) changed by set.
+func newEnvConfig(t testing.TB, set func(*broker.Config)) *env {
+	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +83,14 @@ func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 	logs := &syncBuffer{}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
-	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t),
-		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: admin, Now: now, WebhookRetry: 20 * time.Millisecond, Outbound: broker.DevOutbound(),
+	cfg := broker.Config{Catalog: broker.BuiltinCatalog(t),
+		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken, WebhookRetry: 20 * time.Millisecond, Outbound: broker.DevOutbound(),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if set != nil {
+		set(&cfg)
+	}
+	srv, err := broker.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

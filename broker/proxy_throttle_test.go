@@ -1,39 +1,18 @@
 package broker_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/oauth2broker/oauth2broker/broker"
-	"github.com/oauth2broker/oauth2broker/broker/seal"
-	"github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
 
 // newEnvProxies is newEnv with a broker that trusts proxies.
 func newEnvProxies(t *testing.T, proxies []string) *env {
 	t.Helper()
-	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := seal.GenerateKey()
-	ring, _ := seal.NewKeyring(key)
-	ts := httptest.NewServer(nil)
-	srv, err := broker.New(context.Background(), broker.Config{Catalog: broker.BuiltinCatalog(t), Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken,
-		TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
-	return &env{t: t, URL: ts.URL, Srv: srv, Store: db, Ring: ring, Logs: &syncBuffer{}}
+	return newEnvConfig(t, func(c *broker.Config) { c.TrustedProxies = proxies })
 }
 
 // Behind a load balancer, an attacker's wrong passwords lock the
