@@ -215,6 +215,11 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	for _, name := range RequestVars {
+		if _, ok := c.Vars[name]; ok {
+			return fmt.Errorf("providers: vars.%s: the broker fills {%s} per call; choose another name", name, name)
+		}
+	}
 	if c.Template != "" {
 		return nil // the catalog checks the vars against the entry's
 	}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 func TestEveryEntryLoadsAndValidates(t *testing.T) {
@@ -35,8 +37,8 @@ func TestValidateRejects(t *testing.T) {
 		"unused var":          func(e *Entry) { e.Vars = []Var{{Name: "shop", Description: "d"}} },
 		"http url":            func(e *Entry) { e.TokenURL = "http://x.example/token" },
 		"bad separator":       func(e *Entry) { e.ScopeSeparator = ";" },
-		"bad revocation":      func(e *Entry) { e.Revocation = Revocation{Kind: "magic", URL: "https://x.example/r"} },
-		"revocation no url":   func(e *Entry) { e.Revocation = Revocation{Kind: "rfc7009"} },
+		"bad revocation":      func(e *Entry) { e.Revocation = Revocation{Revocation: providers.Revocation{Kind: "magic"}, URL: "https://x.example/r"} },
+		"revocation no url":   func(e *Entry) { e.Revocation = Revocation{Revocation: providers.Revocation{Kind: "rfc7009"}} },
 		"bad lifetime":        func(e *Entry) { e.Token.Lifetime = "forever" },
 		"bad path":            func(e *Entry) { e.Token.AccessTokenPath = "a..b" },
 		"bad type":            func(e *Entry) { e.Type = "saml" },

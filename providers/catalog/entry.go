@@ -135,13 +135,12 @@ type Revocation struct {
 	// Kind is "rfc7009" (POST token=… with client authentication),
 	// "github_grant" (DELETE {url} with HTTP Basic client credentials and
 	// the access token in a JSON body), "bearer" (Method {url} with the
-	// access token as a Bearer credential) or "none".
-	Kind   string `yaml:"kind"`
-	URL    string `yaml:"url"`
-	Method string `yaml:"method"`
-	// Token is which token to revoke with rfc7009: "refresh_token" (the
-	// default when there is one) or "access_token".
-	Token string `yaml:"token"`
+	// access token as a Bearer credential) or "none". Method, Token
+	// (which token rfc7009 revokes: "refresh_token", the default when
+	// there is one, or "access_token"), Rename and Drop are those of
+	// providers.Revocation.
+	providers.Revocation `yaml:",inline"`
+	URL                  string `yaml:"url"`
 }
 
 var (
@@ -171,8 +170,8 @@ func (e *Entry) Validate() error {
 	}
 	declared := map[string]bool{}
 	for _, v := range e.Vars {
-		if !lowerRE.MatchString(v.Name) || v.Description == "" || declared[v.Name] {
-			add("vars: %q needs a lowercase unique name and a description", v.Name)
+		if !lowerRE.MatchString(v.Name) || v.Description == "" || declared[v.Name] || slices.Contains(providers.RequestVars, v.Name) {
+			add("vars: %q needs a lowercase unique name (not one the broker fills per call) and a description", v.Name)
 		}
 		if !slices.Contains([]string{"", "name", "host", "url"}, v.Kind) {
 			add("vars: %q: kind %q: want name, host or url", v.Name, v.Kind)
@@ -308,7 +307,11 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 			add("token.keep %q is not a dot path", p)
 		}
 	}
-	if err := e.Defaults().Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
+	d := e.Defaults()
+	if d.Revocation == nil && e.Revocation.Kind != "" {
+		d.Revocation = &e.Revocation.Revocation
+	}
+	if err := d.Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
 		add("%v", err)
 	}
 	if _, err := e.refreshPolicy(); err != nil {

@@ -194,7 +194,7 @@ func (e *Entry) quirks() oauth.Quirks {
 		ScopeSeparator: separators[e.ScopeSeparator], ScopeParam: e.ScopeParam, NoPKCE: e.PKCE == "unsupported",
 		AccessTokenPath: t.AccessTokenPath, RefreshTokenPath: t.RefreshTokenPath, ExpiresInPath: t.ExpiresInPath,
 		ScopePath: t.ScopePath, TokenTypePath: t.TokenTypePath, Keep: t.Keep, CallbackKeep: e.CallbackKeep,
-		Revocation:   oauth.Revocation{Kind: e.Revocation.Kind, Method: e.Revocation.Method, Token: e.Revocation.Token},
+		Revocation:   oauth.Revocation{Revocation: e.Revocation.Revocation},
 		CallbackHMAC: e.CallbackHMAC,
 	}
 }

@@ -94,7 +94,7 @@ func callQuirks(q Quirks, pq providers.Quirks, lifetime time.Duration) (Quirks, 
 		q.CallbackKeep = pq.CallbackKeep
 	}
 	if r := pq.Revocation; r != nil {
-		q.Revocation = Revocation{Kind: r.Kind, Method: r.Method, Token: r.Token, URL: q.Revocation.URL}
+		q.Revocation = Revocation{Revocation: *r, URL: q.Revocation.URL}
 	}
 	switch l := pq.Lifetime; l {
 	case "":
@@ -176,12 +176,21 @@ func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRe
 		form.Set("code_verifier", r.Verifier)
 	}
 	q := p.cfg.Config.Quirks
+	perCall := map[string]string{"state": r.State, "redirect_uri": r.RedirectURL}
 	for k, v := range q.TokenParams {
-		form.Set(k, v)
+		form.Set(k, providers.FillVars(v, perCall))
+	}
+	for _, name := range q.CallbackParams {
+		if v := r.Callback.Get(name); v != "" {
+			form.Set(name, v)
+		}
 	}
 	ts, err := p.retrieve(ctx, call{op: "exchange", url: p.cfg.TokenURL, auth: q.TokenAuth, headers: q.TokenHeaders}, form)
 	if err != nil {
 		return nil, err
+	}
+	if p.refreshNeedsRedirect() {
+		ts.RedirectURI = r.RedirectURL
 	}
 	return ts, p.metadata(ctx, ts)
 }
@@ -194,7 +203,12 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}}
 	for k, v := range q.RefreshParams {
-		form.Set(k, v)
+		if strings.Contains(v, "{redirect_uri}") && ts.RedirectURI == "" {
+			// A connection made before the provider needed it: only a
+			// new code exchange records the redirect URI.
+			return nil, fmt.Errorf("oauth: refresh: %w: quirks.refresh_params.%s repeats the exchange's redirect_uri, which this connection did not keep; reconnect", providers.ErrInvalidGrant, k)
+		}
+		form.Set(k, providers.FillVars(v, map[string]string{"redirect_uri": ts.RedirectURI}))
 	}
 	out, err := p.retrieve(ctx, call{op: "refresh", url: orDefault(q.RefreshURL, p.cfg.TokenURL), auth: q.RefreshAuth, headers: q.RefreshHeaders}, form)
 	if err != nil {
@@ -209,6 +223,7 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	if out.Scope == "" {
 		out.Scope = ts.Scope
 	}
+	out.RedirectURI = ts.RedirectURI
 	for k, v := range ts.Extra {
 		if _, ok := out.Extra[k]; !ok {
 			if out.Extra == nil {
@@ -224,6 +239,17 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 		_ = p.metadata(ctx, out)
 	}
 	return out, nil
+}
+
+// refreshNeedsRedirect reports whether a refresh repeats the exchange's
+// redirect_uri: only then does the token set keep it.
+func (p *Provider) refreshNeedsRedirect() bool {
+	for _, v := range p.cfg.Config.Quirks.RefreshParams {
+		if strings.Contains(v, "{redirect_uri}") {
+			return true
+		}
+	}
+	return false
 }
 
 // RefreshPolicy implements providers.RefreshAdvisor: the configured

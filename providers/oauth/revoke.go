@@ -39,7 +39,7 @@ func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 			req.Header.Set("Authorization", "Bearer "+ts.AccessToken)
 		}
 	default:
-		req, err = p.rfc7009Request(ctx, u, ts, rv.Token)
+		req, err = p.rfc7009Request(ctx, u, ts, rv.Revocation)
 	}
 	if err != nil {
 		return fmt.Errorf("oauth: revoke: %w", err)
@@ -47,12 +47,19 @@ func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 	return p.revokeCall(req)
 }
 
-func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.TokenSet, which string) (*http.Request, error) {
+// rfc7009Request builds an RFC 7009 revocation as the provider wants
+// it: the token, its hint (unless dropped), client authentication by
+// quirks.revocation_auth, parameters renamed, encoded by
+// quirks.revocation_body, sent with rv.Method (POST by default).
+func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.TokenSet, rv providers.Revocation) (*http.Request, error) {
 	token, hint := ts.RefreshToken, "refresh_token"
-	if token == "" || which == "access_token" {
+	if token == "" || rv.Token == "access_token" {
 		token, hint = ts.AccessToken, "access_token"
 	}
 	form := url.Values{"token": {token}, "token_type_hint": {hint}}
+	for _, d := range rv.Drop {
+		form.Del(d)
+	}
 	secret, err := p.secret()
 	if err != nil {
 		return nil, err
@@ -63,18 +70,14 @@ func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.T
 		form.Set("client_id", p.cfg.ClientID)
 		form.Set("client_secret", secret)
 	}
-	ctype, body := "application/x-www-form-urlencoded", form.Encode()
-	if q.RevocationBody == "json" {
-		ctype, body = "application/json", jsonBody(form)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+	rename(form, rv.Rename)
+	req, err := paramsRequest(ctx, orDefault(rv.Method, http.MethodPost), u, q.RevocationBody, form)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range q.RevocationHeaders {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", ctype)
 	if style == "header" {
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
 	}
