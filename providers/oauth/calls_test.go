@@ -1,0 +1,167 @@
+package oauth_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/oauth2broker/oauth2broker/providers"
+)
+
+// {state} and {redirect_uri} are filled per call: the flow's state and
+// callback in the exchange (Dropbox Sign's state), the exchange's
+// callback, kept with the connection, in the refresh (Mollie).
+func TestQuirkRequestVars(t *testing.T) {
+	r := newRecorder(t)
+	r.answer("/token", 200, `{"access_token":"a1","refresh_token":"r1","expires_in":3600}`)
+	p := quirkProvider(t, r, providers.Quirks{
+		TokenParams:   map[string]string{"state": "{state}", "shop": "{shop}"},
+		RefreshParams: map[string]string{"redirect_uri": "{redirect_uri}"},
+	})
+	ts, err := p.Exchange(t.Context(), "c", authRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := form(t, r.last(t)); f.Get("state") != authRequest().State || f.Get("shop") != "acme" {
+		t.Errorf("exchange form = %v, want state=%s and shop=acme", f, authRequest().State)
+	}
+	if ts.RedirectURI != redirectURL {
+		t.Errorf("kept redirect URI %q, want %q (the refresh repeats it)", ts.RedirectURI, redirectURL)
+	}
+	r.answer("/token", 200, `{"access_token":"a2","expires_in":3600}`)
+	out, err := p.Refresh(t.Context(), ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := form(t, r.last(t)); f.Get("redirect_uri") != redirectURL || f.Has("state") {
+		t.Errorf("refresh form = %v, want redirect_uri=%s and no state", f, redirectURL)
+	}
+	if out.RedirectURI != redirectURL {
+		t.Errorf("refreshed token set lost the redirect URI: %+v", out)
+	}
+	calls := r.count()
+	_, err = p.Refresh(t.Context(), &providers.TokenSet{AccessToken: "a", RefreshToken: "r"})
+	checkSentinel(t, err, providers.ErrInvalidGrant)
+	if r.count() != calls {
+		t.Error("a refresh without the exchange's redirect URI called the provider")
+	}
+	plain := quirkProvider(t, r, providers.Quirks{TokenParams: map[string]string{"state": "{state}"}})
+	r.answer("/token", 200, `{"access_token":"a1","refresh_token":"r1","expires_in":3600}`)
+	if ts, err := plain.Exchange(t.Context(), "c", authRequest()); err != nil || ts.RedirectURI != "" {
+		t.Errorf("without {redirect_uri} in refresh_params: %+v, %v; want no redirect URI kept", ts, err)
+	}
+}
+
+// Callback parameters listed in callback_params are copied into the code
+// exchange (BigCommerce's context and scope); others are not.
+func TestQuirkCallbackParams(t *testing.T) {
+	r := newRecorder(t)
+	r.answer("/token", 200, `{"access_token":"a1","scope":"store_v2_products","context":"stores/z4zn3wo"}`)
+	p := quirkProvider(t, r, providers.Quirks{CallbackParams: []string{"context", "scope", "account_uuid"}})
+	ar := authRequest()
+	ar.Callback = url.Values{"code": {"c"}, "state": {ar.State}, "context": {"stores/z4zn3wo"}, "scope": {"store_v2_products"}, "other": {"x"}}
+	if _, err := p.Exchange(t.Context(), "c", ar); err != nil {
+		t.Fatal(err)
+	}
+	f := form(t, r.last(t))
+	if f.Get("context") != "stores/z4zn3wo" || f.Get("scope") != "store_v2_products" || f.Has("other") || f.Has("account_uuid") || f.Has("state") {
+		t.Errorf("exchange form = %v, want context and scope copied, nothing else", f)
+	}
+}
+
+// request_body query: the token parameters go in the URL's query, after
+// the query the URL has, with no body.
+func TestQuirkQueryEncodedTokenRequest(t *testing.T) {
+	r := newRecorder(t)
+	r.answer("/token", 200, `{"access_token":"a1","refresh_token":"r1","expires_in":3600}`)
+	p := quirkProvider(t, r, providers.Quirks{RequestBody: "query"}, func(c *providers.Config) { c.TokenURL = "http://{host}/token?v=2" })
+	if _, err := p.Exchange(t.Context(), "c", authRequest()); err != nil {
+		t.Fatal(err)
+	}
+	s := r.last(t)
+	q, _ := url.ParseQuery(s.query)
+	if s.method != http.MethodPost || s.body != "" || s.header.Get("Content-Type") != "" || !strings.HasPrefix(s.query, "v=2&") ||
+		q.Get("grant_type") != "authorization_code" || q.Get("code") != "c" || q.Get("redirect_uri") != redirectURL || q.Get("code_verifier") != rfcVerifier {
+		t.Errorf("exchange %s ?%s body %q Content-Type %q: want POST with the parameters after v=2 in the query and no body",
+			s.method, s.query, s.body, s.header.Get("Content-Type"))
+	}
+	if s.header.Get("Authorization") == "" {
+		t.Error("exchange: no Basic client authentication")
+	}
+}
+
+// An rfc7009 revocation sent as the provider documents it: DELETE with a
+// form body (Mollie), GET with the renamed token in the query and no
+// hint (Oura), client_id renamed in the body (TikTok).
+func TestQuirkRevocationShapes(t *testing.T) {
+	ts := &providers.TokenSet{AccessToken: "at", RefreshToken: "rt"}
+	for _, tc := range []struct {
+		name             string
+		q                providers.Quirks
+		method, body, rq string
+		basic            bool
+	}{
+		{"delete with a form", providers.Quirks{Revocation: &providers.Revocation{Kind: "rfc7009", Method: http.MethodDelete}},
+			http.MethodDelete, "token=rt&token_type_hint=refresh_token", "", true},
+		{"get with the token in the query", providers.Quirks{RevocationBody: "query", RevocationAuth: "none",
+			Revocation: &providers.Revocation{Kind: "rfc7009", Method: http.MethodGet, Token: "access_token", Rename: map[string]string{"token": "access_token"}, Drop: []string{"token_type_hint"}}},
+			http.MethodGet, "", "access_token=at", false},
+		{"client_id renamed", providers.Quirks{RevocationAuth: "body",
+			Revocation: &providers.Revocation{Kind: "rfc7009", Token: "access_token", Rename: map[string]string{"client_id": "client_key"}, Drop: []string{"token_type_hint"}}},
+			http.MethodPost, "client_key=cid&client_secret=csecret&token=at", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRecorder(t)
+			r.answer("/revoke", 200, `{}`)
+			if err := quirkProvider(t, r, tc.q).Revoke(t.Context(), ts); err != nil {
+				t.Fatal(err)
+			}
+			s := r.last(t)
+			if s.method != tc.method || s.body != tc.body || s.query != tc.rq || (s.header.Get("Authorization") != "") != tc.basic {
+				t.Errorf("revoke %s ?%s body %q Authorization %q: want %s ?%s body %q, Basic %v",
+					s.method, s.query, s.body, s.header.Get("Authorization"), tc.method, tc.rq, tc.body, tc.basic)
+			}
+		})
+	}
+}
+
+// Contradicting or misplaced per-call quirks are refused, naming the
+// field.
+func TestQuirkValidationPerCall(t *testing.T) {
+	base := providers.Config{Name: "c", Type: providers.TypeOAuth2, ClientID: "cid", AuthURL: "https://a.example/auth", TokenURL: "https://a.example/token"}
+	rfc := func(r providers.Revocation) *providers.Revocation { r.Kind = "rfc7009"; return &r }
+	for _, tc := range []struct {
+		field  string
+		mutate func(*providers.Config)
+	}{
+		{"quirks.refresh_params.x", func(c *providers.Config) { c.Quirks.RefreshParams = map[string]string{"x": "{state}"} }},
+		{"quirks.token_headers", func(c *providers.Config) { c.Quirks.TokenHeaders = map[string]string{"X-State": "{state}"} }},
+		{"token_url", func(c *providers.Config) { c.TokenURL = "https://a.example/token/{redirect_uri}" }},
+		{"vars.state", func(c *providers.Config) { c.Vars = map[string]string{"state": "x"} }},
+		{"quirks.callback_params", func(c *providers.Config) { c.Quirks.CallbackParams = []string{"code_verifier"} }},
+		{"quirks.revocation.drop", func(c *providers.Config) { c.Quirks.Revocation = rfc(providers.Revocation{Drop: []string{"token"}}) }},
+		{"quirks.revocation.rename", func(c *providers.Config) {
+			c.Quirks.Revocation = &providers.Revocation{Kind: "bearer", Rename: map[string]string{"token": "t"}}
+		}},
+		{"quirks.revocation.method", func(c *providers.Config) { c.Quirks.Revocation = rfc(providers.Revocation{Method: http.MethodGet}) }},
+		{"quirks.metadata.headers", func(c *providers.Config) {
+			c.Quirks.Metadata = &providers.Metadata{URL: "https://a.example/me", Keep: map[string]string{"id": "id"}, Headers: map[string]string{"Authorization": "x"}}
+		}},
+		{"quirks.request_body", func(c *providers.Config) { c.Quirks.RequestBody = "multipart" }},
+	} {
+		c := base
+		tc.mutate(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: Validate = %v, want an error naming %s", tc.field, err, tc.field)
+		}
+	}
+	ok := base
+	ok.Quirks = providers.Quirks{TokenParams: map[string]string{"state": "{state}", "r": "{redirect_uri}"}, RefreshParams: map[string]string{"redirect_uri": "{redirect_uri}"},
+		CallbackParams: []string{"context"}, RequestBody: "query", RevocationBody: "query",
+		Revocation: rfc(providers.Revocation{Method: http.MethodGet, Rename: map[string]string{"token": "access_token"}, Drop: []string{"token_type_hint"}}),
+		Metadata:   &providers.Metadata{URL: "https://a.example/me", Keep: map[string]string{"id": "id"}, Headers: map[string]string{"User-Agent": "app (ops@example.com)"}}}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("every per-call quirk in its place: Validate = %v, want nil", err)
+	}
+}
