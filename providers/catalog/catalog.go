@@ -119,6 +119,8 @@ func (e *Entry) Quirks() []string {
 	add(len(e.QuirkDefaults.ErrorCodes) > 0, "provider error codes")
 	add(len(e.QuirkDefaults.TokenParams) > 0 || len(e.QuirkDefaults.RefreshParams) > 0, "token params")
 	add(e.QuirkDefaults.RequestBody == "json", "JSON requests")
+	add(e.QuirkDefaults.RequestBody == "query", "query-string requests")
+	add(len(e.QuirkDefaults.CallbackParams) > 0, "callback params")
 	add(e.QuirkDefaults.RefreshURL != "", "refresh URL")
 	add(e.QuirkDefaults.Metadata != nil, "metadata call")
 	add(e.PKCE == "unsupported", "no PKCE")

@@ -71,7 +71,8 @@ type Entry struct {
 	// configuration can also set (providers.Quirks: token_params,
 	// refresh_params, request_body, refresh_url, *_auth, *_headers,
 	// paths, expiry, error_codes, authorize_rename, authorize_drop,
-	// metadata); the configuration's own quirks win field by field.
+	// callback_params, metadata); the configuration's own quirks win
+	// field by field.
 	QuirkDefaults providers.Quirks `yaml:"quirks"`
 	// Notes are shown by `oauth2broker providers show`.
 	Notes string `yaml:"notes"`
