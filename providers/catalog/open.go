@@ -31,6 +31,9 @@ func (c *Catalog) Check(cfg providers.Config) error {
 		if _, ok := vars[name]; !ok {
 			return fmt.Errorf("catalog: %s uses {%s}, which template %s does not declare", field, name, e.Name)
 		}
+		if e.varKind(name) == "text" && !strings.HasSuffix(field, "headers") {
+			return fmt.Errorf("catalog: %s uses {%s}, a text var: only header values may use it", field, name)
+		}
 	}
 	q := cfg.Quirks.Merge(e.Defaults())
 	if e.PKCE == "required" && q.PKCE == "unsupported" {
