@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -215,7 +216,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	for _, name := range RequestVars {
+	for _, name := range append(slices.Clone(RequestVars), CallVars...) {
 		if _, ok := c.Vars[name]; ok {
 			return fmt.Errorf("providers: vars.%s: the broker fills {%s} per call; choose another name", name, name)
 		}

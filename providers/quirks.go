@@ -109,6 +109,11 @@ type Quirks struct {
 	// Metadata is a call made after a code exchange (and refreshes when
 	// OnRefresh) whose chosen fields are kept with the connection.
 	Metadata *Metadata `json:"metadata,omitempty" yaml:"metadata,omitempty"`
+	// LongLived trades the code exchange's short-lived access token for
+	// a long-lived one with a second call, and may refresh the long-lived
+	// token with itself (Meta: Instagram's ig_exchange_token and
+	// ig_refresh_token).
+	LongLived *LongLived `json:"long_lived,omitempty" yaml:"long_lived,omitempty"`
 }
 
 // Revocation describes a revocation call.
@@ -212,6 +217,9 @@ func (q Quirks) Merge(def Quirks) Quirks {
 	}
 	if q.Metadata != nil {
 		out.Metadata = q.Metadata
+	}
+	if q.LongLived != nil {
+		out.LongLived = q.LongLived
 	}
 	if q.Revocation != nil {
 		out.Revocation = q.Revocation
@@ -339,6 +347,9 @@ func (q Quirks) Validate(c Config) error {
 	if err := q.validateCalls(); err != nil {
 		return err
 	}
+	if err := q.LongLived.validate(q.RefreshTokens); err != nil {
+		return err
+	}
 	if m := q.Metadata; m != nil {
 		if err := checkURL("quirks.metadata.url", VarRE.ReplaceAllString(m.URL, "x"), true); err != nil {
 			return err
@@ -405,7 +416,8 @@ func (c Config) UsedVars() map[string]string {
 	used := map[string]string{}
 	add := func(field, s string) {
 		for _, m := range VarRE.FindAllStringSubmatch(s, -1) {
-			if slices.Contains(RequestVars, m[1]) && (field == "quirks.token_params" || field == "quirks.refresh_params") {
+			if slices.Contains(RequestVars, m[1]) && (field == "quirks.token_params" || field == "quirks.refresh_params") ||
+				slices.Contains(CallVars, m[1]) && strings.HasPrefix(field, "quirks.long_lived.") && strings.HasSuffix(field, ".params") {
 				continue
 			}
 			if _, ok := used[m[1]]; !ok {
@@ -431,6 +443,12 @@ func (c Config) UsedVars() map[string]string {
 		add("quirks.metadata.url", q.Metadata.URL)
 		for _, v := range q.Metadata.Headers {
 			add("quirks.metadata.headers", v)
+		}
+	}
+	for field, c := range q.LongLived.calls() {
+		add(field+".url", c.URL)
+		for _, v := range c.Params {
+			add(field+".params", v)
 		}
 	}
 	return used

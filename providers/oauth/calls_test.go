@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauth2broker/oauth2broker/providers"
 )
@@ -163,5 +164,81 @@ func TestQuirkValidationPerCall(t *testing.T) {
 		Metadata:   &providers.Metadata{URL: "https://a.example/me", Keep: map[string]string{"id": "id"}, Headers: map[string]string{"User-Agent": "app (ops@example.com)"}}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("every per-call quirk in its place: Validate = %v, want nil", err)
+	}
+}
+
+// The long-lived ladder (Instagram): the code exchange's short-lived
+// token is traded by a GET carrying it and the client secret; the
+// long-lived token replaces it, the first answer's other fields stay,
+// and the token refreshes itself (it is kept as the refresh credential).
+// A failed second call fails the exchange.
+func TestQuirkLongLivedExchangeAndRefresh(t *testing.T) {
+	r := newRecorder(t)
+	r.answer("/token", 200, `{"access_token":"short","user_id":"17841405793187218","expires_in":3600}`)
+	r.answer("/access_token", 200, `{"access_token":"long1","token_type":"bearer","expires_in":5183944}`)
+	r.answer("/refresh_access_token", 200, `{"access_token":"long2","token_type":"bearer","expires_in":5183944}`)
+	p := quirkProvider(t, r, providers.Quirks{Keep: []string{"user_id"}, LongLived: &providers.LongLived{
+		Exchange: providers.TokenCall{URL: "http://{host}/access_token", Params: map[string]string{
+			"grant_type": "ig_exchange_token", "client_secret": "{client_secret}", "access_token": "{access_token}"}},
+		Refresh: &providers.TokenCall{URL: "http://{host}/refresh_access_token", Params: map[string]string{
+			"grant_type": "ig_refresh_token", "access_token": "{access_token}"}},
+	}})
+	ts, err := p.Exchange(t.Context(), "c", authRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.last(t)
+	q, _ := url.ParseQuery(s.query)
+	if s.method != http.MethodGet || s.path != "/access_token" || q.Get("access_token") != "short" || q.Get("client_secret") != "csecret" || q.Get("grant_type") != "ig_exchange_token" || s.body != "" {
+		t.Errorf("long-lived exchange %s %s?%s body %q: want GET /access_token with the short token and the secret in the query", s.method, s.path, s.query, s.body)
+	}
+	if ts.AccessToken != "long1" || ts.RefreshToken != "long1" || !ts.Expiry.Equal(testNow.Add(5183944*time.Second)) || ts.Extra["user_id"] != "17841405793187218" {
+		t.Errorf("got %+v, want the long-lived token (also the refresh credential), its expiry and the first answer's user_id", ts)
+	}
+	out, err := p.Refresh(t.Context(), ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = r.last(t)
+	q, _ = url.ParseQuery(s.query)
+	if s.method != http.MethodGet || s.path != "/refresh_access_token" || q.Get("access_token") != "long1" || q.Has("refresh_token") || s.header.Get("Authorization") != "" {
+		t.Errorf("refresh %s %s?%s: want GET /refresh_access_token with the long-lived token, no refresh_token, no client auth", s.method, s.path, s.query)
+	}
+	if out.AccessToken != "long2" || out.RefreshToken != "long2" || out.Extra["user_id"] != "17841405793187218" {
+		t.Errorf("refresh got %+v, want long2 as access and refresh credential, user_id kept", out)
+	}
+	r.answer("/access_token", 400, `{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}`)
+	if ts, err := p.Exchange(t.Context(), "c", authRequest()); err == nil {
+		t.Errorf("a failed long-lived exchange gave %+v, want an error (a short-lived token would die within the hour)", ts)
+	}
+}
+
+// Long-lived calls are checked: a URL, GET or POST, named parameters, a
+// refresh only with refresh tokens, and their {access_token} and
+// {client_secret} only in their own params.
+func TestQuirkLongLivedValidation(t *testing.T) {
+	base := providers.Config{Name: "c", Type: providers.TypeOAuth2, ClientID: "cid", AuthURL: "https://a.example/auth", TokenURL: "https://a.example/token"}
+	call := providers.TokenCall{URL: "https://a.example/long", Params: map[string]string{"access_token": "{access_token}", "client_secret": "{client_secret}"}}
+	for _, tc := range []struct {
+		field string
+		q     providers.Quirks
+	}{
+		{"quirks.long_lived.exchange.url", providers.Quirks{LongLived: &providers.LongLived{Exchange: providers.TokenCall{Params: call.Params}}}},
+		{"quirks.long_lived.exchange.method", providers.Quirks{LongLived: &providers.LongLived{Exchange: providers.TokenCall{URL: call.URL, Method: "PUT", Params: call.Params}}}},
+		{"quirks.long_lived.refresh.params", providers.Quirks{LongLived: &providers.LongLived{Exchange: call, Refresh: &providers.TokenCall{URL: call.URL}}}},
+		{"quirks.long_lived.refresh", providers.Quirks{RefreshTokens: "none", LongLived: &providers.LongLived{Exchange: call, Refresh: &call}}},
+		{"quirks.token_params", providers.Quirks{TokenParams: map[string]string{"t": "{access_token}"}}},
+		{"quirks.long_lived.exchange.params", providers.Quirks{LongLived: &providers.LongLived{Exchange: providers.TokenCall{URL: call.URL, Params: map[string]string{"s": "{state}"}}}}},
+	} {
+		c := base
+		c.Quirks = tc.q
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: Validate = %v, want an error naming %s", tc.field, err, tc.field)
+		}
+	}
+	ok := base
+	ok.Quirks = providers.Quirks{LongLived: &providers.LongLived{Exchange: call, Refresh: &call}}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("a long-lived exchange and refresh: Validate = %v, want nil", err)
 	}
 }

@@ -192,6 +192,9 @@ func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRe
 	if p.refreshNeedsRedirect() {
 		ts.RedirectURI = r.RedirectURL
 	}
+	if ts, err = p.longLived(ctx, ts); err != nil {
+		return nil, err
+	}
 	return ts, p.metadata(ctx, ts)
 }
 
@@ -200,6 +203,9 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	q := p.cfg.Config.Quirks
 	if ts.RefreshToken == "" || q.RefreshTokens == "none" {
 		return nil, fmt.Errorf("oauth: refresh: %w: no refresh token", providers.ErrInvalidGrant)
+	}
+	if ll := q.LongLived; ll != nil && ll.Refresh != nil {
+		return p.refreshLongLived(ctx, ts, *ll.Refresh)
 	}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}}
 	for k, v := range q.RefreshParams {
@@ -214,6 +220,15 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	if err != nil {
 		return nil, err
 	}
+	return p.refreshed(ctx, out, ts), nil
+}
+
+// refreshed completes a refresh answer with what the previous token set
+// keeps (the refresh token, ID token, scope, kept fields and redirect URI
+// when the answer has none) and makes the metadata call of
+// quirks.metadata.on_refresh.
+func (p *Provider) refreshed(ctx context.Context, out, ts *providers.TokenSet) *providers.TokenSet {
+	q := p.cfg.Config.Quirks
 	if out.RefreshToken == "" {
 		out.RefreshToken = ts.RefreshToken
 	}
@@ -238,7 +253,7 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 		// before stay.
 		_ = p.metadata(ctx, out)
 	}
-	return out, nil
+	return out
 }
 
 // refreshNeedsRedirect reports whether a refresh repeats the exchange's

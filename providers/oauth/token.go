@@ -20,11 +20,15 @@ import (
 // shape: JSON (even mislabelled) or form-encoded, nested fields, errors
 // sent with status 200.
 func (p *Provider) retrieve(ctx context.Context, c call, form url.Values) (*providers.TokenSet, error) {
-	op := c.op
 	req, err := p.tokenRequest(ctx, c, form)
 	if err != nil {
-		return nil, fmt.Errorf("oauth: %s: %w", op, err)
+		return nil, fmt.Errorf("oauth: %s: %w", c.op, err)
 	}
+	return p.send(c.op, req)
+}
+
+// send makes a token request and reads its answer as retrieve does.
+func (p *Provider) send(op string, req *http.Request) (*providers.TokenSet, error) {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, Classify(op, err)
