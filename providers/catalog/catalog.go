@@ -123,6 +123,7 @@ func (e *Entry) Quirks() []string {
 	add(len(e.QuirkDefaults.CallbackParams) > 0, "callback params")
 	add(e.QuirkDefaults.RefreshURL != "", "refresh URL")
 	add(e.QuirkDefaults.Metadata != nil, "metadata call")
+	add(e.QuirkDefaults.LongLived != nil, "long-lived token exchange")
 	add(e.PKCE == "unsupported", "no PKCE")
 	add(e.Token.Lifetime == "never", "non-expiring tokens")
 	add(e.Token.Lifetime != "" && e.Token.Lifetime != "never", "default lifetime "+e.Token.Lifetime)
