@@ -414,8 +414,12 @@ func (q Quirks) validateCalls() error {
 // and not listed.
 func (c Config) UsedVars() map[string]string {
 	used := map[string]string{}
+	kept := c.Quirks.KeptNames()
 	add := func(field, s string) {
 		for _, m := range VarRE.FindAllStringSubmatch(s, -1) {
+			if field == "revocation_url" && slices.Contains(kept, m[1]) && InURLPath(s, m[1]) {
+				continue // filled from the connection's kept fields
+			}
 			if slices.Contains(RequestVars, m[1]) && (field == "quirks.token_params" || field == "quirks.refresh_params") ||
 				slices.Contains(CallVars, m[1]) && strings.HasPrefix(field, "quirks.long_lived.") && strings.HasSuffix(field, ".params") {
 				continue
@@ -452,4 +456,29 @@ func (c Config) UsedVars() map[string]string {
 		}
 	}
 	return used
+}
+
+var plainNameRE = regexp.MustCompile(`^[a-z_]+$`)
+
+// KeptNames are the fields kept with a connection (quirks.keep paths,
+// callback_keep parameters and metadata.keep names) whose name can be a
+// {name} of the revocation URL's path, filled per connection (Polar's
+// DELETE /v3/users/{x_user_id}).
+func (q Quirks) KeptNames() []string {
+	names := append(slices.Clone(q.Keep), q.CallbackKeep...)
+	if q.Metadata != nil {
+		for k := range q.Metadata.Keep {
+			names = append(names, k)
+		}
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return !plainNameRE.MatchString(n) })
+}
+
+// InURLPath reports whether {name} appears in raw only after its host:
+// a field kept from a provider's answer may pick a path, never a host.
+func InURLPath(raw, name string) bool {
+	_, rest, ok := strings.Cut(raw, "://")
+	host, path, hasPath := strings.Cut(rest, "/")
+	ph := "{" + name + "}"
+	return ok && hasPath && !strings.Contains(host, ph) && strings.Contains(path, ph)
 }

@@ -270,6 +270,9 @@ func (e *Entry) checkURL(add func(string, ...any), declared, used map[string]boo
 	}
 	for _, m := range varRE.FindAllStringSubmatch(raw, -1) {
 		used[m[1]] = true
+		if field == "revocation.url" && slices.Contains(e.keptNames(), m[1]) && providers.InURLPath(raw, m[1]) {
+			continue // filled from the connection's kept fields
+		}
 		if !declared[m[1]] && m[1] != "client_id" {
 			add("%s uses {%s}, which vars does not declare", field, m[1])
 		}
@@ -349,4 +352,13 @@ func (e *Entry) refreshPolicy() (providers.RefreshPolicy, error) {
 		*f.into = d
 	}
 	return p, p.Validate()
+}
+
+// keptNames are the entry's kept fields that can fill a {name} of its
+// revocation URL's path (providers.Quirks.KeptNames).
+func (e *Entry) keptNames() []string {
+	q := e.QuirkDefaults
+	q.Keep = append(slices.Clone(e.Token.Keep), q.Keep...)
+	q.CallbackKeep = append(slices.Clone(e.CallbackKeep), q.CallbackKeep...)
+	return q.KeptNames()
 }

@@ -108,11 +108,10 @@ func (e *Entry) vars(cfg providers.Config) (map[string]string, error) {
 
 // fill replaces {var} in a URL template. Values were checked against
 // their kind (Var.check), so they go in as they are: a host keeps its
-// port, a URL its path.
+// port, a URL its path. A {name} that is no var stays: a kept field the
+// revocation URL's path takes per connection (Validate allows no other).
 func fill(tmpl string, vars map[string]string) string {
-	return varRE.ReplaceAllStringFunc(tmpl, func(m string) string {
-		return vars[m[1:len(m)-1]]
-	})
+	return providers.FillVars(tmpl, vars)
 }
 
 // Open builds the provider for cfg from its template.

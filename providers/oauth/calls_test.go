@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -240,5 +241,46 @@ func TestQuirkLongLivedValidation(t *testing.T) {
 	ok.Quirks = providers.Quirks{LongLived: &providers.LongLived{Exchange: call, Refresh: &call}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("a long-lived exchange and refresh: Validate = %v, want nil", err)
+	}
+}
+
+// A kept field fills a {name} of the revocation URL's path (Polar's
+// DELETE /v3/users/{x_user_id}), path-escaped, whether kept as the
+// answer's number or as the store's; a connection without it is not
+// revoked. A kept field may not pick a host, and an unknown name is
+// refused.
+func TestQuirkKeptFieldInRevocationPath(t *testing.T) {
+	r := newRecorder(t)
+	r.answer("/v3/users/10000000", 204, ``)
+	r.answer("/v3/users/a/b", 204, ``)
+	p := quirkProvider(t, r, providers.Quirks{Keep: []string{"x_user_id"}, Revocation: &providers.Revocation{Kind: "bearer", Method: http.MethodDelete}},
+		func(c *providers.Config) { c.RevocationURL = "http://{host}/v3/users/{x_user_id}" })
+	for v, path := range map[any]string{json.Number("10000000"): "/v3/users/10000000", float64(10000000): "/v3/users/10000000", "a/b": "/v3/users/a%2Fb"} {
+		if err := p.Revoke(t.Context(), &providers.TokenSet{AccessToken: "at", Extra: map[string]any{"x_user_id": v}}); err != nil {
+			t.Fatalf("x_user_id %v: %v", v, err)
+		}
+		s := r.last(t)
+		if s.method != http.MethodDelete || s.escapedPath != path || s.header.Get("Authorization") != "Bearer at" {
+			t.Errorf("revoke %s %s with %q, want DELETE %s with the access token", s.method, s.escapedPath, s.header.Get("Authorization"), path)
+		}
+	}
+	calls := r.count()
+	err := p.Revoke(t.Context(), &providers.TokenSet{AccessToken: "at"})
+	checkSentinel(t, err, providers.ErrRevocationUnsupported)
+	if r.count() != calls {
+		t.Error("a connection without the kept field was revoked at a URL with a hole")
+	}
+	base := providers.Config{Name: "c", Type: providers.TypeOAuth2, ClientID: "cid", AuthURL: "https://a.example/auth", TokenURL: "https://a.example/token",
+		Quirks: providers.Quirks{Keep: []string{"x_user_id", "team.id"}}}
+	for _, u := range []string{"https://{x_user_id}.a.example/revoke", "https://a.example/users/{user}", "https://a.example/users/{team_id}"} {
+		c := base
+		c.RevocationURL = u
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "revocation_url") {
+			t.Errorf("revocation_url %s: Validate = %v, want an error naming revocation_url", u, err)
+		}
+	}
+	base.RevocationURL = "https://a.example/v3/users/{x_user_id}"
+	if err := base.Validate(); err != nil {
+		t.Errorf("a kept field in the path: Validate = %v, want nil", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/oauth2broker/oauth2broker/providers"
@@ -24,8 +25,11 @@ func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 		return providers.ErrRevocationUnsupported
 	}
 	u = strings.ReplaceAll(u, "{client_id}", url.PathEscape(p.cfg.ClientID))
+	u, err := keptInPath(u, ts)
+	if err != nil {
+		return err
+	}
 	var req *http.Request
-	var err error
 	switch rv.Kind {
 	case RevokeGitHubGrant:
 		body, _ := json.Marshal(map[string]string{"access_token": ts.AccessToken})
@@ -99,4 +103,42 @@ func (p *Provider) revokeCall(req *http.Request) error {
 		return nil
 	}
 	return fmt.Errorf("oauth: revoke: %w (status %d, error %q)", classifyAnswer(resp.StatusCode, code), resp.StatusCode, code)
+}
+
+// keptInPath fills the {name}s left in a revocation URL (providers.
+// KeptNames, in its path) from the connection's kept fields, path-escaped.
+// A connection without the field cannot be revoked this way.
+func keptInPath(u string, ts *providers.TokenSet) (string, error) {
+	var missing string
+	out := providers.VarRE.ReplaceAllStringFunc(u, func(m string) string {
+		name := m[1 : len(m)-1]
+		v, ok := extraString(ts.Extra[name])
+		if !ok || v == "" || v == "." || v == ".." {
+			missing = name
+			return m
+		}
+		return url.PathEscape(v)
+	})
+	if missing != "" {
+		return "", fmt.Errorf("oauth: revoke: %w: the connection has no kept %s for the revocation URL", providers.ErrRevocationUnsupported, missing)
+	}
+	return out, nil
+}
+
+// extraString renders a kept scalar (a string, or a number as the answer
+// or the store gave it).
+func extraString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	}
+	return "", false
 }
