@@ -210,9 +210,9 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}}
 	for k, v := range q.RefreshParams {
 		if strings.Contains(v, "{redirect_uri}") && ts.RedirectURI == "" {
-			// A connection made before the provider needed it: only a
-			// new code exchange records the redirect URI.
-			return nil, fmt.Errorf("oauth: refresh: %w: quirks.refresh_params.%s repeats the exchange's redirect_uri, which this connection did not keep; reconnect", providers.ErrInvalidGrant, k)
+			// A connection made before the provider repeated it: the
+			// refresh goes as it did then, without the parameter.
+			continue
 		}
 		form.Set(k, providers.FillVars(v, map[string]string{"redirect_uri": ts.RedirectURI}))
 	}
