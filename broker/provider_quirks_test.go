@@ -45,6 +45,18 @@ func TestProviderPutRefusesContradictingQuirks(t *testing.T) {
 		{"template: PKCE off where required", map[string]any{"template": "airtable", "client_id": "c",
 			"quirks": map[string]any{"pkce": "unsupported"}}, "quirks.pkce"},
 		{"custom: unknown quirk value", custom(map[string]any{"request_body": "xml"}), "quirks.request_body"},
+		{"custom: state in refresh_params", custom(map[string]any{"refresh_params": map[string]string{"s": "{state}"}}), "quirks.refresh_params"},
+		{"custom: state in a header", custom(map[string]any{"token_headers": map[string]string{"X-S": "{state}"}}), "quirks.token_headers"},
+		{"custom: a var the broker fills", map[string]any{"type": "oauth2", "auth_url": "https://up.example/auth", "token_url": "https://up.example/token",
+			"client_id": "c", "vars": map[string]string{"redirect_uri": "https://x.example"}}, "vars.redirect_uri"},
+		{"custom: long-lived refresh without refresh tokens", custom(map[string]any{"refresh_tokens": "none", "long_lived": map[string]any{
+			"exchange": map[string]any{"url": "https://up.example/long", "params": map[string]string{"t": "{access_token}"}},
+			"refresh":  map[string]any{"url": "https://up.example/long", "params": map[string]string{"t": "{access_token}"}}}}), "quirks.long_lived.refresh"},
+		{"custom: revocation rename on a bearer call", custom(map[string]any{"revocation": map[string]any{"kind": "bearer", "rename": map[string]string{"token": "t"}}}), "quirks.revocation.rename"},
+		{"custom: a kept field picking the revocation host", map[string]any{"type": "oauth2", "auth_url": "https://up.example/auth", "token_url": "https://up.example/token",
+			"client_id": "c", "revocation_url": "https://{x_user_id}.up.example/revoke", "quirks": map[string]any{"keep": []string{"x_user_id"}}}, "revocation_url"},
+		{"template: a text var in an auth param", map[string]any{"template": "basecamp", "client_id": "c",
+			"vars": map[string]string{"user_agent": "MyApp (ops@example.com)"}, "auth_params": map[string]string{"ua": "{user_agent}"}}, "auth_params"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := e.admin("PUT", "/apis/x/providers/p", tc.body)
@@ -59,4 +71,9 @@ func TestProviderPutRefusesContradictingQuirks(t *testing.T) {
 	// The same template settings without the contradiction are accepted.
 	e.mustAdmin(200, "PUT", "/apis/x/providers/p", map[string]any{"template": "airtable", "client_id": "c", "quirks": map[string]any{"token_auth": "header"}})
 	e.mustAdmin(200, "PUT", "/apis/x/providers/q", map[string]any{"template": "acuity", "client_id": "c"})
+	e.mustAdmin(200, "PUT", "/apis/x/providers/r", custom(map[string]any{"token_params": map[string]string{"state": "{state}"},
+		"refresh_params": map[string]string{"redirect_uri": "{redirect_uri}"}, "callback_params": []string{"context"}, "request_body": "query"}))
+	e.mustAdmin(200, "PUT", "/apis/x/providers/s", map[string]any{"type": "oauth2", "auth_url": "https://up.example/auth", "token_url": "https://up.example/token",
+		"client_id": "c", "revocation_url": "https://up.example/v3/users/{x_user_id}",
+		"quirks": map[string]any{"keep": []string{"x_user_id"}, "revocation": map[string]any{"kind": "bearer", "method": "DELETE"}}})
 }

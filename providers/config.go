@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -213,6 +214,11 @@ func (c Config) Validate() error {
 	for _, u := range c.APIBaseURLs {
 		if err := CheckAPIBaseURL(u); err != nil {
 			return err
+		}
+	}
+	for _, name := range append(slices.Clone(RequestVars), CallVars...) {
+		if _, ok := c.Vars[name]; ok {
+			return fmt.Errorf("providers: vars.%s: the broker fills {%s} per call; choose another name", name, name)
 		}
 	}
 	if c.Template != "" {

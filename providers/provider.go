@@ -76,6 +76,10 @@ type TokenSet struct {
 	Scope  string    `json:"scope,omitempty"`
 	// Extra holds provider fields handed back to the app (instance_url…).
 	Extra map[string]any `json:"extra,omitempty"`
+	// RedirectURI is the redirect_uri of the code exchange, kept for a
+	// refresh that must repeat it ({redirect_uri} in
+	// quirks.refresh_params); never handed to the app.
+	RedirectURI string `json:"redirect_uri,omitempty"`
 }
 
 // AuthRequest carries what one authorization-code flow binds together.
@@ -91,6 +95,9 @@ type AuthRequest struct {
 	Scopes []string
 	// RedirectURL is the broker's callback.
 	RedirectURL string
+	// Callback is the query of the provider's callback (Exchange only),
+	// for quirks.callback_params.
+	Callback url.Values
 }
 
 // Provider is an upstream authorization server.

@@ -17,14 +17,23 @@ import (
 type Quirks struct {
 	// TokenParams are added to the code-exchange request, RefreshParams
 	// to the refresh request (Shopify's expiring=1). Values may use
-	// {var}s.
+	// {var}s and the call's own values (RequestVars): {redirect_uri}, the
+	// broker's callback of the flow (a refresh repeats the exchange's:
+	// Mollie), and in TokenParams {state}, the flow's state (Dropbox
+	// Sign); a refresh has no state.
 	TokenParams   map[string]string `json:"token_params,omitempty" yaml:"token_params,omitempty"`
 	RefreshParams map[string]string `json:"refresh_params,omitempty" yaml:"refresh_params,omitempty"`
+	// CallbackParams lists callback query parameters copied, under the
+	// same name, into the code-exchange request (BigCommerce's context
+	// and scope).
+	CallbackParams []string `json:"callback_params,omitempty" yaml:"callback_params,omitempty"`
 	// RequestBody is how token requests are encoded: "form" (RFC 6749,
-	// the default) or "json".
+	// the default), "json", or "query": the parameters in the URL's
+	// query and no body (Gong, DigitalOcean).
 	RequestBody string `json:"request_body,omitempty" yaml:"request_body,omitempty"`
 	// RevocationBody is how an RFC 7009 revocation request is encoded:
-	// "form" (the default) or "json" (Notion, Intuit, monday).
+	// "form" (the default), "json" (Notion, Intuit, monday) or "query"
+	// (the parameters in the URL's query, no body: Oura).
 	RevocationBody string `json:"revocation_body,omitempty" yaml:"revocation_body,omitempty"`
 	// RefreshURL is a refresh endpoint apart from token_url.
 	RefreshURL string `json:"refresh_url,omitempty" yaml:"refresh_url,omitempty"`
@@ -100,6 +109,11 @@ type Quirks struct {
 	// Metadata is a call made after a code exchange (and refreshes when
 	// OnRefresh) whose chosen fields are kept with the connection.
 	Metadata *Metadata `json:"metadata,omitempty" yaml:"metadata,omitempty"`
+	// LongLived trades the code exchange's short-lived access token for
+	// a long-lived one with a second call, and may refresh the long-lived
+	// token with itself (Meta: Instagram's ig_exchange_token and
+	// ig_refresh_token).
+	LongLived *LongLived `json:"long_lived,omitempty" yaml:"long_lived,omitempty"`
 }
 
 // Revocation describes a revocation call.
@@ -114,7 +128,19 @@ type Revocation struct {
 	// Token is the token rfc7009 sends: "refresh_token" (the default
 	// when there is one) or "access_token".
 	Token string `json:"token,omitempty" yaml:"token,omitempty"`
+	// Rename renames parameters of an rfc7009 request, client
+	// authentication included (Acuity's token → access_token, TikTok's
+	// client_id → client_key); Drop leaves some out (token_type_hint).
+	// An rfc7009 call's Method is POST (the default), DELETE (Mollie) or
+	// GET (with quirks.revocation_body query).
+	Rename map[string]string `json:"rename,omitempty" yaml:"rename,omitempty"`
+	Drop   []string          `json:"drop,omitempty" yaml:"drop,omitempty"`
 }
+
+// RequestVars are the {var}s filled per call rather than from vars:
+// the flow's state (code exchange only) and the broker's redirect URI.
+// Only quirks.token_params and quirks.refresh_params may use them.
+var RequestVars = []string{"state", "redirect_uri"}
 
 // Metadata is a post-connection call: GET URL with the new access token
 // as a Bearer credential; Keep maps the names handed to the app to dot
@@ -135,6 +161,7 @@ var (
 	// errorPathRE also lets ".." reach a key starting with a dot.
 	errorPathRE = regexp.MustCompile(`^\.?[A-Za-z0-9_-]+(\.\.?[A-Za-z0-9_-]+)*$`)
 	headerRE    = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	paramRE     = regexp.MustCompile(`^[A-Za-z0-9_.\[\]-]+$`)
 	// VarRE matches a {var} reference in a URL, a parameter or a header.
 	VarRE = regexp.MustCompile(`\{([a-z_]+)\}`)
 )
@@ -191,6 +218,9 @@ func (q Quirks) Merge(def Quirks) Quirks {
 	if q.Metadata != nil {
 		out.Metadata = q.Metadata
 	}
+	if q.LongLived != nil {
+		out.LongLived = q.LongLived
+	}
 	if q.Revocation != nil {
 		out.Revocation = q.Revocation
 	}
@@ -199,6 +229,9 @@ func (q Quirks) Merge(def Quirks) Quirks {
 	}
 	if q.CallbackKeep != nil {
 		out.CallbackKeep = q.CallbackKeep
+	}
+	if q.CallbackParams != nil {
+		out.CallbackParams = q.CallbackParams
 	}
 	for _, s := range []struct {
 		dst *string
@@ -222,8 +255,8 @@ func (q Quirks) Validate(c Config) error {
 		return nil
 	}
 	checks := []error{
-		choice("request_body", q.RequestBody, "", "form", "json"),
-		choice("revocation_body", q.RevocationBody, "", "form", "json"),
+		choice("request_body", q.RequestBody, "", "form", "json", "query"),
+		choice("revocation_body", q.RevocationBody, "", "form", "json", "query"),
 		choice("token_auth", q.TokenAuth, "", "header", "body", "none"),
 		choice("refresh_auth", q.RefreshAuth, "", "header", "body", "none"),
 		choice("revocation_auth", q.RevocationAuth, "", "header", "body", "none"),
@@ -294,15 +327,28 @@ func (q Quirks) Validate(c Config) error {
 			}
 		}
 	}
+	var metadataHeaders map[string]string
+	if q.Metadata != nil {
+		metadataHeaders = q.Metadata.Headers
+	}
 	for _, h := range []struct {
 		name string
 		m    map[string]string
-	}{{"token_headers", q.TokenHeaders}, {"refresh_headers", q.RefreshHeaders}, {"revocation_headers", q.RevocationHeaders}} {
+	}{{"token_headers", q.TokenHeaders}, {"refresh_headers", q.RefreshHeaders}, {"revocation_headers", q.RevocationHeaders}, {"metadata.headers", metadataHeaders}} {
 		for k := range h.m {
-			if !headerRE.MatchString(k) || strings.EqualFold(k, "Authorization") || strings.EqualFold(k, "Content-Type") || strings.EqualFold(k, "Host") {
+			// A metadata GET has no body: its Content-Type says nothing
+			// (Xero's docs list one all the same).
+			ctype := strings.EqualFold(k, "Content-Type") && h.name != "metadata.headers"
+			if !headerRE.MatchString(k) || strings.EqualFold(k, "Authorization") || ctype || strings.EqualFold(k, "Host") {
 				return fmt.Errorf("providers: quirks.%s: %q is not a header the broker lets you set", h.name, k)
 			}
 		}
+	}
+	if err := q.validateCalls(); err != nil {
+		return err
+	}
+	if err := q.LongLived.validate(q.RefreshTokens); err != nil {
+		return err
 	}
 	if m := q.Metadata; m != nil {
 		if err := checkURL("quirks.metadata.url", VarRE.ReplaceAllString(m.URL, "x"), true); err != nil {
@@ -323,11 +369,61 @@ func (q Quirks) Validate(c Config) error {
 	return nil
 }
 
-// UsedVars returns the {var}s the quirks and c's URLs refer to.
+// brokerParams are the token-request parameters the broker sets itself:
+// a callback parameter may not replace them.
+var brokerParams = []string{"grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret", "refresh_token"}
+
+// validateCalls checks the per-call values of the token requests and the
+// shape of an rfc7009 revocation.
+func (q Quirks) validateCalls() error {
+	for k, v := range q.RefreshParams {
+		if strings.Contains(v, "{state}") {
+			return fmt.Errorf("providers: quirks.refresh_params.%s: {state}: a refresh has no state (only token_params may use it)", k)
+		}
+	}
+	for _, name := range q.CallbackParams {
+		if !paramRE.MatchString(name) || slices.Contains(brokerParams, name) {
+			return fmt.Errorf("providers: quirks.callback_params: %q is not a parameter the broker lets you copy", name)
+		}
+	}
+	r := q.Revocation
+	if r == nil {
+		return nil
+	}
+	if len(r.Rename)+len(r.Drop) > 0 && r.Kind != "rfc7009" {
+		return fmt.Errorf("providers: quirks.revocation.rename/drop: only an rfc7009 revocation has parameters (kind is %q)", r.Kind)
+	}
+	for k, v := range r.Rename {
+		if !paramRE.MatchString(k) || !paramRE.MatchString(v) {
+			return fmt.Errorf("providers: quirks.revocation.rename: %q → %q is not a parameter name", k, v)
+		}
+	}
+	for _, d := range r.Drop {
+		if d != "token_type_hint" {
+			return fmt.Errorf("providers: quirks.revocation.drop: %q: only token_type_hint may be left out", d)
+		}
+	}
+	if r.Kind == "rfc7009" && r.Method == "GET" && q.RevocationBody != "query" {
+		return fmt.Errorf("providers: quirks.revocation.method GET: a GET has no body; set quirks.revocation_body to query")
+	}
+	return nil
+}
+
+// UsedVars returns the {var}s the quirks and c's URLs refer to; the
+// RequestVars of token_params and refresh_params are filled per call
+// and not listed.
 func (c Config) UsedVars() map[string]string {
 	used := map[string]string{}
+	kept := c.Quirks.KeptNames()
 	add := func(field, s string) {
 		for _, m := range VarRE.FindAllStringSubmatch(s, -1) {
+			if field == "revocation_url" && slices.Contains(kept, m[1]) && InURLPath(s, m[1]) {
+				continue // filled from the connection's kept fields
+			}
+			if slices.Contains(RequestVars, m[1]) && (field == "quirks.token_params" || field == "quirks.refresh_params") ||
+				slices.Contains(CallVars, m[1]) && strings.HasPrefix(field, "quirks.long_lived.") && strings.HasSuffix(field, ".params") {
+				continue
+			}
 			if _, ok := used[m[1]]; !ok {
 				used[m[1]] = field
 			}
@@ -353,5 +449,36 @@ func (c Config) UsedVars() map[string]string {
 			add("quirks.metadata.headers", v)
 		}
 	}
+	for field, c := range q.LongLived.calls() {
+		add(field+".url", c.URL)
+		for _, v := range c.Params {
+			add(field+".params", v)
+		}
+	}
 	return used
+}
+
+var plainNameRE = regexp.MustCompile(`^[a-z_]+$`)
+
+// KeptNames are the fields kept with a connection (quirks.keep paths,
+// callback_keep parameters and metadata.keep names) whose name can be a
+// {name} of the revocation URL's path, filled per connection (Polar's
+// DELETE /v3/users/{x_user_id}).
+func (q Quirks) KeptNames() []string {
+	names := append(slices.Clone(q.Keep), q.CallbackKeep...)
+	if q.Metadata != nil {
+		for k := range q.Metadata.Keep {
+			names = append(names, k)
+		}
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return !plainNameRE.MatchString(n) })
+}
+
+// InURLPath reports whether {name} appears in raw only after its host:
+// a field kept from a provider's answer may pick a path, never a host.
+func InURLPath(raw, name string) bool {
+	_, rest, ok := strings.Cut(raw, "://")
+	host, path, hasPath := strings.Cut(rest, "/")
+	ph := "{" + name + "}"
+	return ok && hasPath && !strings.Contains(host, ph) && strings.Contains(path, ph)
 }

@@ -48,6 +48,7 @@ func (c Config) WithVars() Config {
 		m.URL, m.Headers = FillVars(m.URL, vars), fillMap(m.Headers, vars)
 		q.Metadata = &m
 	}
+	q.LongLived = q.LongLived.withVars(vars)
 	c.Quirks = q
 	return c
 }

@@ -188,6 +188,7 @@ func (m *Manager) connect(ctx context.Context, api storage.API, st storage.State
 	}
 	ts, err := up.Exchange(ctx, q.Get("code"), providers.AuthRequest{
 		State: st.ID, Verifier: string(verifier), Nonce: st.Nonce, Scopes: strings.Fields(st.Scope), RedirectURL: st.RedirectURI,
+		Callback: q,
 	})
 	if err != nil {
 		return upstreamError(err)

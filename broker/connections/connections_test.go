@@ -42,6 +42,10 @@ type fakeProvider struct {
 	lastAuth   providers.AuthRequest
 	lastCode   string
 	lastVerify string
+	// lastExchange is the AuthRequest of the last code exchange;
+	// lastRefreshed the token set the last refresh started from.
+	lastExchange  providers.AuthRequest
+	lastRefreshed providers.TokenSet
 }
 
 func (f *fakeProvider) AuthCodeURL(r providers.AuthRequest) string {
@@ -53,9 +57,9 @@ func (f *fakeProvider) AuthCodeURL(r providers.AuthRequest) string {
 
 func (f *fakeProvider) Exchange(_ context.Context, code string, r providers.AuthRequest) (*providers.TokenSet, error) {
 	f.mu.Lock()
-	f.lastCode, f.lastVerify = code, r.Verifier
+	f.lastCode, f.lastVerify, f.lastExchange = code, r.Verifier, r
 	f.mu.Unlock()
-	return &providers.TokenSet{AccessToken: "at-0", RefreshToken: "rt-0", TokenType: "Bearer", Expiry: f.now().Add(f.lifetime)}, nil
+	return &providers.TokenSet{AccessToken: "at-0", RefreshToken: "rt-0", TokenType: "Bearer", Expiry: f.now().Add(f.lifetime), RedirectURI: r.RedirectURL}, nil
 }
 
 func (f *fakeProvider) Refresh(_ context.Context, ts *providers.TokenSet) (*providers.TokenSet, error) {
@@ -73,6 +77,7 @@ func (f *fakeProvider) Refresh(_ context.Context, ts *providers.TokenSet) (*prov
 	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lastRefreshed = *ts
 	if f.refreshErr != nil {
 		return nil, f.refreshErr
 	}
@@ -359,6 +364,35 @@ func TestCallbackKeepsProviderParams(t *testing.T) {
 	res, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1"})
 	if err != nil || res.Tokens.Extra["realmId"] != "9130" || res.Tokens.Extra["junk"] != nil {
 		t.Fatalf("got %+v, %v; want realmId kept and nothing else", res.Tokens.Extra, err)
+	}
+}
+
+// The code exchange gets the callback's query (for
+// quirks.callback_params) and the flow's state; the redirect URI a
+// provider keeps in the token set is stored with the connection and
+// reaches the next refresh (a refresh repeating the exchange's
+// redirect_uri).
+func TestCallbackQueryAndKeptRedirectReachTheProvider(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, _ := f.m.Authorize(ctx, f.api, f.cl, AuthorizeRequest{Identity: "u1"})
+	q := url.Values{"state": {a.State}, "code": {"c"}, "context": {"stores/z4zn3wo"}}
+	if res := f.m.Callback(ctx, f.api, q); res.Error != "" {
+		t.Fatal(res.Description)
+	}
+	f.up.mu.Lock()
+	got := f.up.lastExchange
+	f.up.mu.Unlock()
+	if got.State != a.State || got.Callback.Get("context") != "stores/z4zn3wo" || got.RedirectURL == "" {
+		t.Fatalf("exchange got state %q, callback %v, redirect %q; want the flow's state, the callback query and the redirect URI", got.State, got.Callback, got.RedirectURL)
+	}
+	if _, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u1", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.up.mu.Lock()
+	defer f.up.mu.Unlock()
+	if f.up.lastRefreshed.RedirectURI != got.RedirectURL {
+		t.Errorf("refresh started from redirect URI %q, want the exchange's %q", f.up.lastRefreshed.RedirectURI, got.RedirectURL)
 	}
 }
 

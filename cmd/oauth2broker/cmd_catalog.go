@@ -98,6 +98,7 @@ func entrySettings(e *catalog.Entry) [][2]string {
 		{"issuer", e.Issuer}, {"auth_url", e.AuthURL}, {"token_url", e.TokenURL}, {"userinfo_url", e.UserinfoURL},
 		{"revocation", strings.Join(strings.Fields(revocation+" "+e.Revocation.Method+" "+e.Revocation.URL), " ")},
 		{"revocation.token", e.Revocation.Token},
+		{"revocation.rename", sortedPairs(e.Revocation.Rename)}, {"revocation.drop", strings.Join(e.Revocation.Drop, ", ")},
 		{"auth_style", cmp.Or(e.AuthStyle, "auto")}, {"pkce", cmp.Or(e.PKCE, "supported")},
 		{"scope_separator", e.ScopeSeparator}, {"scope_param", e.ScopeParam}, {"auth_params", sortedPairs(e.AuthParams)},
 		{"client_secret", e.ClientSecret}, {"callback_keep", strings.Join(e.CallbackKeep, ", ")}, {"callback_hmac", e.CallbackHMAC},

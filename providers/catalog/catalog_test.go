@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 func TestEveryEntryLoadsAndValidates(t *testing.T) {
@@ -29,14 +31,16 @@ func TestValidateRejects(t *testing.T) {
 		t.Fatalf("minimal entry: %v", err)
 	}
 	cases := map[string]func(*Entry){
-		"no docs":             func(e *Entry) { e.Docs = nil },
-		"http docs":           func(e *Entry) { e.Docs = []string{"http://x.example"} },
-		"undeclared var":      func(e *Entry) { e.AuthURL = "https://{tenant}.x.example/auth" },
-		"unused var":          func(e *Entry) { e.Vars = []Var{{Name: "shop", Description: "d"}} },
-		"http url":            func(e *Entry) { e.TokenURL = "http://x.example/token" },
-		"bad separator":       func(e *Entry) { e.ScopeSeparator = ";" },
-		"bad revocation":      func(e *Entry) { e.Revocation = Revocation{Kind: "magic", URL: "https://x.example/r"} },
-		"revocation no url":   func(e *Entry) { e.Revocation = Revocation{Kind: "rfc7009"} },
+		"no docs":        func(e *Entry) { e.Docs = nil },
+		"http docs":      func(e *Entry) { e.Docs = []string{"http://x.example"} },
+		"undeclared var": func(e *Entry) { e.AuthURL = "https://{tenant}.x.example/auth" },
+		"unused var":     func(e *Entry) { e.Vars = []Var{{Name: "shop", Description: "d"}} },
+		"http url":       func(e *Entry) { e.TokenURL = "http://x.example/token" },
+		"bad separator":  func(e *Entry) { e.ScopeSeparator = ";" },
+		"bad revocation": func(e *Entry) {
+			e.Revocation = Revocation{Revocation: providers.Revocation{Kind: "magic"}, URL: "https://x.example/r"}
+		},
+		"revocation no url":   func(e *Entry) { e.Revocation = Revocation{Revocation: providers.Revocation{Kind: "rfc7009"}} },
 		"bad lifetime":        func(e *Entry) { e.Token.Lifetime = "forever" },
 		"bad path":            func(e *Entry) { e.Token.AccessTokenPath = "a..b" },
 		"bad type":            func(e *Entry) { e.Type = "saml" },

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/oauth2broker/oauth2broker/providers"
 )
@@ -71,7 +72,8 @@ type Entry struct {
 	// configuration can also set (providers.Quirks: token_params,
 	// refresh_params, request_body, refresh_url, *_auth, *_headers,
 	// paths, expiry, error_codes, authorize_rename, authorize_drop,
-	// metadata); the configuration's own quirks win field by field.
+	// callback_params, metadata); the configuration's own quirks win
+	// field by field.
 	QuirkDefaults providers.Quirks `yaml:"quirks"`
 	// Notes are shown by `oauth2broker providers show`.
 	Notes string `yaml:"notes"`
@@ -86,9 +88,11 @@ type Var struct {
 	Default string `yaml:"default"`
 	// Kind is what a value may be: "name" (the default: a bare name or
 	// DNS label, such as a tenant or a subdomain), "host" (a host name
-	// with an optional :port, for self-hosted servers) or "url" (an
+	// with an optional :port, for self-hosted servers), "url" (an
 	// https URL with an optional path, such as an instance URL; no query
-	// or fragment).
+	// or fragment) or "text" (printable text such as a User-Agent naming
+	// the app and a contact; only header values of the quirks may use
+	// it).
 	Kind string `yaml:"kind"`
 }
 
@@ -135,13 +139,12 @@ type Revocation struct {
 	// Kind is "rfc7009" (POST token=… with client authentication),
 	// "github_grant" (DELETE {url} with HTTP Basic client credentials and
 	// the access token in a JSON body), "bearer" (Method {url} with the
-	// access token as a Bearer credential) or "none".
-	Kind   string `yaml:"kind"`
-	URL    string `yaml:"url"`
-	Method string `yaml:"method"`
-	// Token is which token to revoke with rfc7009: "refresh_token" (the
-	// default when there is one) or "access_token".
-	Token string `yaml:"token"`
+	// access token as a Bearer credential) or "none". Method, Token
+	// (which token rfc7009 revokes: "refresh_token", the default when
+	// there is one, or "access_token"), Rename and Drop are those of
+	// providers.Revocation.
+	providers.Revocation `yaml:",inline"`
+	URL                  string `yaml:"url"`
 }
 
 var (
@@ -171,11 +174,11 @@ func (e *Entry) Validate() error {
 	}
 	declared := map[string]bool{}
 	for _, v := range e.Vars {
-		if !lowerRE.MatchString(v.Name) || v.Description == "" || declared[v.Name] {
-			add("vars: %q needs a lowercase unique name and a description", v.Name)
+		if !lowerRE.MatchString(v.Name) || v.Description == "" || declared[v.Name] || slices.Contains(providers.RequestVars, v.Name) {
+			add("vars: %q needs a lowercase unique name (not one the broker fills per call) and a description", v.Name)
 		}
-		if !slices.Contains([]string{"", "name", "host", "url"}, v.Kind) {
-			add("vars: %q: kind %q: want name, host or url", v.Name, v.Kind)
+		if !slices.Contains([]string{"", "name", "host", "url", "text"}, v.Kind) {
+			add("vars: %q: kind %q: want name, host, url or text", v.Name, v.Kind)
 		}
 		if v.Default != "" {
 			if err := v.check(v.Default); err != nil {
@@ -201,6 +204,7 @@ func (e *Entry) Validate() error {
 		e.checkURL(add, declared, used, "api_base_urls", u, true)
 	}
 	e.checkURL(add, declared, used, "revocation.url", e.Revocation.URL, e.Revocation.Kind != "none" && e.Revocation.Kind != "" && e.Type == "oauth2")
+	e.checkQuirkVars(add, declared, used)
 	for name := range declared {
 		if !used[name] && !usedElsewhere(e, name) {
 			add("vars: %q is declared but no URL uses it", name)
@@ -234,6 +238,10 @@ func (v Var) check(value string) error {
 		if !hostRE.MatchString(value) {
 			return fmt.Errorf("%q is not a host name with an optional :port", value)
 		}
+	case "text":
+		if value == "" || len(value) > 256 || strings.IndexFunc(value, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+			return fmt.Errorf("%q is not printable text of at most 256 bytes", value)
+		}
 	case "url":
 		u, err := url.Parse(value)
 		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || !hostRE.MatchString(u.Host) || !urlPathRE.MatchString(u.EscapedPath()) {
@@ -247,14 +255,10 @@ func (v Var) check(value string) error {
 	return nil
 }
 
-// usedElsewhere reports whether a variable appears in auth params.
+// usedElsewhere reports whether a variable is used outside URLs, auth
+// params and quirks: Apple's team_id and key_id sign the client secret.
 func usedElsewhere(e *Entry, name string) bool {
-	for _, v := range e.AuthParams {
-		if strings.Contains(v, "{"+name+"}") {
-			return true
-		}
-	}
-	return e.ClientSecret == "apple_jwt"
+	return e.ClientSecret == "apple_jwt" && (name == "team_id" || name == "key_id")
 }
 
 func (e *Entry) checkURL(add func(string, ...any), declared, used map[string]bool, field, raw string, required bool) {
@@ -266,8 +270,14 @@ func (e *Entry) checkURL(add func(string, ...any), declared, used map[string]boo
 	}
 	for _, m := range varRE.FindAllStringSubmatch(raw, -1) {
 		used[m[1]] = true
+		if field == "revocation.url" && slices.Contains(e.keptNames(), m[1]) && providers.InURLPath(raw, m[1]) {
+			continue // filled from the connection's kept fields
+		}
 		if !declared[m[1]] && m[1] != "client_id" {
 			add("%s uses {%s}, which vars does not declare", field, m[1])
+		}
+		if e.varKind(m[1]) == "text" {
+			add("%s uses {%s}, a text var: only header values may use it", field, m[1])
 		}
 	}
 	u, err := url.Parse(varRE.ReplaceAllStringFunc(raw, func(m string) string {
@@ -308,7 +318,11 @@ func (e *Entry) checkChoices(add func(string, ...any)) {
 			add("token.keep %q is not a dot path", p)
 		}
 	}
-	if err := e.Defaults().Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
+	d := e.Defaults()
+	if d.Revocation == nil && e.Revocation.Kind != "" {
+		d.Revocation = &e.Revocation.Revocation
+	}
+	if err := d.Validate(providers.Config{AuthStyle: e.AuthStyle}); err != nil {
 		add("%v", err)
 	}
 	if _, err := e.refreshPolicy(); err != nil {
@@ -338,4 +352,13 @@ func (e *Entry) refreshPolicy() (providers.RefreshPolicy, error) {
 		*f.into = d
 	}
 	return p, p.Validate()
+}
+
+// keptNames are the entry's kept fields that can fill a {name} of its
+// revocation URL's path (providers.Quirks.KeptNames).
+func (e *Entry) keptNames() []string {
+	q := e.QuirkDefaults
+	q.Keep = append(slices.Clone(e.Token.Keep), q.Keep...)
+	q.CallbackKeep = append(slices.Clone(e.CallbackKeep), q.CallbackKeep...)
+	return q.KeptNames()
 }

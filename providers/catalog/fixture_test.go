@@ -88,7 +88,8 @@ type Step struct {
 	URL string `yaml:"url"`
 	// Code is the authorization code an exchange trades.
 	Code string `yaml:"code"`
-	// Callback is the callback query (exchange), for kept parameters.
+	// Callback is the callback query (exchange), for kept parameters
+	// and quirks.callback_params.
 	Callback map[string]string `yaml:"callback"`
 	// Before is the stored token set a refresh or a revoke starts from.
 	Before *WantTokens `yaml:"before"`
@@ -149,13 +150,16 @@ type WantTokens struct {
 	IDToken bool `yaml:"id_token"`
 	// Extra is the kept fields handed to the app.
 	Extra map[string]any `yaml:"extra"`
+	// RedirectURI is the exchange's redirect_uri, kept when a refresh
+	// repeats it ({redirect_uri} in quirks.refresh_params).
+	RedirectURI string `yaml:"redirect_uri"`
 }
 
 func (w *WantTokens) tokenSet() *providers.TokenSet {
 	if w == nil {
 		return &providers.TokenSet{}
 	}
-	ts := &providers.TokenSet{AccessToken: w.AccessToken, RefreshToken: w.RefreshToken, TokenType: w.TokenType, Scope: w.Scope, Extra: w.Extra}
+	ts := &providers.TokenSet{AccessToken: w.AccessToken, RefreshToken: w.RefreshToken, TokenType: w.TokenType, Scope: w.Scope, Extra: w.Extra, RedirectURI: w.RedirectURI}
 	if w.ExpiresIn != 0 {
 		ts.Expiry = fixtureNow.Add(time.Duration(w.ExpiresIn) * time.Second)
 	}
@@ -295,6 +299,10 @@ func runStep(t *testing.T, p providers.Provider, s Step, oidc bool) {
 		compareURL(t, "authorization URL", p.AuthCodeURL(ar), s.URL)
 		return
 	case "exchange":
+		ar.Callback = url.Values{}
+		for k, v := range s.Callback {
+			ar.Callback.Set(k, v)
+		}
 		ts, err = p.Exchange(t.Context(), s.Code, ar)
 		if err == nil && len(s.Callback) > 0 {
 			err = keepCallback(p, ts, s.Callback)
@@ -373,6 +381,7 @@ func compareTokens(t *testing.T, got *providers.TokenSet, w *WantTokens) {
 	check("refresh_token", got.RefreshToken, w.RefreshToken)
 	check("token_type", got.TokenType, w.TokenType)
 	check("scope", got.Scope, w.Scope)
+	check("redirect_uri", got.RedirectURI, w.RedirectURI)
 	if (got.IDToken != "") != w.IDToken {
 		t.Errorf("id_token kept = %v, want %v", got.IDToken != "", w.IDToken)
 	}

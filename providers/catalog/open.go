@@ -31,6 +31,9 @@ func (c *Catalog) Check(cfg providers.Config) error {
 		if _, ok := vars[name]; !ok {
 			return fmt.Errorf("catalog: %s uses {%s}, which template %s does not declare", field, name, e.Name)
 		}
+		if e.varKind(name) == "text" && !strings.HasSuffix(field, "headers") {
+			return fmt.Errorf("catalog: %s uses {%s}, a text var: only header values may use it", field, name)
+		}
 	}
 	q := cfg.Quirks.Merge(e.Defaults())
 	if e.PKCE == "required" && q.PKCE == "unsupported" {
@@ -105,11 +108,10 @@ func (e *Entry) vars(cfg providers.Config) (map[string]string, error) {
 
 // fill replaces {var} in a URL template. Values were checked against
 // their kind (Var.check), so they go in as they are: a host keeps its
-// port, a URL its path.
+// port, a URL its path. A {name} that is no var stays: a kept field the
+// revocation URL's path takes per connection (Validate allows no other).
 func fill(tmpl string, vars map[string]string) string {
-	return varRE.ReplaceAllStringFunc(tmpl, func(m string) string {
-		return vars[m[1:len(m)-1]]
-	})
+	return providers.FillVars(tmpl, vars)
 }
 
 // Open builds the provider for cfg from its template.
@@ -194,7 +196,7 @@ func (e *Entry) quirks() oauth.Quirks {
 		ScopeSeparator: separators[e.ScopeSeparator], ScopeParam: e.ScopeParam, NoPKCE: e.PKCE == "unsupported",
 		AccessTokenPath: t.AccessTokenPath, RefreshTokenPath: t.RefreshTokenPath, ExpiresInPath: t.ExpiresInPath,
 		ScopePath: t.ScopePath, TokenTypePath: t.TokenTypePath, Keep: t.Keep, CallbackKeep: e.CallbackKeep,
-		Revocation:   oauth.Revocation{Kind: e.Revocation.Kind, Method: e.Revocation.Method, Token: e.Revocation.Token},
+		Revocation:   oauth.Revocation{Revocation: e.Revocation.Revocation},
 		CallbackHMAC: e.CallbackHMAC,
 	}
 }

@@ -237,7 +237,7 @@ func TestQuirkRevocationKinds(t *testing.T) {
 	}
 	up.body = ``
 	e := &Entry{Name: "t", DisplayName: "T", Docs: []string{"https://t.example/docs"}, Type: "oauth2", AuthURL: "https://t.example/a", TokenURL: "https://t.example/t",
-		Revocation: Revocation{Kind: "rfc7009", URL: "https://t.example/revoke"}}
+		Revocation: Revocation{Revocation: providers.Revocation{Kind: "rfc7009"}, URL: "https://t.example/revoke"}}
 	c := &Catalog{entries: map[string]*Entry{"t": e}}
 	p, _ := c.Open(context.Background(), providers.Config{Name: "p", Template: "t", ClientID: "cid", ClientSecret: "cs", RevocationURL: up.srv.URL + "/revoke"}, up.srv.Client(), nil)
 	if err := p.(providers.Revoker).Revoke(context.Background(), &providers.TokenSet{AccessToken: "at", RefreshToken: "rt"}); err != nil {
@@ -247,7 +247,7 @@ func TestQuirkRevocationKinds(t *testing.T) {
 	if form.Get("token") != "rt" || form.Get("token_type_hint") != "refresh_token" {
 		t.Errorf("rfc7009: got %v, want the refresh token with its hint", form)
 	}
-	e.Revocation = Revocation{Kind: "none"}
+	e.Revocation = Revocation{Revocation: providers.Revocation{Kind: "none"}}
 	p, _ = c.Open(context.Background(), providers.Config{Name: "p", Template: "t", ClientID: "cid"}, up.srv.Client(), nil)
 	if err := p.(providers.Revoker).Revoke(context.Background(), &providers.TokenSet{AccessToken: "at"}); !errors.Is(err, providers.ErrRevocationUnsupported) {
 		t.Errorf("kind none: got %v, want ErrRevocationUnsupported", err)

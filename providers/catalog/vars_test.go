@@ -69,3 +69,52 @@ func TestCheckContradictions(t *testing.T) {
 		t.Fatalf("github entry refresh = %q, the test assumes none", e.Token.Refresh)
 	}
 }
+
+// A text var (Basecamp's User-Agent naming the app and a contact) fills
+// header values of the quirks and nothing else: a URL, a parameter or an
+// undeclared use is refused, naming the field.
+func TestTextVarsOnlyInHeaders(t *testing.T) {
+	e := &Entry{Name: "ua", DisplayName: "UA", Docs: []string{"https://example.com/docs"}, Type: "oauth2",
+		AuthURL: "https://example.com/auth", TokenURL: "https://example.com/token",
+		Vars: []Var{{Name: "user_agent", Description: "app and contact", Kind: "text"}},
+		QuirkDefaults: providers.Quirks{Metadata: &providers.Metadata{URL: "https://example.com/me",
+			Headers: map[string]string{"User-Agent": "{user_agent}"}, Keep: map[string]string{"id": "id"}}},
+	}
+	if err := e.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	oc, err := e.config(providers.Config{Name: "p", Template: "ua", ClientID: "cid", Vars: map[string]string{"user_agent": "MyApp (ops@example.com)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := oc.Config.WithVars().Quirks.Metadata.Headers["User-Agent"]; got != "MyApp (ops@example.com)" {
+		t.Errorf("metadata User-Agent = %q, want the var's text", got)
+	}
+	if _, err := e.config(providers.Config{Name: "p", Template: "ua", ClientID: "cid", Vars: map[string]string{"user_agent": "a\r\nX-Evil: 1"}}); err == nil || !strings.Contains(err.Error(), "vars.user_agent") {
+		t.Errorf("a text var with CR LF: got %v, want an error naming vars.user_agent", err)
+	}
+	for field, mutate := range map[string]func(*Entry){
+		"token_url":             func(e *Entry) { e.TokenURL = "https://example.com/{user_agent}" },
+		"quirks.token_params":   func(e *Entry) { e.QuirkDefaults.TokenParams = map[string]string{"ua": "{user_agent}"} },
+		"quirks.metadata.url":   func(e *Entry) { e.QuirkDefaults.Metadata.URL = "https://example.com/{user_agent}" },
+		"quirks.token_headers":  func(e *Entry) { e.QuirkDefaults.TokenHeaders = map[string]string{"X-Org": "{org}"} },
+		"quirks.refresh_params": func(e *Entry) { e.QuirkDefaults.RefreshParams = map[string]string{"s": "{state}"} },
+	} {
+		bad := *e
+		m := *e.QuirkDefaults.Metadata
+		bad.QuirkDefaults.Metadata = &m
+		mutate(&bad)
+		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: Validate = %v, want an error naming %s", field, err, field)
+		}
+	}
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := providers.Config{Name: "p", Template: "basecamp", ClientID: "cid", Vars: map[string]string{"user_agent": "MyApp (ops@example.com)"},
+		AuthParams: map[string]string{"ua": "{user_agent}"}}
+	if err := c.Check(cfg); err == nil || !strings.Contains(err.Error(), "auth_params") {
+		t.Errorf("a configured auth param using a text var: Check = %v, want an error naming auth_params", err)
+	}
+}

@@ -94,7 +94,7 @@ func callQuirks(q Quirks, pq providers.Quirks, lifetime time.Duration) (Quirks, 
 		q.CallbackKeep = pq.CallbackKeep
 	}
 	if r := pq.Revocation; r != nil {
-		q.Revocation = Revocation{Kind: r.Kind, Method: r.Method, Token: r.Token, URL: q.Revocation.URL}
+		q.Revocation = Revocation{Revocation: *r, URL: q.Revocation.URL}
 	}
 	switch l := pq.Lifetime; l {
 	case "":
@@ -176,11 +176,23 @@ func (p *Provider) Exchange(ctx context.Context, code string, r providers.AuthRe
 		form.Set("code_verifier", r.Verifier)
 	}
 	q := p.cfg.Config.Quirks
+	perCall := map[string]string{"state": r.State, "redirect_uri": r.RedirectURL}
 	for k, v := range q.TokenParams {
-		form.Set(k, v)
+		form.Set(k, providers.FillVars(v, perCall))
+	}
+	for _, name := range q.CallbackParams {
+		if v := r.Callback.Get(name); v != "" {
+			form.Set(name, v)
+		}
 	}
 	ts, err := p.retrieve(ctx, call{op: "exchange", url: p.cfg.TokenURL, auth: q.TokenAuth, headers: q.TokenHeaders}, form)
 	if err != nil {
+		return nil, err
+	}
+	if p.refreshNeedsRedirect() {
+		ts.RedirectURI = r.RedirectURL
+	}
+	if ts, err = p.longLived(ctx, ts); err != nil {
 		return nil, err
 	}
 	return ts, p.metadata(ctx, ts)
@@ -192,14 +204,31 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	if ts.RefreshToken == "" || q.RefreshTokens == "none" {
 		return nil, fmt.Errorf("oauth: refresh: %w: no refresh token", providers.ErrInvalidGrant)
 	}
+	if ll := q.LongLived; ll != nil && ll.Refresh != nil {
+		return p.refreshLongLived(ctx, ts, *ll.Refresh)
+	}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.RefreshToken}}
 	for k, v := range q.RefreshParams {
-		form.Set(k, v)
+		if strings.Contains(v, "{redirect_uri}") && ts.RedirectURI == "" {
+			// A connection made before the provider repeated it: the
+			// refresh goes as it did then, without the parameter.
+			continue
+		}
+		form.Set(k, providers.FillVars(v, map[string]string{"redirect_uri": ts.RedirectURI}))
 	}
 	out, err := p.retrieve(ctx, call{op: "refresh", url: orDefault(q.RefreshURL, p.cfg.TokenURL), auth: q.RefreshAuth, headers: q.RefreshHeaders}, form)
 	if err != nil {
 		return nil, err
 	}
+	return p.refreshed(ctx, out, ts), nil
+}
+
+// refreshed completes a refresh answer with what the previous token set
+// keeps (the refresh token, ID token, scope, kept fields and redirect URI
+// when the answer has none) and makes the metadata call of
+// quirks.metadata.on_refresh.
+func (p *Provider) refreshed(ctx context.Context, out, ts *providers.TokenSet) *providers.TokenSet {
+	q := p.cfg.Config.Quirks
 	if out.RefreshToken == "" {
 		out.RefreshToken = ts.RefreshToken
 	}
@@ -209,6 +238,7 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 	if out.Scope == "" {
 		out.Scope = ts.Scope
 	}
+	out.RedirectURI = ts.RedirectURI
 	for k, v := range ts.Extra {
 		if _, ok := out.Extra[k]; !ok {
 			if out.Extra == nil {
@@ -223,7 +253,18 @@ func (p *Provider) Refresh(ctx context.Context, ts *providers.TokenSet) (*provid
 		// before stay.
 		_ = p.metadata(ctx, out)
 	}
-	return out, nil
+	return out
+}
+
+// refreshNeedsRedirect reports whether a refresh repeats the exchange's
+// redirect_uri: only then does the token set keep it.
+func (p *Provider) refreshNeedsRedirect() bool {
+	for _, v := range p.cfg.Config.Quirks.RefreshParams {
+		if strings.Contains(v, "{redirect_uri}") {
+			return true
+		}
+	}
+	return false
 }
 
 // RefreshPolicy implements providers.RefreshAdvisor: the configured

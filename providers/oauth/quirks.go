@@ -1,5 +1,7 @@
 package oauth
 
+import "github.com/oauth2broker/oauth2broker/providers"
+
 // Quirks are the catalog-only ways a provider departs from RFC 6749
 // (scope separator and parameter, nested paths of older entries, kept
 // fields, revocation kind, callback checks). The zero value is plain RFC
@@ -48,16 +50,12 @@ const (
 	RevokeNone        = "none"
 )
 
-// Revocation describes a provider's revocation call.
+// Revocation describes a provider's revocation call: the kind, method,
+// token and parameter renames a provider configuration can set too
+// (providers.Revocation: Kind is RevokeRFC7009, RevokeGitHubGrant,
+// RevokeBearer or RevokeNone), and the catalog's URL.
 type Revocation struct {
-	// Kind is RevokeRFC7009, RevokeGitHubGrant, RevokeBearer or
-	// RevokeNone.
-	Kind string
+	providers.Revocation
 	// URL overrides Config.RevocationURL.
 	URL string
-	// Method of a RevokeBearer call; POST when empty.
-	Method string
-	// Token is the token RFC 7009 revocation sends: "refresh_token" (the
-	// default when there is one) or "access_token".
-	Token string
 }

@@ -34,6 +34,9 @@ type seen struct {
 	method, path string
 	header       http.Header
 	body         string
+	query        string
+	// escapedPath is the path as sent (Path is decoded).
+	escapedPath string
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -41,7 +44,7 @@ func newRecorder(t *testing.T) *recorder {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		r.got = append(r.got, seen{req.Method, req.URL.Path, req.Header.Clone(), string(b)})
+		r.got = append(r.got, seen{req.Method, req.URL.Path, req.Header.Clone(), string(b), req.URL.RawQuery, req.URL.EscapedPath()})
 		a, ok := r.answers[req.URL.Path]
 		r.mu.Unlock()
 		if !ok {

@@ -20,11 +20,15 @@ import (
 // shape: JSON (even mislabelled) or form-encoded, nested fields, errors
 // sent with status 200.
 func (p *Provider) retrieve(ctx context.Context, c call, form url.Values) (*providers.TokenSet, error) {
-	op := c.op
 	req, err := p.tokenRequest(ctx, c, form)
 	if err != nil {
-		return nil, fmt.Errorf("oauth: %s: %w", op, err)
+		return nil, fmt.Errorf("oauth: %s: %w", c.op, err)
 	}
+	return p.send(c.op, req)
+}
+
+// send makes a token request and reads its answer as retrieve does.
+func (p *Provider) send(op string, req *http.Request) (*providers.TokenSet, error) {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, Classify(op, err)
@@ -137,29 +141,55 @@ func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*
 		form.Set("client_id", p.cfg.ClientID)
 		form.Set("client_secret", secret)
 	}
-	for from, to := range p.cfg.Config.Quirks.TokenRename {
-		if v, ok := form[from]; ok {
-			delete(form, from)
-			form[to] = v
-		}
-	}
-	ctype, body := "application/x-www-form-urlencoded", form.Encode()
-	if p.cfg.Config.Quirks.RequestBody == "json" {
-		ctype, body = "application/json", jsonBody(form)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(body))
+	rename(form, p.cfg.Config.Quirks.TokenRename)
+	req, err := paramsRequest(ctx, http.MethodPost, c.url, p.cfg.Config.Quirks.RequestBody, form)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", ctype)
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "application/json")
 	}
 	if style == "header" {
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
+	}
+	return req, nil
+}
+
+// rename renames parameters of form (quirks.token_rename,
+// quirks.revocation.rename).
+func rename(form url.Values, names map[string]string) {
+	for from, to := range names {
+		if v, ok := form[from]; ok {
+			delete(form, from)
+			form[to] = v
+		}
+	}
+}
+
+// paramsRequest makes a request carrying params as encoding says: a form
+// body ("form" or empty), a JSON object ("json"), or the URL's query
+// after any it has, with no body ("query").
+func paramsRequest(ctx context.Context, method, target, encoding string, params url.Values) (*http.Request, error) {
+	ctype, body := "application/x-www-form-urlencoded", params.Encode()
+	switch encoding {
+	case "json":
+		ctype, body = "application/json", jsonBody(params)
+	case "query":
+		sep := "?"
+		if strings.Contains(target, "?") {
+			sep = "&"
+		}
+		ctype, body, target = "", "", target+sep+params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	return req, nil
 }
