@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +20,7 @@ import (
 // (or the broker has no https public URL to serve one) and no
 // registration_endpoint. An admin must configure a pre-registered
 // client_id.
-var ErrNoRegistration = errors.New("mcp: the authorization server supports neither a client ID metadata document the broker can serve (that needs an https public URL) nor dynamic registration (registration_endpoint); configure a pre-registered client_id")
+var ErrNoRegistration error = &providers.UnusableError{Reason: "mcp: the MCP server's authorization server supports neither a client ID metadata document the broker can serve (that needs an https public URL) nor dynamic registration (registration_endpoint); configure a pre-registered client_id"}
 
 // ClientName is the client_name the broker gives in its client metadata.
 const ClientName = "oauth2broker"
