@@ -68,22 +68,22 @@ type Config struct {
 
 // Manager runs connections. It is safe for concurrent use.
 type Manager struct {
-	store      storage.Storage
-	keyring    *seal.Keyring
-	open       Opener
-	callback   func(string) string
+	store    storage.Storage
+	keyring  *seal.Keyring
+	open     Opener
+	callback func(string) string
 	// metadataURL is Config.ClientMetadataURL.
 	metadataURL func(api, provider string) string
-	stateTTL   time.Duration
-	leeway     time.Duration
-	log        *slog.Logger
-	now        func() time.Time
-	onRefresh  func(api, provider, outcome string, d time.Duration)
-	replicated bool
-	onEvent    func(ctx context.Context, event string, c storage.Connection)
-	flight     flight
-	cacheMu    sync.Mutex
-	cache      map[string]openedProvider
+	stateTTL    time.Duration
+	leeway      time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+	onRefresh   func(api, provider, outcome string, d time.Duration)
+	replicated  bool
+	onEvent     func(ctx context.Context, event string, c storage.Connection)
+	flight      flight
+	cacheMu     sync.Mutex
+	cache       map[string]openedProvider
 	// holds keep refresh ahead away from throttling providers
 	// (ahead_pass.go).
 	holdMu sync.Mutex
