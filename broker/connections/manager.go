@@ -193,13 +193,13 @@ func settings(p storage.Provider) providers.Config {
 // goes stale, providers.Expiring), and registered at the provider first
 // when it needs that (providers.Registrar, registration.go).
 func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.Provider, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
-	up, err := m.opened(ctx, p)
+	up, err := m.opened(work, p)
 	if err != nil {
 		return nil, err
 	}
-	return m.registered(ctx, p, up)
+	return m.registered(work, ctx, p, up)
 }
 
 // opened returns the opened upstream of a stored provider, from the

@@ -25,6 +25,10 @@ const (
 	// registrationPoll is how often a replica waiting for another's
 	// registration reads the record again.
 	registrationPoll = 50 * time.Millisecond
+	// maxRegisterRounds bounds how often one request finds the record
+	// changed under it (another replica's registration that does not fit,
+	// an admin's change) before it gives up.
+	maxRegisterRounds = 3
 )
 
 // storedRegistration is what storage.Provider.SealedRegistration holds,
@@ -72,30 +76,30 @@ func (m *Manager) sealStored(p storage.Provider, sr storedRegistration) ([]byte,
 // registered returns up ready for flows: when it must register first
 // (providers.Registrar), it registers once across replicas, stores the
 // registration sealed and opens the provider again with it. It also
-// keeps the stored registration a view shows current.
-func (m *Manager) registered(ctx context.Context, p storage.Provider, up providers.Provider) (providers.Provider, error) {
-	r, ok := up.(providers.Registrar)
-	if !ok {
-		return up, nil
+// keeps the stored registration a view shows current. The work runs
+// under ctx; waiting for another replica's registration ends with the
+// caller's request too.
+func (m *Manager) registered(ctx, caller context.Context, p storage.Provider, up providers.Provider) (providers.Provider, error) {
+	for range maxRegisterRounds {
+		r, ok := up.(providers.Registrar)
+		if !ok {
+			return up, nil
+		}
+		reg, needed := r.Registration(m.RedirectURI(p), RegistrationLead)
+		if !needed {
+			m.note(ctx, p, reg)
+			return up, nil
+		}
+		cur, err := m.register(ctx, caller, p, r)
+		if err != nil {
+			return nil, openError(err)
+		}
+		if up, err = m.opened(ctx, cur); err != nil {
+			return nil, err
+		}
+		p = cur // another replica's result, or a record changed meanwhile: check it again
 	}
-	reg, needed := r.Registration(m.RedirectURI(p), RegistrationLead)
-	if !needed {
-		m.note(ctx, p, reg)
-		return up, nil
-	}
-	cur, err := m.register(ctx, p, r)
-	if err != nil {
-		return nil, openError(err)
-	}
-	if up, err = m.opened(ctx, cur); err != nil {
-		return nil, err
-	}
-	if r, ok := up.(providers.Registrar); !ok {
-		return up, nil
-	} else if _, needed := r.Registration(m.RedirectURI(cur), RegistrationLead); needed {
-		return nil, connerr.New(connerr.Upstream, "the broker could not register at the provider")
-	}
-	return up, nil
+	return nil, connerr.New(connerr.Upstream, "the broker could not register at the provider")
 }
 
 // openError tells the app why an unusable provider is refused (it may
@@ -117,7 +121,7 @@ func openError(err error) error {
 // the result only while the lease is still its own. A replica that finds
 // another's live lease waits for its result. It returns the record with
 // the new registration.
-func (m *Manager) register(ctx context.Context, p storage.Provider, r providers.Registrar) (storage.Provider, error) {
+func (m *Manager) register(ctx, caller context.Context, p storage.Provider, r providers.Registrar) (storage.Provider, error) {
 	holder, err := randomString(16)
 	if err != nil {
 		return p, err
@@ -132,7 +136,7 @@ func (m *Manager) register(ctx context.Context, p storage.Provider, r providers.
 			return cur, nil // the admin changed the provider
 		case m.leased(cur):
 			// Another replica registers: wait for its result.
-			if err := sleep(ctx, registrationPoll); err != nil {
+			if err := sleep(ctx, caller, registrationPoll); err != nil {
 				return p, err
 			}
 			continue
@@ -209,8 +213,8 @@ func (m *Manager) note(ctx context.Context, p storage.Provider, reg providers.Re
 	}
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d, or until ctx or caller ends.
+func sleep(ctx, caller context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -218,5 +222,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-caller.Done():
+		return caller.Err()
 	}
 }
