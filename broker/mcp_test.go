@@ -144,6 +144,8 @@ func TestMCPProviderEndToEnd(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMCPEnv(t, newEnv(t), startDemoMCP(t, tc.cfg), nil)
 			m.connect("alice")
+			// The admin saving the provider again keeps the registration.
+			m.mustAdmin(200, "PUT", "/apis/acme/providers/notes", map[string]any{"type": "mcp", "server_url": m.d.Resource})
 			m.connect("bob")
 			conns := m.form("GET", "/acme/oauth2/connections", url.Values{"client_user_identity": {"alice"}}, m.id, m.secret)
 			if list, _ := conns.Body["connections"].([]any); len(list) != 1 {

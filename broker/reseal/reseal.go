@@ -15,7 +15,9 @@ import (
 
 // Result counts the values Run sealed again, by kind.
 type Result struct {
-	SigningKeys      int
+	SigningKeys int
+	// ProviderSecrets counts provider client secrets and the
+	// registrations the broker made itself (MCP providers).
 	ProviderSecrets  int
 	WebhookSecrets   int
 	ConnectionTokens int

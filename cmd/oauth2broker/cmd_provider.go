@@ -110,10 +110,14 @@ func printProvider(w io.Writer, p providerOut) {
 	fields(w, jsonFields(p)...)
 }
 
-// providerKind is "template:github", "oidc" or "oauth2".
+// providerKind is "template:github", "oidc", "oauth2" or "mcp", with an
+// MCP provider's registration once discovered ("mcp:dynamic").
 func providerKind(p providerOut) string {
 	if p.Template != "" {
 		return "template:" + p.Template
+	}
+	if p.Discovered != nil {
+		return p.Type + ":" + p.Discovered.Registration
 	}
 	return p.Type
 }
