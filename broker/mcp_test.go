@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -200,16 +199,16 @@ func TestMCPClientMetadataDocument(t *testing.T) {
 // A dynamic registration whose secret expires is made again before it
 // does, once; a pre-registered client is used as it is.
 func TestMCPRegistrationRenewedAndPreRegistered(t *testing.T) {
-	clk := &testClock{t: time.Now()}
-	d := startDemoMCP(t, demomcp.Config{DisableCIMD: true, ClientSecretTTL: 20 * time.Minute, Now: clk.Now})
-	m := newMCPEnv(t, newEnvOpts(t, adminToken, clk.Now), d, nil)
+	clk := newClock() // shared by the broker and the demo
+	d := startDemoMCP(t, demomcp.Config{DisableCIMD: true, ClientSecretTTL: 20 * time.Minute, Now: clk.now})
+	m := newMCPEnv(t, newEnvOpts(t, adminToken, clk.now), d, nil)
 	m.connect("alice")
-	clk.Add(10 * time.Minute)
+	clk.add(10 * time.Minute)
 	m.connect("alice")
 	if n := d.Stats().Registrations; n != 1 {
 		t.Fatalf("%d registrations 10 minutes before expiry, want 1", n)
 	}
-	clk.Add(6 * time.Minute) // 4 minutes before expiry: within the 5-minute lead
+	clk.add(6 * time.Minute) // 4 minutes before expiry: within the 5-minute lead
 	m.connect("alice")
 	if n := d.Stats().Registrations; n != 2 {
 		t.Fatalf("%d registrations 4 minutes before expiry, want 2 (renewed)", n)
@@ -237,22 +236,4 @@ func TestMCPPreRegistered(t *testing.T) {
 	if disc, _ := v.Body["discovered"].(map[string]any); disc["registration"] != "pre_registered" || disc["client_id"] != "pre" || v.Body["callback_url"] != callback {
 		t.Errorf("view %s", v.Raw)
 	}
-}
-
-// testClock is a settable clock shared by the broker and the demo.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
