@@ -54,9 +54,10 @@ func newMCPEnv(t *testing.T, e *env, d *demomcp.Demo, provider map[string]any) *
 // connect runs authorize → the demo authorization server (which logs in
 // login_hint at once) → the broker's callback, and fails unless the
 // broker shows its "Connected" page.
-func (m *mcpEnv) connect(identity string) {
+func (m *mcpEnv) connect(identity string, scope ...string) {
 	m.t.Helper()
-	a := m.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {identity}, "provider": {"notes"}}, m.id, m.secret)
+	a := m.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {identity}, "provider": {"notes"},
+		"scope": {strings.Join(scope, " ")}}, m.id, m.secret)
 	if a.Status != 200 {
 		m.t.Fatalf("authorize: %d %s", a.Status, a.Raw)
 	}
@@ -98,18 +99,22 @@ func (m *mcpEnv) session(identity string) *mcp.ClientSession {
 // whoami calls the demo's whoami tool and returns the subject.
 func (m *mcpEnv) whoami(cs *mcp.ClientSession) string {
 	m.t.Helper()
+	return m.call(cs, "whoami", map[string]any{})["subject"]
+}
+
+// call calls a tool and returns its structured answer's strings.
+func (m *mcpEnv) call(cs *mcp.ClientSession, tool string, args map[string]any) map[string]string {
+	m.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "whoami", Arguments: map[string]any{}})
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
 	if err != nil || res.IsError {
-		m.t.Fatalf("whoami: %v %+v", err, res)
+		m.t.Fatalf("%s: %v %+v", tool, err, res)
 	}
 	b, _ := json.Marshal(res.StructuredContent)
-	var out struct {
-		Subject string `json:"subject"`
-	}
+	out := map[string]string{}
 	_ = json.Unmarshal(b, &out)
-	return out.Subject
+	return out
 }
 
 // asIdentity authenticates to the broker's proxy as a client, for one
@@ -215,6 +220,28 @@ func TestMCPRegistrationRenewedAndPreRegistered(t *testing.T) {
 	}
 	if got := m.whoami(m.session("alice")); got != "alice" {
 		t.Errorf("whoami after renewal: %q", got)
+	}
+}
+
+// An app may ask for the scopes the MCP server advertises (and no
+// other) without configuring them; an expired token is refreshed with
+// the resource, which the server requires.
+func TestMCPAdvertisedScopesAndRefresh(t *testing.T) {
+	clk := newClock() // shared by the broker and the demo
+	d := startDemoMCP(t, demomcp.Config{Now: clk.now})
+	m := newMCPEnv(t, newEnvOpts(t, adminToken, clk.now), d, nil)
+	a := m.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {"dave"}, "provider": {"notes"},
+		"scope": {"mcp:tools mcp:root"}}, m.id, m.secret)
+	if a.Status != 400 || a.str("error") != "invalid_scope" {
+		t.Errorf("authorize with a scope the server does not advertise: %d %s", a.Status, a.Raw)
+	}
+	m.connect("dave", "mcp:tools", "mcp:admin")
+	if got := m.call(m.session("dave"), "admin_echo", map[string]any{"message": "hi"}); got["echo"] != "hi" || got["subject"] != "dave" {
+		t.Errorf("admin_echo with the admin scope: %v", got)
+	}
+	clk.add(2 * time.Hour)
+	if got := m.whoami(m.session("dave")); got != "dave" || d.Stats().Refreshes != 1 {
+		t.Errorf("whoami after expiry: %q, demo refreshes %d, want 1", got, d.Stats().Refreshes)
 	}
 }
 

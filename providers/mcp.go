@@ -107,6 +107,14 @@ type UnusableError struct {
 
 func (e *UnusableError) Error() string { return e.Reason }
 
+// ScopeAdvertiser is a Provider whose upstream advertises the scopes an
+// app may ask for (an MCP server's protected resource metadata
+// scopes_supported and its challenge's scope): the broker allows them at
+// authorize besides the configured scopes and allowed_scopes.
+type ScopeAdvertiser interface {
+	AdvertisedScopes() []string
+}
+
 // Expiring is a Provider built on metadata that goes stale (an MCP
 // server's discovery, kept for its max-age): the broker opens it again
 // after Expires.

@@ -84,7 +84,7 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckScope(p, r.Scope); err != nil {
+	if err := CheckScope(p, r.Scope); err != nil && !m.advertised(ctx, p, r.Scope) {
 		return nil, err
 	}
 	if err := CheckStateLimit(ctx, m.store, api.Name, storage.StateKindAuthorize, client.ID, r.Identity, m.now()); err != nil {

@@ -1,10 +1,12 @@
 package connections
 
 import (
+	"context"
 	"slices"
 	"strings"
 
 	"github.com/oauth2broker/oauth2broker/broker/connerr"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
 
@@ -22,4 +24,28 @@ func CheckScope(p storage.Provider, scope string) error {
 		}
 	}
 	return nil
+}
+
+// advertised reports whether every scope requested is one the provider
+// configures or allows, or one its upstream advertises
+// (providers.ScopeAdvertiser: an MCP server's scopes_supported).
+func (m *Manager) advertised(ctx context.Context, p storage.Provider, scope string) bool {
+	if settings(p).Type != providers.TypeMCP {
+		return false
+	}
+	up, err := m.provider(ctx, p)
+	if err != nil {
+		return false
+	}
+	a, ok := up.(providers.ScopeAdvertiser)
+	if !ok {
+		return false
+	}
+	cfg, known := settings(p), a.AdvertisedScopes()
+	for _, s := range strings.Fields(scope) {
+		if !slices.Contains(cfg.Scopes, s) && !slices.Contains(cfg.AllowedScopes, s) && !slices.Contains(known, s) {
+			return false
+		}
+	}
+	return true
 }

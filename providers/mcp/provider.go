@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/outbound"
@@ -48,6 +49,7 @@ var (
 	_ providers.CallbackChecker = (*Provider)(nil)
 	_ providers.Registrar       = (*Provider)(nil)
 	_ providers.Expiring        = (*Provider)(nil)
+	_ providers.ScopeAdvertiser = (*Provider)(nil)
 )
 
 // New discovers cfg.ServerURL and returns the provider, with the client
@@ -164,6 +166,18 @@ func (p *Provider) Register(ctx context.Context, redirectURI string) (*providers
 // Expires implements providers.Expiring: the discovered metadata's
 // freshness.
 func (p *Provider) Expires() time.Time { return p.md.Expires }
+
+// AdvertisedScopes implements providers.ScopeAdvertiser: the protected
+// resource metadata's scopes_supported and the challenge's scopes.
+func (p *Provider) AdvertisedScopes() []string {
+	out := slices.Clone(p.md.ResourceScopes)
+	for _, s := range p.md.ChallengeScopes {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // Metadata returns what discovery found.
 func (p *Provider) Metadata() *Metadata { return p.md }
