@@ -144,8 +144,8 @@ func (m *Manager) register(ctx, caller context.Context, p storage.Provider, r pr
 			return cur, nil // another replica registered
 		}
 		out, err := m.registerLeased(ctx, cur, r, holder)
-		if errors.Is(err, errLost) {
-			continue
+		if errors.Is(err, errLost) || errors.Is(err, storage.ErrConflict) {
+			continue // another writer got there first: read again
 		}
 		return out, err
 	}
