@@ -264,3 +264,57 @@ func TestMCPPreRegistered(t *testing.T) {
 		t.Errorf("view %s", v.Raw)
 	}
 }
+
+// A PUT of an MCP provider is checked without contacting the server; a
+// bad one is a 400 naming the field.
+func TestMCPProviderPutChecked(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "acme"})
+	for want, body := range map[string]map[string]any{
+		"server_url is required": {"type": "mcp"},
+		"token_url":              {"type": "mcp", "server_url": "https://mcp.example.com/mcp", "token_url": "https://mcp.example.com/token"},
+		"server_url: https":      {"type": "mcp", "server_url": "http://mcp.example.com/mcp"},
+		"client_secret needs":    {"type": "mcp", "server_url": "https://mcp.example.com/mcp", "client_secret": "s"},
+	} {
+		a := e.admin("PUT", "/apis/acme/providers/notes", body)
+		if a.Status != 400 || a.str("error") != "invalid_request" || !strings.Contains(a.str("error_description"), want) {
+			t.Errorf("PUT %v: %d %s, want 400 naming %q", body, a.Status, a.Raw, want)
+		}
+	}
+	v := e.mustAdmin(200, "PUT", "/apis/acme/providers/notes", map[string]any{"type": "mcp", "server_url": "https://mcp.example.com/mcp"})
+	if v.str("server_url") != "https://mcp.example.com/mcp" || v.Body["discovered"] != nil {
+		t.Errorf("view before any use: %s", v.Raw)
+	}
+}
+
+// An MCP server whose authorization server does not advertise PKCE S256
+// is refused at authorize, and the app is told why (MCP authorization
+// spec, "Authorization Code Protection"). The fake's documents follow
+// RFC 9728 §3 and RFC 8414 §3.
+func TestMCPServerWithoutPKCERefused(t *testing.T) {
+	var base string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/mcp":
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+base+`/.well-known/oauth-protected-resource/mcp"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		case "/.well-known/oauth-protected-resource/mcp":
+			_, _ = io.WriteString(w, `{"resource":"`+base+`/mcp","authorization_servers":["`+base+`"]}`)
+		case "/.well-known/oauth-authorization-server":
+			_, _ = io.WriteString(w, `{"issuer":"`+base+`","authorization_endpoint":"`+base+`/authorize","token_endpoint":"`+base+`/token","registration_endpoint":"`+base+`/register"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer up.Close()
+	base = up.URL
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "acme"})
+	e.mustAdmin(200, "PUT", "/apis/acme/providers/notes", map[string]any{"type": "mcp", "server_url": base + "/mcp"})
+	id, secret := e.client("acme", map[string]any{"grant_types": []string{"proxy"}})
+	a := e.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {"alice"}}, id, secret)
+	if a.Status != http.StatusBadGateway || a.str("error") != "upstream_error" || !strings.Contains(a.str("error_description"), "PKCE S256") {
+		t.Errorf("authorize: %d %s, want 502 upstream_error naming PKCE S256", a.Status, a.Raw)
+	}
+}
