@@ -158,7 +158,7 @@ func postRegistration(ctx context.Context, client *http.Client, endpoint string,
 			Error string `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &e)
-		return nil, fmt.Errorf("mcp: registration: %w (status %d, error %q)", registrationError(resp.StatusCode), resp.StatusCode, safeCode(e.Error))
+		return nil, fmt.Errorf("mcp: registration: %w (status %d, error %q)", registrationError(resp.StatusCode), resp.StatusCode, oauth.SafeCode(e.Error))
 	}
 	if err := json.Unmarshal(raw, &a); err != nil || a.ClientID == "" {
 		return nil, fmt.Errorf("mcp: registration: %w: the answer has no client_id", providers.ErrUpstream)
@@ -171,17 +171,4 @@ func registrationError(status int) error {
 		return providers.ErrUnavailable
 	}
 	return providers.ErrUpstream
-}
-
-// safeCode keeps an RFC 7591 §3.2.2 error code fit for logs.
-func safeCode(code string) string {
-	if len(code) > 64 {
-		return "(malformed)"
-	}
-	for _, r := range code {
-		if !(r >= 'a' && r <= 'z' || r == '_') {
-			return "(malformed)"
-		}
-	}
-	return code
 }

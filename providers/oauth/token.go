@@ -101,7 +101,7 @@ func (p *Provider) errorCode(answer map[string]any) string {
 	if mapped, ok := p.cfg.Config.Quirks.ErrorCodes[code]; ok {
 		code = mapped
 	}
-	return safeCode(code)
+	return SafeCode(code)
 }
 
 // secret returns the client secret (Apple's is made per request).
