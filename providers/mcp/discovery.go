@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
+	"github.com/oauth2broker/oauth2broker/providers/oauth"
 )
 
 // ErrNoPKCE is returned for an authorization server that does not
@@ -219,10 +219,7 @@ func (d *Discoverer) getJSON(ctx context.Context, u string, v any) (time.Time, e
 	req.Header.Set("Accept", "application/json")
 	resp, err := d.get.Do(req)
 	if err != nil {
-		if cause := outbound.Cause(err); cause != nil {
-			return time.Time{}, fmt.Errorf("mcp: %s: %w: %w", u, providers.ErrUpstream, cause)
-		}
-		return time.Time{}, fmt.Errorf("mcp: %s: %w", u, providers.ErrUnavailable)
+		return time.Time{}, fmt.Errorf("mcp: %s: %w", u, oauth.Classify("discovery", err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
