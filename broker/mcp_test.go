@@ -20,8 +20,20 @@ import (
 // (examples/demomcp, on the official Go SDK) on loopback.
 func startDemoMCP(t *testing.T, cfg demomcp.Config) *demomcp.Demo {
 	t.Helper()
+	return startSlowDemoMCP(t, cfg, 0)
+}
+
+// startSlowDemoMCP is startDemoMCP with each RFC 7591 registration
+// taking registerDelay, as one over a real network does.
+func startSlowDemoMCP(t *testing.T, cfg demomcp.Config, registerDelay time.Duration) *demomcp.Demo {
+	t.Helper()
 	var h http.Handler = http.NotFoundHandler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/as/register" {
+			time.Sleep(registerDelay)
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	cfg.BaseURL = srv.URL
 	d, err := demomcp.New(cfg)
