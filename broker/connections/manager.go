@@ -195,44 +195,66 @@ func settings(p storage.Provider) providers.Config {
 func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.Provider, error) {
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
-	up, err := m.opened(work, p)
+	up, fresh, err := m.opened(work, p)
 	if err != nil {
 		return nil, err
+	}
+	if !fresh {
+		return up, nil // registered when it was opened
 	}
 	return m.registered(work, ctx, p, up)
 }
 
 // opened returns the opened upstream of a stored provider, from the
-// cache while it holds the record's version.
-func (m *Manager) opened(ctx context.Context, p storage.Provider) (providers.Provider, error) {
+// cache while it holds the record's version; fresh reports that it was
+// opened now.
+func (m *Manager) opened(ctx context.Context, p storage.Provider) (up providers.Provider, fresh bool, err error) {
 	key := p.API + "\x00" + p.Name
 	m.cacheMu.Lock()
 	cached, ok := m.cache[key]
 	m.cacheMu.Unlock()
-	if ok && cached.updatedAt.Equal(p.UpdatedAt) && bytes.Equal(cached.registration, p.SealedRegistration) && !stale(cached.p, m.now()) {
-		return cached.p, nil
+	if ok && cached.updatedAt.Equal(p.UpdatedAt) && bytes.Equal(cached.registration, p.SealedRegistration) && !m.stale(cached.p, p) {
+		return cached.p, false, nil
 	}
 	cfg, err := ProviderConfig(m.keyring, p)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if m.metadataURL != nil {
 		cfg.ClientMetadataURL = m.metadataURL(p.API, p.Name)
 	}
 	opened, err := m.open(ctx, cfg)
 	if err != nil {
-		return nil, openError(err)
+		return nil, false, openError(err)
 	}
-	m.cacheMu.Lock()
-	m.cache[key] = openedProvider{updatedAt: p.UpdatedAt, registration: p.SealedRegistration, p: opened}
-	m.cacheMu.Unlock()
-	return opened, nil
+	if _, ok := opened.(providers.Registrar); ok {
+		// Cached once registered (registered), so that a provider that
+		// still needs its registration is never served from the cache.
+		return opened, true, nil
+	}
+	m.remember(key, p, opened)
+	return opened, true, nil
 }
 
-// stale reports whether an opened provider's metadata has expired.
-func stale(up providers.Provider, now time.Time) bool {
-	e, ok := up.(providers.Expiring)
-	return ok && !e.Expires().IsZero() && !now.Before(e.Expires())
+// remember caches an opened provider for the record's version.
+func (m *Manager) remember(key string, p storage.Provider, up providers.Provider) {
+	m.cacheMu.Lock()
+	m.cache[key] = openedProvider{updatedAt: p.UpdatedAt, registration: p.SealedRegistration, p: up}
+	m.cacheMu.Unlock()
+}
+
+// stale reports whether an opened provider must be opened again: its
+// metadata has expired (providers.Expiring), or its registration is due
+// for renewal (providers.Registrar).
+func (m *Manager) stale(up providers.Provider, p storage.Provider) bool {
+	if e, ok := up.(providers.Expiring); ok && !e.Expires().IsZero() && !m.now().Before(e.Expires()) {
+		return true
+	}
+	if r, ok := up.(providers.Registrar); ok {
+		_, needed := r.Registration(m.RedirectURI(p), RegistrationLead)
+		return needed
+	}
+	return false
 }
 
 // sealTokens seals a token set for a connection record.

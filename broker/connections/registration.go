@@ -88,13 +88,14 @@ func (m *Manager) registered(ctx, caller context.Context, p storage.Provider, up
 		reg, needed := r.Registration(m.RedirectURI(p), RegistrationLead)
 		if !needed {
 			m.note(ctx, p, reg)
+			m.remember(p.API+"\x00"+p.Name, p, up)
 			return up, nil
 		}
 		cur, err := m.register(ctx, caller, p, r)
 		if err != nil {
 			return nil, openError(err)
 		}
-		if up, err = m.opened(ctx, cur); err != nil {
+		if up, _, err = m.opened(ctx, cur); err != nil {
 			return nil, err
 		}
 		p = cur // another replica's result, or a record changed meanwhile: check it again

@@ -28,13 +28,16 @@ type registrations struct {
 	calls atomic.Int32
 	delay time.Duration
 	err   error
+	// ttl, when set, makes registrations expire after it.
+	ttl time.Duration
+	now func() time.Time
 }
 
-func (r *registrar) Registration(redirectURI string, _ time.Duration) (providers.Registration, bool) {
+func (r *registrar) Registration(redirectURI string, lead time.Duration) (providers.Registration, bool) {
 	if r.reg == nil || r.reg.RedirectURI != redirectURI {
 		return providers.Registration{}, true
 	}
-	return *r.reg, false
+	return *r.reg, !r.reg.ExpiresAt.IsZero() && !r.reg2.now().Add(lead).Before(r.reg.ExpiresAt)
 }
 
 func (r *registrar) Register(_ context.Context, redirectURI string) (*providers.Registration, error) {
@@ -43,8 +46,12 @@ func (r *registrar) Register(_ context.Context, redirectURI string) (*providers.
 	if r.reg2.err != nil {
 		return nil, r.reg2.err
 	}
-	return &providers.Registration{Kind: providers.RegistrationDynamic, Issuer: "https://as.example", RedirectURI: redirectURI,
-		ClientID: fmt.Sprintf("dyn-%d", n), ClientSecret: "registered-secret"}, nil
+	reg := &providers.Registration{Kind: providers.RegistrationDynamic, Issuer: "https://as.example", RedirectURI: redirectURI,
+		ClientID: fmt.Sprintf("dyn-%d", n), ClientSecret: "registered-secret"}
+	if r.reg2.ttl > 0 {
+		reg.ExpiresAt = r.reg2.now().Add(r.reg2.ttl)
+	}
+	return reg, nil
 }
 
 // replicas returns n managers sharing f's store, each opening a
@@ -71,7 +78,7 @@ func (f *fixture) registrarReplicas(t *testing.T, n int, regs *registrations) []
 // lease, the others wait for its result and use it. It is stored sealed.
 func TestReplicasRegisterOnce(t *testing.T) {
 	f := newFixture(t)
-	regs := &registrations{delay: 50 * time.Millisecond}
+	regs := &registrations{delay: 50 * time.Millisecond, now: f.clk.now}
 	replicas := f.registrarReplicas(t, 3, regs)
 	var wg sync.WaitGroup
 	for i := range 30 {
@@ -107,7 +114,7 @@ func TestReplicasRegisterOnce(t *testing.T) {
 // registration.
 func TestFailedRegistrationEndsLease(t *testing.T) {
 	f := newFixture(t)
-	regs := &registrations{err: fmt.Errorf("as down: %w", providers.ErrUnavailable)}
+	regs := &registrations{err: fmt.Errorf("as down: %w", providers.ErrUnavailable), now: f.clk.now}
 	m := f.registrarReplicas(t, 1, regs)[0]
 	_, err := m.Authorize(context.Background(), f.api, f.cl, AuthorizeRequest{Identity: "u1"})
 	var ce *connerr.Error
@@ -131,7 +138,7 @@ func TestFailedRegistrationEndsLease(t *testing.T) {
 // A lease left by a replica that died is taken over once it expires.
 func TestStaleRegistrationLeaseTakenOver(t *testing.T) {
 	f := newFixture(t)
-	regs := &registrations{}
+	regs := &registrations{now: f.clk.now}
 	m := f.registrarReplicas(t, 1, regs)[0]
 	p, _ := f.store.GetProvider(context.Background(), "a", "up")
 	sealed, _ := m.sealStored(p, storedRegistration{LeaseHolder: "dead", LeaseUntil: f.clk.now().Add(registrationLease)})
@@ -149,5 +156,25 @@ func TestStaleRegistrationLeaseTakenOver(t *testing.T) {
 	f.clk.add(registrationLease + time.Second)
 	if _, err := m.Authorize(context.Background(), f.api, f.cl, AuthorizeRequest{Identity: "u1"}); err != nil || regs.calls.Load() != 1 {
 		t.Fatalf("authorize after the lease expired: %v, %d registrations", err, regs.calls.Load())
+	}
+}
+
+// A registration due for renewal is made again on the next use, even
+// while the opened provider is cached.
+func TestRegistrationRenewedWhenDue(t *testing.T) {
+	f := newFixture(t)
+	regs := &registrations{ttl: 20 * time.Minute, now: f.clk.now}
+	m := f.registrarReplicas(t, 1, regs)[0]
+	for _, step := range []struct {
+		after time.Duration
+		want  int32
+	}{{0, 1}, {10 * time.Minute, 1}, {6 * time.Minute, 2}, {time.Minute, 2}} {
+		f.clk.add(step.after)
+		if _, err := m.Authorize(context.Background(), f.api, f.cl, AuthorizeRequest{Identity: "u1"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := regs.calls.Load(); n != step.want {
+			t.Fatalf("after %v more: %d registrations, want %d", step.after, n, step.want)
+		}
 	}
 }
