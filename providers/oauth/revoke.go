@@ -59,10 +59,7 @@ func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.T
 	}
 	q := p.cfg.Config.Quirks
 	style := p.authStyle(q.RevocationAuth)
-	if style == "body" {
-		form.Set("client_id", p.cfg.ClientID)
-		form.Set("client_secret", secret)
-	}
+	p.bodyCredentials(form, style, secret)
 	ctype, body := "application/x-www-form-urlencoded", form.Encode()
 	if q.RevocationBody == "json" {
 		ctype, body = "application/json", jsonBody(form)

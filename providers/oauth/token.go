@@ -133,10 +133,7 @@ func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*
 		return nil, err
 	}
 	style := p.authStyle(c.auth)
-	if style == "body" {
-		form.Set("client_id", p.cfg.ClientID)
-		form.Set("client_secret", secret)
-	}
+	p.bodyCredentials(form, style, secret)
 	for from, to := range p.cfg.Config.Quirks.TokenRename {
 		if v, ok := form[from]; ok {
 			delete(form, from)
@@ -162,6 +159,19 @@ func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
 	}
 	return req, nil
+}
+
+// bodyCredentials puts the client's credentials in a request form for
+// client authentication style: client_id and client_secret for "body",
+// client_id alone for a public client's "none".
+func (p *Provider) bodyCredentials(form url.Values, style, secret string) {
+	switch {
+	case style == "body":
+		form.Set("client_id", p.cfg.ClientID)
+		form.Set("client_secret", secret)
+	case style == "none" && p.cfg.Quirks.PublicClient:
+		form.Set("client_id", p.cfg.ClientID)
+	}
 }
 
 // jsonBody encodes a form as a JSON object of strings.
