@@ -102,20 +102,18 @@ func newMCPEnv(t *testing.T, cfg demomcp.Config) *mcpEnv {
 	return e
 }
 
-// connectDemo connects identity to the demo provider; scope and include
-// are authorize's scope and include_granted_scopes ("" for none). The
-// demo's login is not interactive: its authorize answers the redirect
-// to the broker's callback at once.
-func (e *mcpEnv) connectDemo(identity, scope string, extra url.Values) {
+// connectDemo connects identity to the demo provider.
+func (e *mcpEnv) connectDemo(identity string) {
 	e.t.Helper()
-	v := url.Values{"client_user_identity": {identity}, "provider": {"demo"}}
-	if scope != "" {
-		v.Set("scope", scope)
-	}
-	for k, vs := range extra {
-		v[k] = vs
-	}
-	resp, err := noRedirect.Get(e.authorizationURL(v))
+	e.callback(e.loginDemo(e.authorizationURL(url.Values{"client_user_identity": {identity}, "provider": {"demo"}})))
+}
+
+// loginDemo opens an authorization URL of the demo, whose login is not
+// interactive: it answers the redirect to the broker's callback at once,
+// which loginDemo returns.
+func (e *mcpEnv) loginDemo(authURL string) string {
+	e.t.Helper()
+	resp, err := noRedirect.Get(authURL)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -123,7 +121,7 @@ func (e *mcpEnv) connectDemo(identity, scope string, extra url.Values) {
 	if resp.StatusCode != http.StatusFound {
 		e.t.Fatalf("demo authorize: got %d, want 302", resp.StatusCode)
 	}
-	e.callback(resp.Header.Get("Location"))
+	return resp.Header.Get("Location")
 }
 
 // proxyReqTo builds a raw MCP request through the proxy to provider as
@@ -213,7 +211,7 @@ func TestProxyMCPStreamableHTTP(t *testing.T) {
 	e := newMCPEnv(t, demomcp.Config{Approve: func(demomcp.AuthorizeRequest) (string, error) {
 		return fmt.Sprintf("user-%d", logins.Add(1)), nil
 	}})
-	e.connectDemo("alice", "", nil)
+	e.connectDemo("alice")
 	changed := make(chan struct{}, 1)
 	cs, pt := e.mcpSession(t, "alice", "2025-11-25", &mcp.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
@@ -244,7 +242,7 @@ func TestProxyMCPStreamableHTTP(t *testing.T) {
 	checkSSEAnswer(t, pt)
 	// Another user's call with alice's session id carries bob's token:
 	// the server refuses it (the SDK binds a session to its user).
-	e.connectDemo("bob", "", nil)
+	e.connectDemo("bob")
 	req := e.proxyReqTo("demo", "bob", http.MethodPost, "/mcp", `{"jsonrpc":"2.0","id":9,"method":"tools/list"}`)
 	req.Header.Set("Mcp-Session-Id", sid)
 	if a := e.do(req); a.Status < 400 {

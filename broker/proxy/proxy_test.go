@@ -158,14 +158,24 @@ func (e *env) authorizationURL(v url.Values) string {
 // which must connect.
 func (e *env) callback(cb string) {
 	e.t.Helper()
+	if loc := e.callbackTo(cb); !strings.Contains(loc, "status=connected") {
+		e.t.Fatalf("callback: got %s, want connected", loc)
+	}
+}
+
+// callbackTo follows the provider's redirect to the broker's callback
+// and returns where the broker sends the user back.
+func (e *env) callbackTo(cb string) string {
+	e.t.Helper()
 	back, err := noRedirect.Get(cb)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	back.Body.Close()
-	if back.StatusCode != http.StatusFound || !strings.Contains(back.Header.Get("Location"), "status=connected") {
-		e.t.Fatalf("callback: got %d %s, want 302 connected", back.StatusCode, back.Header.Get("Location"))
+	if back.StatusCode != http.StatusFound {
+		e.t.Fatalf("callback: got %d, want 302", back.StatusCode)
 	}
+	return back.Header.Get("Location")
 }
 
 // proxyReq builds a proxy request for path (escaped, after the provider).
