@@ -60,8 +60,8 @@ type Config struct {
 	// endpoint, its canonical resource URI (RFC 8707) and the default API
 	// base URL of the proxy.
 	ServerURL string `json:"server_url,omitempty" yaml:"server_url,omitempty"`
-	AuthStyle     string `json:"auth_style,omitempty" yaml:"auth_style,omitempty"`
-	ClientID      string `json:"client_id" yaml:"client_id"`
+	AuthStyle string `json:"auth_style,omitempty" yaml:"auth_style,omitempty"`
+	ClientID  string `json:"client_id" yaml:"client_id"`
 	// ClientSecret is accepted in a PUT or a declaration; it is stored
 	// sealed beside the settings and never shown.
 	ClientSecret string            `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
@@ -140,8 +140,8 @@ type View struct {
 	// Discovered is what the broker found and registered at an MCP
 	// server (TypeMCP), once it has opened it; never a secret.
 	Discovered *Discovered `json:"discovered,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 // NewView returns the view of c: no secret, lists as [] rather than null,

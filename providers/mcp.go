@@ -97,6 +97,16 @@ type Registrar interface {
 	Register(ctx context.Context, redirectURI string) (*Registration, error)
 }
 
+// UnusableError is an upstream the broker refuses to use, for a reason
+// it can tell the app and the admin (Reason holds no secret): an MCP
+// server whose authorization server lacks PKCE S256, or offers the broker
+// no way to become its client.
+type UnusableError struct {
+	Reason string
+}
+
+func (e *UnusableError) Error() string { return e.Reason }
+
 // Expiring is a Provider built on metadata that goes stale (an MCP
 // server's discovery, kept for its max-age): the broker opens it again
 // after Expires.

@@ -131,6 +131,11 @@ func (rs *Resealer) resealers() []resealer {
 			id:     func(p storage.Provider) string { return p.Name },
 			fields: func(p *storage.Provider) []*[]byte { return []*[]byte{&p.SealedClientSecret} },
 		})},
+		{func(r *Result) *int { return &r.ProviderSecrets }, resealRecords(rs, sealedRecords[storage.Provider]{
+			name: "provider registration", label: seal.ProviderRegistration, list: st.ListProviders, update: st.UpdateProvider,
+			id:     func(p storage.Provider) string { return p.Name },
+			fields: func(p *storage.Provider) []*[]byte { return []*[]byte{&p.SealedRegistration} },
+		})},
 		{func(r *Result) *int { return &r.WebhookSecrets }, resealRecords(rs, sealedRecords[storage.Client]{
 			name: "webhook secret of client", label: seal.WebhookSecret, list: st.ListClients, update: st.UpdateClient,
 			id:     func(c storage.Client) string { return c.ID },

@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +19,7 @@ import (
 // advertise PKCE S256 in code_challenge_methods_supported: the MCP
 // authorization spec ("Authorization Code Protection") requires the
 // client to refuse to proceed.
-var ErrNoPKCE = errors.New("mcp: the authorization server does not advertise PKCE S256 (code_challenge_methods_supported), which the MCP authorization spec requires")
+var ErrNoPKCE error = &providers.UnusableError{Reason: "mcp: the MCP server's authorization server does not advertise PKCE S256 (code_challenge_methods_supported), which the MCP authorization spec requires"}
 
 // Metadata is what discovery found for one MCP server.
 type Metadata struct {

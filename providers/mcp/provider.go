@@ -67,12 +67,14 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{cfg: cfg, md: md, now: cfg.Now, client: outbound.Guard(cfg.HTTPClient, DefaultTimeout, outbound.NoRedirect)}
-	p.reg = providers.Registration{Kind: providers.RegistrationPreRegistered, Issuer: md.AS.Issuer, Resource: md.Resource, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}
-	if cfg.ClientID == "" {
-		if cfg.Registration == nil || !p.belongs(*cfg.Registration) {
-			return p, nil // the broker registers first
-		}
+	p.reg = providers.Registration{Issuer: md.AS.Issuer, Resource: md.Resource}
+	switch {
+	case cfg.ClientID != "":
+		p.reg.Kind, p.reg.ClientID, p.reg.ClientSecret = providers.RegistrationPreRegistered, cfg.ClientID, cfg.ClientSecret
+	case cfg.Registration != nil && p.belongs(*cfg.Registration):
 		p.reg = *cfg.Registration
+	default:
+		return p, nil // the broker registers first
 	}
 	if p.inner, err = oauth.New(p.oauthConfig()); err != nil {
 		return nil, err

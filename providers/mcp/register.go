@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/outbound"
@@ -21,14 +21,14 @@ import (
 // (or the broker has no https public URL to serve one) and no
 // registration_endpoint. An admin must configure a pre-registered
 // client_id.
-var ErrNoRegistration = errors.New("mcp: the authorization server supports neither a client ID metadata document the broker can serve (that needs an https public URL) nor dynamic registration (registration_endpoint); configure a pre-registered client_id")
+var ErrNoRegistration error = &providers.UnusableError{Reason: "mcp: the MCP server's authorization server supports neither a client ID metadata document the broker can serve (that needs an https public URL) nor dynamic registration (registration_endpoint); configure a pre-registered client_id"}
 
 // ClientName is the client_name the broker gives in its client metadata.
 const ClientName = "oauth2broker"
 
 // ClientMetadata is the client metadata the broker declares: its client
-// ID metadata document, or the body of an RFC 7591 §2 registration (with
-// ClientID empty). It asks for a public client using PKCE.
+// ID metadata document (a public client using PKCE), or the body of an
+// RFC 7591 §2 registration (with ClientID empty).
 type ClientMetadata struct {
 	ClientID                string   `json:"client_id,omitempty"`
 	ClientName              string   `json:"client_name"`
@@ -47,6 +47,21 @@ func NewClientMetadata(clientID, redirectURI string) ClientMetadata {
 		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
 		TokenEndpointAuthMethod: "none",
 	}
+}
+
+// registrationAuthMethod is the client authentication a dynamic
+// registration asks for: the broker keeps secrets, so a confidential
+// client (client_secret_basic, RFC 8414's default when the server lists
+// none, else client_secret_post), and a public one ("none") only when
+// the server offers nothing else.
+func registrationAuthMethod(supported []string) string {
+	if len(supported) == 0 || slices.Contains(supported, "client_secret_basic") {
+		return "client_secret_basic"
+	}
+	if slices.Contains(supported, "client_secret_post") {
+		return "client_secret_post"
+	}
+	return "none"
 }
 
 // registrationAnswer is RFC 7591 §3.2.1's answer, the fields used.
@@ -92,7 +107,9 @@ func register(ctx context.Context, client *http.Client, now time.Time, md *Metad
 	if md.AS.RegistrationEndpoint == "" {
 		return nil, fmt.Errorf("%w (issuer %s)", ErrNoRegistration, md.AS.Issuer)
 	}
-	a, err := postRegistration(ctx, client, md.AS.RegistrationEndpoint, NewClientMetadata("", redirectURI))
+	cm := NewClientMetadata("", redirectURI)
+	cm.TokenEndpointAuthMethod = registrationAuthMethod(md.AS.TokenAuthMethods)
+	a, err := postRegistration(ctx, client, md.AS.RegistrationEndpoint, cm)
 	if err != nil {
 		return nil, err
 	}
