@@ -16,7 +16,6 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 	"github.com/oauth2broker/oauth2broker/broker/secret"
-	"github.com/oauth2broker/oauth2broker/examples/demomcp"
 	"github.com/oauth2broker/oauth2broker/examples/demoop"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
@@ -104,10 +103,8 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn, mcpLn ne
 	info.UserLogin, info.UserPassword = op.Username, op.Password
 	opSrv := &http.Server{Handler: op.Handler}
 	go func() { _ = opSrv.Serve(opLn) }()
-	var demo *demomcp.Demo
 	var mcpSrv *http.Server
-	var brokerSecret string
-	info.MCP, demo, brokerSecret, mcpSrv, err = startDevMCP(brokerURL, mcpLn)
+	info.MCP, mcpSrv, err = startDevMCP(brokerURL, mcpLn)
 	if err != nil {
 		_ = opSrv.Close()
 		return info, nil, nil, err
@@ -137,7 +134,7 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn, mcpLn ne
 	}
 	if err == nil {
 		decl := devDeclaration(info, op)
-		decl.APIs = append(decl.APIs, devMCPSpec(info.MCP, demo, brokerSecret))
+		decl.APIs = append(decl.APIs, devMCPSpec(info.MCP))
 		err = srv.Apply(ctx, decl)
 	}
 	if err != nil {

@@ -43,48 +43,38 @@ type devMCPInfo struct {
 	Initialize, Initialized, Whoami, Add, AdminEcho string
 }
 
-// startDevMCP serves the demo MCP server on ln, with the broker
-// pre-registered as a client of its authorization server.
-func startDevMCP(brokerURL string, ln net.Listener) (devMCPInfo, *demomcp.Demo, string, *http.Server, error) {
-	brokerSecret, err := secret.RandomString(32)
+// startDevMCP serves the demo MCP server on ln.
+func startDevMCP(brokerURL string, ln net.Listener) (devMCPInfo, *http.Server, error) {
+	d, err := demomcp.New(demomcp.Config{BaseURL: "http://" + ln.Addr().String()})
 	if err != nil {
-		return devMCPInfo{}, nil, "", nil, err
-	}
-	callback := brokerURL + "/" + devMCPAPI + "/oauth2/provider/callback"
-	d, err := demomcp.New(demomcp.Config{BaseURL: "http://" + ln.Addr().String(), Clients: []demomcp.Client{{
-		ID: "broker", Secret: brokerSecret, RedirectURIs: []string{callback + "/" + devMCPProvider, callback}}}})
-	if err != nil {
-		return devMCPInfo{}, nil, "", nil, err
+		return devMCPInfo{}, nil, err
 	}
 	info := devMCPInfo{Server: d.Resource, Issuer: d.Issuer, User: demomcp.DefaultUser, API: devMCPAPI,
 		ClientID: devMCPClient, Provider: devMCPProvider, AdminScope: demomcp.AdminScope,
-		ProxyURL:   brokerURL + "/" + devMCPAPI + "/oauth2/proxy/" + devMCPProvider + "/mcp",
+		ProxyURL:   brokerURL + "/" + devMCPAPI + "/oauth2/proxy/" + devMCPProvider,
 		Initialize: devRPCInitialize, Initialized: devRPCInitialized, Whoami: devRPCWhoami, Add: devRPCAdd, AdminEcho: devRPCAdminEcho}
 	if info.ClientSecret, err = secret.NewClientSecret(); err != nil {
-		return devMCPInfo{}, nil, "", nil, err
+		return devMCPInfo{}, nil, err
 	}
 	srv := &http.Server{Handler: d.Handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return info, d, brokerSecret, srv, nil
+	return info, srv, nil
 }
 
 // devMCPSpec declares the MCP demo's API: a client allowed connections
-// and the proxy, and the demo server as a provider of type oauth2 that
-// sends the RFC 8707 resource on every call, with the MCP server's
-// origin as its API base.
-func devMCPSpec(info devMCPInfo, d *demomcp.Demo, brokerSecret string) admin.APISpec {
-	resource := map[string]string{"resource": d.Resource}
+// and the proxy, and the demo server as a provider of type mcp, known by
+// its URL alone: the broker discovers its authorization server and
+// registers itself there (with the client ID metadata document it
+// serves), and the proxy reaches the server's URL.
+func devMCPSpec(info devMCPInfo) admin.APISpec {
 	return admin.APISpec{
 		Name: info.API,
 		Clients: []admin.DeclaredClient{{Secret: info.ClientSecret, ClientSpec: admin.ClientSpec{
 			ID: info.ClientID, Name: "Demo MCP app", GrantTypes: []string{"connection", "proxy"},
 		}}},
 		Providers: map[string]providers.Config{info.Provider: {
-			Type: "oauth2", AuthURL: d.AuthorizeURL, TokenURL: d.TokenURL, RevocationURL: d.RevocationURL,
-			ClientID: "broker", ClientSecret: brokerSecret, Scopes: []string{demomcp.ToolsScope},
-			AllowedScopes: []string{demomcp.AdminScope}, AuthParams: resource,
-			Quirks:      providers.Quirks{TokenParams: resource, RefreshParams: resource},
-			APIBaseURLs: []string{d.BaseURL},
+			Type: providers.TypeMCP, ServerURL: info.Server,
+			Scopes: []string{demomcp.ToolsScope}, AllowedScopes: []string{demomcp.AdminScope},
 		}},
 	}
 }
@@ -93,6 +83,9 @@ var devMCPGuide = template.Must(template.New("dev-mcp").Parse(`
 The demo MCP server, through the broker's proxy (the app never sees its token):
 
   MCP server      {{.Server}}   (authorization server {{.Issuer}}; logs you in as {{.User}} at once)
+  provider        {{.Provider}}, type mcp: configured with the server's URL alone; the broker discovered its
+                  authorization server and registered with its client ID metadata document,
+                  $B/{{.API}}/oauth2/provider/client-metadata/{{.Provider}}
 
   MID={{.ClientID}}; MSECRET={{.ClientSecret}}
   MCP={{.ProxyURL}}

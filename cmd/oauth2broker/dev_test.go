@@ -105,7 +105,10 @@ func TestDevMCPThroughProxy(t *testing.T) {
 	if a := rpc(t, m, sid, "POST", devRPCInitialized); a.StatusCode != http.StatusAccepted {
 		t.Errorf("initialized: got %d, want 202", a.StatusCode)
 	}
-	for body, want := range map[string]string{devRPCWhoami: `\"subject\":\"demo-user\"`, devRPCAdd: `\"sum\":42`} {
+	// whoami names the broker's client at the demo: its client ID metadata
+	// document, which the type mcp provider registered with.
+	cimd := `\"client_id\":\"` + info.Broker + "/" + m.API + "/oauth2/provider/client-metadata/" + m.Provider + `\"`
+	for body, want := range map[string]string{devRPCWhoami: cimd, devRPCAdd: `\"sum\":42`} {
 		if a := rpc(t, m, sid, "POST", body); a.StatusCode != 200 || !strings.Contains(a.body, want) {
 			t.Errorf("%s: got %d %s, want %s", body, a.StatusCode, a.body, want)
 		}
