@@ -69,7 +69,7 @@ func (s *seenRequests) find(t *testing.T, method string) seenRequest {
 // demoClientID is the broker's client at the demo authorization server.
 const demoClientID, demoSecret = "broker", "broker-secret"
 
-func newMCPEnv(t *testing.T, cfg demomcp.Config) *mcpEnv {
+func newMCPEnv(t testing.TB, cfg demomcp.Config) *mcpEnv {
 	t.Helper()
 	e := &mcpEnv{env: newBroker(t), Seen: &seenRequests{}}
 	var h http.Handler = http.NotFoundHandler()
@@ -166,7 +166,7 @@ func (p *proxyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // mcpSession opens an MCP session through the broker's proxy as
 // identity, with protocol version (empty: the SDK's latest).
-func (e *mcpEnv) mcpSession(t *testing.T, identity, version string, opts *mcp.ClientOptions) (*mcp.ClientSession, *proxyTransport) {
+func (e *mcpEnv) mcpSession(t testing.TB, identity, version string, opts *mcp.ClientOptions) (*mcp.ClientSession, *proxyTransport) {
 	t.Helper()
 	pt := &proxyTransport{id: e.ID, secret: e.Secret, identity: identity,
 		base: &http.Transport{ResponseHeaderTimeout: 20 * time.Second}}
