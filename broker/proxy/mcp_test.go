@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -189,15 +188,7 @@ func call(t *testing.T, cs *mcp.ClientSession, name string, args, out any) error
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-	if err != nil {
-		return err
-	}
-	if res.IsError {
-		t.Fatalf("%s: tool error %v", name, res.Content)
-	}
-	raw, _ := json.Marshal(res.StructuredContent)
-	return json.Unmarshal(raw, out)
+	return demomcp.CallTool(ctx, cs, name, args, out)
 }
 
 // An MCP client (the official SDK, Streamable HTTP) talks to an MCP
@@ -253,7 +244,11 @@ func TestProxyMCPStreamableHTTP(t *testing.T) {
 		t.Errorf("GET stream: server saw session %q version %q, want %q 2025-11-25", get.Session, get.Version, sid)
 	}
 	// A server notification reaches the client over the GET stream.
-	waitListChanged(t, e.Demo, changed)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.Demo.NotifyToolsChanged(ctx, changed); err != nil {
+		t.Error(err)
+	}
 	if err := cs.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
@@ -276,25 +271,5 @@ func checkSSEAnswer(t *testing.T, pt *proxyTransport) {
 	}
 	if !sse || !sid {
 		t.Errorf("answers through the proxy: event stream %t, Mcp-Session-Id %t; want both", sse, sid)
-	}
-}
-
-// waitListChanged adds tools to the demo until the client hears of it
-// (the GET stream may open after the first add).
-func waitListChanged(t *testing.T, d *demomcp.Demo, changed <-chan struct{}) {
-	t.Helper()
-	end := time.After(20 * time.Second)
-	for i := 0; ; i++ {
-		mcp.AddTool(d.MCPServer, &mcp.Tool{Name: "late" + string(rune('a'+i%26))},
-			func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
-				return nil, nil, nil
-			})
-		select {
-		case <-changed:
-			return
-		case <-time.After(100 * time.Millisecond):
-		case <-end:
-			t.Fatal("no tools/list_changed notification over the GET stream")
-		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -131,7 +130,7 @@ func startDev(t *testing.T) (devInfo, string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	infoc := make(chan devInfo, 1)
 	done := make(chan error, 1)
-	out := &syncWriter{}
+	out := &syncBuffer{}
 	go func() {
 		done <- devCmd(ctx, []string{"--addr", "127.0.0.1:0", "--op-addr", "127.0.0.1:0", "--mcp-addr", "127.0.0.1:0"}, out, io.Discard,
 			func(i devInfo) { infoc <- i })
@@ -205,16 +204,3 @@ func rpc(t *testing.T, m devMCPInfo, session, method, body string) rpcAnswer {
 	raw, _ := io.ReadAll(resp.Body)
 	return rpcAnswer{resp, string(raw)}
 }
-
-// syncWriter is a buffer written by dev's goroutine and read by the test.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-func (w *syncWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
