@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -48,4 +49,28 @@ func (m *Manager) advertised(ctx context.Context, p storage.Provider, scope stri
 		}
 	}
 	return true
+}
+
+// withGrantedScope is r's scope (the provider's configured scopes when
+// empty) joined with the scope of the stored connection of (client,
+// identity, provider), if any: the union a step-up asks for. The granted
+// scopes are not checked again: the provider granted them.
+func (m *Manager) withGrantedScope(ctx context.Context, api, clientID string, p storage.Provider, r AuthorizeRequest) (string, error) {
+	scopes := strings.Fields(r.Scope)
+	if len(scopes) == 0 {
+		scopes = slices.Clone(settings(p).Scopes)
+	}
+	c, err := m.store.GetConnection(ctx, api, ConnectionID(clientID, r.Identity, p.Name))
+	if errors.Is(err, storage.ErrNotFound) {
+		return strings.Join(scopes, " "), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, s := range strings.Fields(c.Scope) {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return strings.Join(scopes, " "), nil
 }

@@ -144,6 +144,8 @@ type call struct {
 	bases    []*url.URL
 	target   *url.URL
 	body     *body
+	// granted is the connection's scope, once its token was read.
+	granted string
 }
 
 func (p *Proxy) serve(c *gin.Context) {

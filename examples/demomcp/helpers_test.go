@@ -131,15 +131,7 @@ func callTool(t *testing.T, cs *mcp.ClientSession, name string, args, out any) e
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-	if err != nil {
-		return err
-	}
-	if res.IsError {
-		t.Fatalf("%s: tool error %v", name, res.Content)
-	}
-	raw, _ := json.Marshal(res.StructuredContent)
-	return json.Unmarshal(raw, out)
+	return demomcp.CallTool(ctx, cs, name, args, out)
 }
 
 // errDenied is what a refusing Config.Approve answers.

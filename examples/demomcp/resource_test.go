@@ -160,19 +160,8 @@ func TestIssueTokenAndListChanged(t *testing.T) {
 	if err := callTool(t, cs, demomcp.ToolWhoami, map[string]any{}, &who); err != nil || who.Subject != "carol" {
 		t.Fatalf("whoami with an issued token: got %+v, %v", who, err)
 	}
-	// A tool added later reaches the session over its GET stream; the
-	// stream may open after the first add, so add until one arrives.
-	for i := 0; ; i++ {
-		mcp.AddTool(d.MCPServer, &mcp.Tool{Name: "late" + string(rune('a'+i%26))},
-			func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
-				return nil, nil, nil
-			})
-		select {
-		case <-changed:
-			return
-		case <-time.After(200 * time.Millisecond):
-		case <-ctx.Done():
-			t.Fatal("no tools/list_changed notification")
-		}
+	// A tool added later reaches the session over its GET stream.
+	if err := d.NotifyToolsChanged(ctx, changed); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -58,20 +58,26 @@ func (s *store) addClient(c clientRecord) {
 	s.clients[c.id] = c
 }
 
-func (s *store) client(id string) (clientRecord, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.clients[id]
-	return c, ok
-}
+func (s *store) client(id string) (clientRecord, bool) { return lookup(s, s.clients, id) }
 
 // newCode stores c under a new code and returns it.
-func (s *store) newCode(c code) string {
-	v := random()
+func (s *store) newCode(c code) string { return insert(s, s.codes, c) }
+
+// insert stores v under a new random key of m and returns the key.
+func insert[V any](s *store, m map[string]V, v V) string {
+	k := random()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.codes[v] = c
-	return v
+	m[k] = v
+	return k
+}
+
+// lookup reads key k of m.
+func lookup[V any](s *store, m map[string]V, k string) (V, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := m[k]
+	return v, ok
 }
 
 // takeCode removes and returns a code: a code is used once.
@@ -84,27 +90,12 @@ func (s *store) takeCode(v string) (code, bool) {
 }
 
 func (s *store) newAccessToken(g grant, expires time.Time) string {
-	v := random()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.access[v] = accessToken{grant: g, expires: expires}
-	return v
+	return insert(s, s.access, accessToken{grant: g, expires: expires})
 }
 
-func (s *store) accessToken(v string) (accessToken, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.access[v]
-	return t, ok
-}
+func (s *store) accessToken(v string) (accessToken, bool) { return lookup(s, s.access, v) }
 
-func (s *store) newRefreshToken(g grant) string {
-	v := random()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.refresh[v] = g
-	return v
-}
+func (s *store) newRefreshToken(g grant) string { return insert(s, s.refresh, g) }
 
 // refreshToken returns a refresh token of clientID, leaving it in place.
 func (s *store) refreshToken(v, clientID string) (grant, bool) {
