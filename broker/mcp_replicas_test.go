@@ -8,20 +8,12 @@ import (
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/examples/demomcp"
-	"github.com/oauth2broker/oauth2broker/storage/etcd/etcdtest"
 )
 
 // Three replicas on one etcd that all need the broker's RFC 7591
 // registration at once make it once, and every one of them uses it.
 func TestMCPReplicasRegisterOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd")
-	}
-	endpoint, stop, err := etcdtest.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	endpoint := startEtcd(t)
 	envs, _ := startReplicas(t, replicaConfig{endpoints: []string{endpoint}, n: 3})
 	d := startSlowDemoMCP(t, demomcp.Config{DisableCIMD: true}, 200*time.Millisecond)
 	m := newMCPEnv(t, envs[0], d, nil)
