@@ -35,7 +35,9 @@ var layering = []struct{ From, Except, To, Why string }{
 		"a backend (or decorator) imports only storage"},
 	{"broker/connections", "", "broker/protocol", "connections returns domain errors; broker/connerr maps them"},
 	{"...", "cmd/oauth2broker providers/providertest", "examples/...",
-		"examples are programs; the demo OP serves cmd's dev command and (through providertest) the tests"},
+		"examples are programs; the demo OP and the demo MCP server serve cmd's dev command and (through providertest) the tests; " +
+			"tests of broker packages import them directly"},
+	{"examples/demoop examples/demomcp", "", "...", "the demo servers are programs: they import none of the module's packages"},
 	{"outbound/...", "", "*", "outbound is standard library only"},
 	{"...", "broker broker/*", "github.com/gin-gonic/gin/...", "gin stays in the HTTP layer"},
 	{"...", "broker", "github.com/prometheus/...", "metrics are served by broker"},

@@ -188,7 +188,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		OnEvent: func(ctx context.Context, event string, c storage.Connection) {
 			s.events.Emit(ctx, events.ConnectionEvent(event, c))
 		},
-		CallbackURL: func(api string) string { return iss.IssuerURL(api) + "/oauth2/provider/callback" },
+		CallbackURL:       func(api string) string { return iss.IssuerURL(api) + "/oauth2/provider/callback" },
+		ClientMetadataURL: s.clientMetadataURL,
 	})
 	if err != nil {
 		return nil, err

@@ -54,6 +54,13 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	registration, _ := ring1.Seal([]byte(`{"registration":{"kind":"dynamic","client_id":"dyn","client_secret":"s"}}`), seal.ProviderRegistration.AD("r", "up"))
+	if _, err := db.UpdateProvider(t.Context(), "r", "up", func(p storage.Provider) (storage.Provider, error) {
+		p.SealedRegistration = registration
+		return p, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	connTok := url.Values{"client_user_identity": {"u1"}}
 	cc := url.Values{"grant_type": {"client_credentials"}}
 	if a := e.form("POST", "/r/oauth2/token", cc, id, sec); a.Status != 200 {
@@ -84,6 +91,9 @@ func TestEncryptionKeyRotationRehashesClientSecrets(t *testing.T) {
 				t.Error("a webhook secret is still sealed under the old key after Reseal")
 			}
 		}
+	}
+	if ring2.NeedsReseal(p.SealedRegistration) || len(p.SealedRegistration) == 0 {
+		t.Error("after Reseal: the provider's registration is still sealed under the old key")
 	}
 	if ring2.NeedsReseal(p.SealedClientSecret) || hooks != 1 {
 		t.Errorf("after Reseal: provider secret under the old key %v, webhook secrets %d", ring2.NeedsReseal(p.SealedClientSecret), hooks)

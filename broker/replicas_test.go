@@ -21,14 +21,7 @@ import (
 // replicas, cause exactly one upstream refresh; a secret rotated on one
 // replica stops working on the others at once.
 func TestReplicasOnEtcd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd")
-	}
-	endpoint, stop, err := etcdtest.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	endpoint := startEtcd(t)
 	clk := newClock()
 	envs, _ := startReplicas(t, replicaConfig{endpoints: []string{endpoint}, n: 3, now: clk.now})
 	public := envs[0].URL
@@ -69,6 +62,21 @@ func TestReplicasOnEtcd(t *testing.T) {
 			t.Errorf("replica %d refused the new secret: %d %s", i, a.Status, a.Raw)
 		}
 	}
+}
+
+// startEtcd starts an in-process etcd for the test (skipped with
+// -short) and returns its endpoint.
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts etcd")
+	}
+	endpoint, stop, err := etcdtest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return endpoint
 }
 
 // replicaConfig says how startReplicas runs broker replicas on etcd.

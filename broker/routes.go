@@ -54,6 +54,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/oauth2/provider/callback/:provider", s.callback)
 	api.POST("/oauth2/provider/callback/:provider", s.callback)
 	api.POST("/oauth2/provider/confirm", s.confirmConnection)
+	api.GET(clientMetadataPath+":provider", s.clientMetadata)
 	api.GET("/oauth2/connections", s.clientConnections)
 	s.connect.Routes(api)
 	s.proxy.Routes(api)

@@ -3,6 +3,7 @@ package broker
 import (
 	"html/template"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -43,15 +44,28 @@ func (s *Server) authorize(c *gin.Context) {
 	if !ok {
 		return
 	}
+	include, err := optionalBool(p.Get("include_granted_scopes"))
+	if err != nil {
+		fail(c, protocol.ErrInvalidRequest.WithDescription("include_granted_scopes must be true or false"))
+		return
+	}
 	a, err := s.conns.Authorize(c.Request.Context(), currentAPI(c), client, connections.AuthorizeRequest{
 		Identity: p.Get("client_user_identity"), Provider: p.Get("provider"), Scope: p.Get("scope"), ReturnURL: p.Get("return_url"),
-		Binding: p.Get("binding"),
+		Binding: p.Get("binding"), IncludeGrantedScopes: include,
 	})
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	writeJSON(c, http.StatusOK, gin.H{"authorization_url": a.URL, "state": a.State, "expires_at": a.ExpiresAt.Unix()})
+}
+
+// optionalBool reads a boolean parameter: absent is false.
+func optionalBool(v string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	return strconv.ParseBool(v)
 }
 
 // callbackPage is shown when the flow has no return URL.

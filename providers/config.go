@@ -17,6 +17,11 @@ const (
 	TypeOIDC = "oidc"
 	// TypeOAuth2 is a plain OAuth 2.0 server with explicit endpoints.
 	TypeOAuth2 = "oauth2"
+	// TypeMCP is an MCP server found from its URL alone (ServerURL): its
+	// authorization server by RFC 9728 and RFC 8414 discovery, the
+	// broker's client by a client ID metadata document or RFC 7591
+	// registration unless ClientID names a pre-registered one.
+	TypeMCP = "mcp"
 )
 
 // Client authentication styles at the upstream token endpoint.
@@ -52,8 +57,12 @@ type Config struct {
 	TokenURL      string `json:"token_url,omitempty" yaml:"token_url,omitempty"`
 	RevocationURL string `json:"revocation_url,omitempty" yaml:"revocation_url,omitempty"`
 	UserinfoURL   string `json:"userinfo_url,omitempty" yaml:"userinfo_url,omitempty"`
-	AuthStyle     string `json:"auth_style,omitempty" yaml:"auth_style,omitempty"`
-	ClientID      string `json:"client_id" yaml:"client_id"`
+	// ServerURL is an MCP server's URL (TypeMCP): the Streamable HTTP
+	// endpoint, its canonical resource URI (RFC 8707) and the default API
+	// base URL of the proxy.
+	ServerURL string `json:"server_url,omitempty" yaml:"server_url,omitempty"`
+	AuthStyle string `json:"auth_style,omitempty" yaml:"auth_style,omitempty"`
+	ClientID  string `json:"client_id" yaml:"client_id"`
 	// ClientSecret is accepted in a PUT or a declaration; it is stored
 	// sealed beside the settings and never shown.
 	ClientSecret string            `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
@@ -80,6 +89,16 @@ type Config struct {
 	// upstream proxy may reach (https, no query or fragment); empty
 	// keeps the template's, and a provider with none has no proxy.
 	APIBaseURLs []string `json:"api_base_urls,omitempty" yaml:"api_base_urls,omitempty"`
+	// Registration is the client the broker registered itself at an MCP
+	// server's authorization server, or the discovery it rests on: kept
+	// sealed beside the settings by the broker, set only when it opens the
+	// provider, never stored in or read from the settings.
+	Registration *Registration `json:"-" yaml:"-"`
+	// ClientMetadataURL is the HTTPS URL where the broker serves this
+	// provider's client ID metadata document (the client_id it may use at
+	// an MCP server's authorization server): set by the broker when it
+	// opens the provider, never stored.
+	ClientMetadataURL string `json:"-" yaml:"-"`
 }
 
 // Refresh returns the configured refresh policy.
@@ -90,7 +109,7 @@ func (c Config) Refresh() RefreshPolicy {
 // Encode returns the settings as storage keeps them: JSON, without the
 // name and the client secret (both stored beside them).
 func (c Config) Encode() ([]byte, error) {
-	c.Name, c.ClientSecret = "", ""
+	c.Name, c.ClientSecret, c.Registration, c.ClientMetadataURL = "", "", nil, ""
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %w", err)
@@ -118,9 +137,12 @@ type View struct {
 	Config
 	ClientSecretSet bool `json:"client_secret_set"`
 	// CallbackURL is the redirect URI to register at the provider.
-	CallbackURL string    `json:"callback_url"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	CallbackURL string `json:"callback_url"`
+	// Discovered is what the broker found and registered at an MCP
+	// server (TypeMCP), once it has opened it; never a secret.
+	Discovered *Discovered `json:"discovered,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 // NewView returns the view of c: no secret, lists as [] rather than null,
@@ -177,8 +199,8 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 var (
 	// ErrUnknownTemplate is returned for a template the catalog lacks.
 	ErrUnknownTemplate = errors.New("providers: unknown template")
-	// ErrUnknownType is returned for a provider type that is neither
-	// TypeOIDC nor TypeOAuth2.
+	// ErrUnknownType is returned for a provider type that is not
+	// TypeOIDC, TypeOAuth2 or TypeMCP.
 	ErrUnknownType = errors.New("providers: unknown provider type")
 )
 
@@ -189,7 +211,10 @@ func (c Config) Validate() error {
 	if !nameRE.MatchString(c.Name) {
 		return fmt.Errorf("providers: name %q must match %s", c.Name, nameRE)
 	}
-	if c.ClientID == "" {
+	if c.ServerURL != "" && (c.Type != TypeMCP || c.Template != "") {
+		return fmt.Errorf("providers: server_url is only for type %q", TypeMCP)
+	}
+	if c.ClientID == "" && c.Type != TypeMCP {
 		return errors.New("providers: client_id is required")
 	}
 	switch c.AuthStyle {
@@ -242,10 +267,12 @@ func (c Config) Validate() error {
 			}
 		}
 		return nil
+	case TypeMCP:
+		return c.validateMCP()
 	case "":
 		return errors.New(`providers: one of "template" or "type" is required`)
 	}
-	return fmt.Errorf("providers: type must be %q or %q", TypeOIDC, TypeOAuth2)
+	return fmt.Errorf("providers: type must be %q, %q or %q", TypeOIDC, TypeOAuth2, TypeMCP)
 }
 
 // reservedParam reports whether an authorize parameter is set by the

@@ -68,3 +68,36 @@ func TestConfigEncodeDecode(t *testing.T) {
 		t.Errorf("view %+v: want the name, no secret, secret set", v)
 	}
 }
+
+// An MCP provider is its server URL (and optionally a pre-registered
+// client); errors name the field.
+func TestValidateMCP(t *testing.T) {
+	for _, c := range []Config{
+		{Name: "notes", Type: TypeMCP, ServerURL: "https://mcp.example.com/mcp"},
+		{Name: "notes", Type: TypeMCP, ServerURL: "https://mcp.example.com/mcp", ClientID: "pre", ClientSecret: "s", Scopes: []string{"files:read"}},
+	} {
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate(%+v) = %v, want nil", c, err)
+		}
+	}
+	for want, c := range map[string]Config{
+		"server_url is required":   {Name: "a", Type: TypeMCP},
+		"server_url must be":       {Name: "a", Type: TypeMCP, ServerURL: "mcp.example.com"},
+		"server_url must have no":  {Name: "a", Type: TypeMCP, ServerURL: "https://u:p@mcp.example.com/mcp"},
+		"token_url: type mcp":      {Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", TokenURL: "https://m.example/t"},
+		"issuer: type mcp":         {Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", Issuer: "https://m.example"},
+		"client_secret needs":      {Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", ClientSecret: "s"},
+		`server_url is only for`:   {Name: "a", Type: TypeOIDC, Issuer: "https://x", ClientID: "c", ServerURL: "https://m.example/mcp"},
+		`server_url is only for t`: {Name: "a", Template: "google", ClientID: "c", ServerURL: "https://m.example/mcp"},
+	} {
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate(%+v) = %v, want an error saying %q", c, err, want)
+		}
+	}
+	// What the broker sets when it opens a provider is never stored.
+	b, err := Config{Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", ClientMetadataURL: "https://b/doc",
+		Registration: &Registration{ClientID: "dyn", ClientSecret: "s3cret"}}.Encode()
+	if err != nil || strings.Contains(string(b), "s3cret") || strings.Contains(string(b), "https://b/doc") || strings.Contains(string(b), "dyn") {
+		t.Errorf("encoded %s (%v): want no registration and no metadata URL", b, err)
+	}
+}

@@ -91,6 +91,11 @@ type Provider struct {
 	SealedClientSecret []byte    `json:"sealed_client_secret,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
+	// SealedRegistration is what the broker registered itself at the
+	// provider (an MCP server's authorization server: a client ID
+	// metadata document or an RFC 7591 registration, with its secret),
+	// sealed; written by the broker with UpdateProvider, not by admins.
+	SealedRegistration []byte `json:"sealed_registration,omitempty"`
 }
 
 // Connection status values.

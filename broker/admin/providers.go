@@ -21,6 +21,9 @@ func (s *API) viewProvider(p storage.Provider) providers.View {
 	cfg, _ := providers.Decode(p.Name, p.Config) // written by putProvider
 	v := providers.NewView(cfg, len(p.SealedClientSecret) > 0, s.conns.RedirectURI(p))
 	v.CreatedAt, v.UpdatedAt = p.CreatedAt, p.UpdatedAt
+	if reg, err := connections.OpenRegistration(s.keyring, p); err == nil && reg != nil {
+		v.Discovered = reg.Discovered()
+	}
 	return v
 }
 
@@ -52,6 +55,9 @@ func (s *API) putProvider(ctx context.Context, api, name string, cfg providers.C
 	}
 	_, err = s.store.UpdateProvider(ctx, api, name, func(old storage.Provider) (storage.Provider, error) {
 		p.CreatedAt = old.CreatedAt
+		// The broker's own registration stays; it is made again when it no
+		// longer fits the settings.
+		p.SealedRegistration = old.SealedRegistration
 		if callback == "" { // a provider keeps the callback registered for it
 			oldCfg, err := providers.Decode(name, old.Config)
 			if err != nil {
@@ -77,7 +83,7 @@ func (s *API) checkProvider(cfg *providers.Config) error {
 	// The URLs as the provider will call them: {var}s filled, and the
 	// quirks' refresh and metadata URLs too.
 	f := cfg.WithVars()
-	urls := [][2]string{{"issuer", f.Issuer}, {"auth_url", f.AuthURL}, {"token_url", f.TokenURL},
+	urls := [][2]string{{"issuer", f.Issuer}, {"server_url", f.ServerURL}, {"auth_url", f.AuthURL}, {"token_url", f.TokenURL},
 		{"revocation_url", f.RevocationURL}, {"userinfo_url", f.UserinfoURL}, {"quirks.refresh_url", f.Quirks.RefreshURL}}
 	if f.Quirks.Metadata != nil {
 		urls = append(urls, [2]string{"quirks.metadata.url", f.Quirks.Metadata.URL})

@@ -36,6 +36,10 @@ type AuthorizeRequest struct {
 	// session: the callback then keeps the tokens pending, and only the
 	// app's Confirm with the same binding stores the connection.
 	Binding string
+	// IncludeGrantedScopes asks for the scopes the stored connection was
+	// granted besides Scope (step-up consent: the new grant replaces the
+	// old one only at the callback, and loses none of its scopes).
+	IncludeGrantedScopes bool
 }
 
 // Authorization is the answer to an AuthorizeRequest.
@@ -84,8 +88,13 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckScope(p, r.Scope); err != nil {
+	if err := CheckScope(p, r.Scope); err != nil && !m.advertised(ctx, p, r.Scope) {
 		return nil, err
+	}
+	if r.IncludeGrantedScopes {
+		if r.Scope, err = m.withGrantedScope(ctx, api.Name, client.ID, p, r); err != nil {
+			return nil, err
+		}
 	}
 	if err := CheckStateLimit(ctx, m.store, api.Name, storage.StateKindAuthorize, client.ID, r.Identity, m.now()); err != nil {
 		return nil, err

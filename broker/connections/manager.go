@@ -1,6 +1,7 @@
 package connections
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -39,6 +40,10 @@ type Config struct {
 	Open Opener
 	// CallbackURL returns the broker's callback URL of an API; required.
 	CallbackURL func(api string) string
+	// ClientMetadataURL, when set, returns the URL where the broker
+	// serves a provider's client ID metadata document (its client_id at
+	// an MCP server's authorization server that supports them).
+	ClientMetadataURL func(api, provider string) string
 	// StateTTL is how long an authorization state lives.
 	StateTTL time.Duration
 	// Leeway: a token expiring within it is refreshed before it is served.
@@ -63,20 +68,22 @@ type Config struct {
 
 // Manager runs connections. It is safe for concurrent use.
 type Manager struct {
-	store      storage.Storage
-	keyring    *seal.Keyring
-	open       Opener
-	callback   func(string) string
-	stateTTL   time.Duration
-	leeway     time.Duration
-	log        *slog.Logger
-	now        func() time.Time
-	onRefresh  func(api, provider, outcome string, d time.Duration)
-	replicated bool
-	onEvent    func(ctx context.Context, event string, c storage.Connection)
-	flight     flight
-	cacheMu    sync.Mutex
-	cache      map[string]openedProvider
+	store    storage.Storage
+	keyring  *seal.Keyring
+	open     Opener
+	callback func(string) string
+	// metadataURL is Config.ClientMetadataURL.
+	metadataURL func(api, provider string) string
+	stateTTL    time.Duration
+	leeway      time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+	onRefresh   func(api, provider, outcome string, d time.Duration)
+	replicated  bool
+	onEvent     func(ctx context.Context, event string, c storage.Connection)
+	flight      flight
+	cacheMu     sync.Mutex
+	cache       map[string]openedProvider
 	// holds keep refresh ahead away from throttling providers
 	// (ahead_pass.go).
 	holdMu sync.Mutex
@@ -84,8 +91,9 @@ type Manager struct {
 }
 
 type openedProvider struct {
-	updatedAt time.Time
-	p         providers.Provider
+	updatedAt    time.Time
+	registration []byte
+	p            providers.Provider
 }
 
 // New returns a Manager.
@@ -94,7 +102,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("connections: Store, Keyring, Open and CallbackURL are required")
 	}
 	m := &Manager{
-		store: cfg.Store, keyring: cfg.Keyring, open: cfg.Open, callback: cfg.CallbackURL,
+		store: cfg.Store, keyring: cfg.Keyring, open: cfg.Open, callback: cfg.CallbackURL, metadataURL: cfg.ClientMetadataURL,
 		stateTTL: cfg.StateTTL, leeway: cfg.Leeway, log: cfg.Logger, now: cfg.Now, onRefresh: cfg.OnRefresh,
 		replicated: cfg.Replicated, onEvent: cfg.OnEvent,
 		flight: flight{calls: map[string]*call{}}, cache: map[string]openedProvider{}, holds: map[string]providerHold{},
@@ -167,6 +175,9 @@ func ProviderConfig(ring *seal.Keyring, p storage.Provider) (providers.Config, e
 		}
 		cfg.ClientSecret = string(secret)
 	}
+	if cfg.Registration, err = OpenRegistration(ring, p); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
@@ -177,30 +188,73 @@ func settings(p storage.Provider) providers.Config {
 	return cfg
 }
 
-// provider returns the opened upstream of a stored provider, cached until
-// the record changes.
+// provider returns the opened upstream of a stored provider, ready for
+// flows: cached until the record changes (or the provider's metadata
+// goes stale, providers.Expiring), and registered at the provider first
+// when it needs that (providers.Registrar, registration.go).
 func (m *Manager) provider(ctx context.Context, p storage.Provider) (providers.Provider, error) {
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	up, fresh, err := m.opened(work, p)
+	if err != nil {
+		return nil, err
+	}
+	if !fresh {
+		return up, nil // registered when it was opened
+	}
+	return m.registered(work, ctx, p, up)
+}
+
+// opened returns the opened upstream of a stored provider, from the
+// cache while it holds the record's version; fresh reports that it was
+// opened now.
+func (m *Manager) opened(ctx context.Context, p storage.Provider) (up providers.Provider, fresh bool, err error) {
 	key := p.API + "\x00" + p.Name
 	m.cacheMu.Lock()
 	cached, ok := m.cache[key]
 	m.cacheMu.Unlock()
-	if ok && cached.updatedAt.Equal(p.UpdatedAt) {
-		return cached.p, nil
+	if ok && cached.updatedAt.Equal(p.UpdatedAt) && bytes.Equal(cached.registration, p.SealedRegistration) && !m.stale(cached.p, p) {
+		return cached.p, false, nil
 	}
 	cfg, err := ProviderConfig(m.keyring, p)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
-	defer cancel()
+	if m.metadataURL != nil {
+		cfg.ClientMetadataURL = m.metadataURL(p.API, p.Name)
+	}
 	opened, err := m.open(ctx, cfg)
 	if err != nil {
-		return nil, connerr.New(connerr.Unavailable, "the provider cannot be reached").With(err)
+		return nil, false, openError(err)
 	}
+	if _, ok := opened.(providers.Registrar); ok {
+		// Cached once registered (registered), so that a provider that
+		// still needs its registration is never served from the cache.
+		return opened, true, nil
+	}
+	m.remember(key, p, opened)
+	return opened, true, nil
+}
+
+// remember caches an opened provider for the record's version.
+func (m *Manager) remember(key string, p storage.Provider, up providers.Provider) {
 	m.cacheMu.Lock()
-	m.cache[key] = openedProvider{updatedAt: p.UpdatedAt, p: opened}
+	m.cache[key] = openedProvider{updatedAt: p.UpdatedAt, registration: p.SealedRegistration, p: up}
 	m.cacheMu.Unlock()
-	return opened, nil
+}
+
+// stale reports whether an opened provider must be opened again: its
+// metadata has expired (providers.Expiring), or its registration is due
+// for renewal (providers.Registrar).
+func (m *Manager) stale(up providers.Provider, p storage.Provider) bool {
+	if e, ok := up.(providers.Expiring); ok && !e.Expires().IsZero() && !m.now().Before(e.Expires()) {
+		return true
+	}
+	if r, ok := up.(providers.Registrar); ok {
+		_, needed := r.Registration(m.RedirectURI(p), RegistrationLead)
+		return needed
+	}
+	return false
 }
 
 // sealTokens seals a token set for a connection record.

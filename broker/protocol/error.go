@@ -50,6 +50,9 @@ var (
 	ErrUpstreamError           = &Error{Code: "upstream_error", Status: http.StatusBadGateway}
 	ErrSlowDown                = &Error{Code: "slow_down", Status: http.StatusTooManyRequests}
 	ErrUnsupportedResponseType = &Error{Code: "unsupported_response_type", Status: http.StatusBadRequest}
+	// ErrInsufficientScope is RFC 6750 §3.1's code: the upstream wants
+	// scopes the connection was not granted (the proxy's step-up answer).
+	ErrInsufficientScope = &Error{Code: "insufficient_scope", Status: http.StatusForbidden}
 )
 
 // Error implements error. It never includes the cause.

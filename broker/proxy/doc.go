@@ -7,7 +7,8 @@
 // URL (only under the provider's api_base_urls, no escape by "..",
 // "//host", "@", encoded slashes or a redirect), the request and answer
 // headers that may cross, streaming the answer back, and the size and
-// time bounds. It authenticates nobody itself (the broker passes its
+// time bounds, and the step-up answer to an upstream insufficient_scope
+// challenge (stepup.go). It authenticates nobody itself (the broker passes its
 // client authenticator) and reads tokens only through
 // broker/connections, whose failures broker/connerr renders.
 //

@@ -34,22 +34,41 @@ func (p *Proxy) forward(c *gin.Context, k *call) (int, error) {
 			return 0, err
 		}
 	}
-	defer resp.Body.Close()
-	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		to, err := k.target.Parse(loc)
-		if err != nil || !onAnyBase(k.bases, to) {
-			return 0, protocol.ErrUpstreamError.WithDescription("the provider redirected outside its API base; not followed")
+	if e := stepUp(k, resp); e != nil {
+		drain(resp)
+		if id, ok := rpcID(k.body); ok {
+			writeRPCError(c, id, e)
+			return e.Status, nil
 		}
-		// Pass back what was checked: the raw value, if relative, would
-		// be resolved against the broker's URL by the client, and a
-		// browser reads "/\host" as "//host".
-		resp.Header.Set("Location", to.String())
+		return e.Status, e
+	}
+	defer resp.Body.Close()
+	if err := checkRedirect(k, resp); err != nil {
+		return 0, err
 	}
 	if streaming(resp) {
 		deadline.Reset(p.cfg.StreamTimeout)
 	}
 	p.answer(c, k, resp)
 	return resp.StatusCode, nil
+}
+
+// checkRedirect refuses a redirect off the provider's API bases, and
+// makes an allowed one absolute.
+func checkRedirect(k *call, resp *http.Response) error {
+	loc := resp.Header.Get("Location")
+	if loc == "" || resp.StatusCode < 300 || resp.StatusCode >= 400 {
+		return nil
+	}
+	to, err := k.target.Parse(loc)
+	if err != nil || !onAnyBase(k.bases, to) {
+		return protocol.ErrUpstreamError.WithDescription("the provider redirected outside its API base; not followed")
+	}
+	// Pass back what was checked: the raw value, if relative, would be
+	// resolved against the broker's URL by the client, and a browser
+	// reads "/\host" as "//host".
+	resp.Header.Set("Location", to.String())
+	return nil
 }
 
 // exchange gets the connection's token (refreshed when about to expire,
@@ -61,6 +80,7 @@ func (p *Proxy) exchange(ctx context.Context, c *gin.Context, k *call, force boo
 	if err != nil {
 		return nil, err
 	}
+	k.granted = res.Conn.Scope
 	req, err := http.NewRequestWithContext(ctx, c.Request.Method, k.target.String(), k.body.reader())
 	if err != nil {
 		return nil, protocol.ErrServerError.WithCause(err)

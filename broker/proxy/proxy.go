@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +20,11 @@ import (
 
 // Route is the proxy's route under an API's group.
 const Route = "/oauth2/proxy/:provider/*path"
+
+// RouteBase is the proxy's route to the API base URL itself, no path
+// after it: an MCP server's URL (the default base of an MCP provider)
+// is its endpoint.
+const RouteBase = "/oauth2/proxy/:provider"
 
 // Defaults of the bounds.
 const (
@@ -111,6 +117,7 @@ func New(cfg Config) (*Proxy, error) {
 func (p *Proxy) Routes(api gin.IRoutes) {
 	for _, m := range Methods {
 		api.Handle(m, Route, p.serve)
+		api.Handle(m, RouteBase, p.serve)
 	}
 }
 
@@ -121,7 +128,7 @@ var Methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.Me
 // IsProxyRoute reports whether a matched route (gin's FullPath) is the
 // proxy's, whose body bound is MaxBody rather than the broker's.
 func IsProxyRoute(fullPath string) bool {
-	return len(fullPath) >= len(Route) && fullPath[len(fullPath)-len(Route):] == Route
+	return strings.HasSuffix(fullPath, Route) || strings.HasSuffix(fullPath, RouteBase)
 }
 
 // providerKey holds, in the gin context, the provider name once it is
@@ -137,6 +144,8 @@ type call struct {
 	bases    []*url.URL
 	target   *url.URL
 	body     *body
+	// granted is the connection's scope, once its token was read.
+	granted string
 }
 
 func (p *Proxy) serve(c *gin.Context) {

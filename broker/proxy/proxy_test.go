@@ -56,6 +56,25 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 
 func newEnv(t testing.TB, upstream http.HandlerFunc) *env {
 	t.Helper()
+	e := newBroker(t)
+	e.Fake = providertest.NewFake(t)
+	e.Upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.upstreamHits.Add(1)
+		upstream(w, r)
+	}))
+	t.Cleanup(e.Upstream.Close)
+	e.admin(200, "PUT", "/apis/fed/providers/fake", map[string]any{
+		"type": "oauth2", "auth_url": e.Fake.AuthURL, "token_url": e.Fake.TokenURL, "client_id": e.Fake.ClientID,
+		"client_secret": e.Fake.ClientSecret, "scopes": []string{"read"}, "api_base_urls": []string{e.Upstream.URL + "/v1"},
+	})
+	e.connect("u1")
+	return e
+}
+
+// newBroker is a broker on bbolt behind a real server, with API "fed"
+// and a client allowed the proxy (grant_types [proxy]).
+func newBroker(t testing.TB) *env {
+	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +85,7 @@ func newEnv(t testing.TB, upstream http.HandlerFunc) *env {
 	}
 	key, _ := seal.GenerateKey()
 	ring, _ := seal.NewKeyring(key)
-	e := &env{t: t, Logs: &syncBuffer{}, Fake: providertest.NewFake(t)}
+	e := &env{t: t, Logs: &syncBuffer{}}
 	ts := httptest.NewServer(nil)
 	srv, err := broker.New(context.Background(), broker.Config{Catalog: cat,
 		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken, Outbound: broker.DevOutbound(),
@@ -77,20 +96,11 @@ func newEnv(t testing.TB, upstream http.HandlerFunc) *env {
 		t.Fatal(err)
 	}
 	ts.Config.Handler = srv
-	e.Upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.upstreamHits.Add(1)
-		upstream(w, r)
-	}))
-	t.Cleanup(func() { e.Upstream.Close(); ts.Close(); srv.Close(); db.Close() })
+	t.Cleanup(func() { ts.Close(); srv.Close(); db.Close() })
 	e.URL = ts.URL
 	e.admin(201, "POST", "/apis", map[string]any{"name": "fed"})
 	a := e.admin(201, "POST", "/apis/fed/clients", map[string]any{"grant_types": []string{"proxy"}, "return_urls": []string{"https://app.example/back"}})
 	e.ID, e.Secret = a["client_id"].(string), a["client_secret"].(string)
-	e.admin(200, "PUT", "/apis/fed/providers/fake", map[string]any{
-		"type": "oauth2", "auth_url": e.Fake.AuthURL, "token_url": e.Fake.TokenURL, "client_id": e.Fake.ClientID,
-		"client_secret": e.Fake.ClientSecret, "scopes": []string{"read"}, "api_base_urls": []string{e.Upstream.URL + "/v1"},
-	})
-	e.connect("u1")
 	return e
 }
 
@@ -117,7 +127,15 @@ func (e *env) admin(want int, method, path string, body any) map[string]any {
 // connect runs authorize → fake provider → callback for identity.
 func (e *env) connect(identity string) {
 	e.t.Helper()
-	v := url.Values{"client_user_identity": {identity}, "provider": {"fake"}, "return_url": {"https://app.example/back"}}
+	cb := e.Fake.Authorize(e.t, e.authorizationURL(url.Values{"client_user_identity": {identity}, "provider": {"fake"}}))
+	e.callback(cb.String())
+}
+
+// authorizationURL asks the broker's authorize for an upstream
+// authorization URL (return_url set).
+func (e *env) authorizationURL(v url.Values) string {
+	e.t.Helper()
+	v.Set("return_url", "https://app.example/back")
 	req, _ := http.NewRequest("POST", e.URL+"/fed/oauth2/provider/authorize", strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(e.ID, e.Secret)
@@ -133,15 +151,31 @@ func (e *env) connect(identity string) {
 	if resp.StatusCode != 200 {
 		e.t.Fatalf("authorize: got %d, want 200", resp.StatusCode)
 	}
-	cb := e.Fake.Authorize(e.t, a.AuthorizationURL)
-	back, err := noRedirect.Get(cb.String())
+	return a.AuthorizationURL
+}
+
+// callback follows the provider's redirect to the broker's callback,
+// which must connect.
+func (e *env) callback(cb string) {
+	e.t.Helper()
+	if loc := e.callbackTo(cb); !strings.Contains(loc, "status=connected") {
+		e.t.Fatalf("callback: got %s, want connected", loc)
+	}
+}
+
+// callbackTo follows the provider's redirect to the broker's callback
+// and returns where the broker sends the user back.
+func (e *env) callbackTo(cb string) string {
+	e.t.Helper()
+	back, err := noRedirect.Get(cb)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	back.Body.Close()
-	if back.StatusCode != http.StatusFound || !strings.Contains(back.Header.Get("Location"), "status=connected") {
-		e.t.Fatalf("callback: got %d %s, want 302 connected", back.StatusCode, back.Header.Get("Location"))
+	if back.StatusCode != http.StatusFound {
+		e.t.Fatalf("callback: got %d, want 302", back.StatusCode)
 	}
+	return back.Header.Get("Location")
 }
 
 // proxyReq builds a proxy request for path (escaped, after the provider).

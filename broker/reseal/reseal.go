@@ -15,7 +15,9 @@ import (
 
 // Result counts the values Run sealed again, by kind.
 type Result struct {
-	SigningKeys      int
+	SigningKeys int
+	// ProviderSecrets counts provider client secrets and the
+	// registrations the broker made itself (MCP providers).
 	ProviderSecrets  int
 	WebhookSecrets   int
 	ConnectionTokens int
@@ -130,6 +132,11 @@ func (rs *Resealer) resealers() []resealer {
 			name: "provider", label: seal.ProviderSecret, list: st.ListProviders, update: st.UpdateProvider,
 			id:     func(p storage.Provider) string { return p.Name },
 			fields: func(p *storage.Provider) []*[]byte { return []*[]byte{&p.SealedClientSecret} },
+		})},
+		{func(r *Result) *int { return &r.ProviderSecrets }, resealRecords(rs, sealedRecords[storage.Provider]{
+			name: "provider registration", label: seal.ProviderRegistration, list: st.ListProviders, update: st.UpdateProvider,
+			id:     func(p storage.Provider) string { return p.Name },
+			fields: func(p *storage.Provider) []*[]byte { return []*[]byte{&p.SealedRegistration} },
 		})},
 		{func(r *Result) *int { return &r.WebhookSecrets }, resealRecords(rs, sealedRecords[storage.Client]{
 			name: "webhook secret of client", label: seal.WebhookSecret, list: st.ListClients, update: st.UpdateClient,

@@ -18,6 +18,10 @@ const (
 	// ProviderSecret: an upstream client secret
 	// (storage.Provider.SealedClientSecret; id: the provider name).
 	ProviderSecret Label = "provider-secret"
+	// ProviderRegistration: the client the broker registered itself at
+	// a provider, with its secret (storage.Provider.SealedRegistration;
+	// id: the provider name).
+	ProviderRegistration Label = "provider-registration"
 	// WebhookSecret: a client's webhook signing secrets, current and
 	// rotated-out (storage.Client.SealedWebhookSecret and
 	// SealedOldWebhookSecret; id: the client id).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/broker"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	boltstore "github.com/oauth2broker/oauth2broker/storage/bbolt"
 )
@@ -238,6 +239,28 @@ func testCLIProvidersAndConnections(t *testing.T) {
 		t.Errorf("connection delete of an unknown id: got exit %d, stderr %q; want 1 and not_found", code, errOut)
 	}
 	wantContains(t, "provider delete", mustCLI(t, "provider", "delete", "--api", "shop", "up"), "deleted provider up")
+	out = mustCLI(t, "provider", "put", "--api", "shop", "notes", "--type", "mcp", "--server-url", "https://mcp.example.com/mcp")
+	wantContains(t, "provider put of an MCP server", out, "saved provider notes", "/shop/oauth2/provider/callback/notes")
+	wantContains(t, "provider get of an MCP server", mustCLI(t, "provider", "get", "--api", "shop", "notes"), "server_url:", "https://mcp.example.com/mcp")
+	wantContains(t, "provider list of an MCP server", mustCLI(t, "provider", "list", "--api", "shop"), "notes", "mcp")
+	if code, _, errOut := cli("provider", "put", "--api", "shop", "bad", "--type", "mcp"); code != exitError || !strings.Contains(errOut, "server_url is required") {
+		t.Errorf("provider put of an MCP server without its URL: exit %d, stderr %q", code, errOut)
+	}
+	mustCLI(t, "provider", "delete", "--api", "shop", "notes")
+}
+
+// An MCP provider's list kind says how the broker is registered once it
+// has discovered its server.
+func TestProviderKind(t *testing.T) {
+	for want, p := range map[string]providerOut{
+		"template:github": {Config: providers.Config{Template: "github"}},
+		"mcp":             {Config: providers.Config{Type: "mcp"}},
+		"mcp:dynamic":     {Config: providers.Config{Type: "mcp"}, Discovered: &providers.Discovered{Registration: "dynamic"}},
+	} {
+		if got := providerKind(p); got != want {
+			t.Errorf("providerKind = %q, want %q", got, want)
+		}
+	}
 }
 
 func TestCLIErrors(t *testing.T) {

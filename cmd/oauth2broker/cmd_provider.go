@@ -12,6 +12,7 @@ import (
 // providerFlags are the settings of "provider put".
 type providerFlags struct {
 	template, typ, issuer, authURL, tokenURL string
+	serverURL                                string
 	revocationURL, userinfoURL, authStyle    string
 	clientID, callback                       string
 	secretFromStdin                          bool
@@ -26,14 +27,15 @@ type providerFlags struct {
 func (f *providerFlags) register(fs *flag.FlagSet) {
 	f.authParams, f.vars, f.set = keyValues{}, keyValues{}, keyValues{}
 	fs.StringVar(&f.template, "template", "", "a provider of the built-in catalog, such as github")
-	fs.StringVar(&f.typ, "type", "", "oidc (found by --issuer) or oauth2 (explicit endpoints)")
+	fs.StringVar(&f.typ, "type", "", "oidc (found by --issuer), oauth2 (explicit endpoints) or mcp (an MCP server found by --server-url)")
+	fs.StringVar(&f.serverURL, "server-url", "", "the MCP server's URL (type mcp): its authorization server is discovered and the broker registers itself")
 	fs.StringVar(&f.issuer, "issuer", "", "the OIDC issuer URL")
 	fs.StringVar(&f.authURL, "auth-url", "", "the authorization endpoint (type oauth2)")
 	fs.StringVar(&f.tokenURL, "token-url", "", "the token endpoint (type oauth2)")
 	fs.StringVar(&f.revocationURL, "revocation-url", "", "the RFC 7009 revocation endpoint")
 	fs.StringVar(&f.userinfoURL, "userinfo-url", "", "the userinfo endpoint")
 	fs.StringVar(&f.authStyle, "auth-style", "", "how the broker authenticates upstream: header or body (default: detected)")
-	fs.StringVar(&f.clientID, "client-id", "", "the broker's client_id at the provider (required)")
+	fs.StringVar(&f.clientID, "client-id", "", "the broker's client_id at the provider (required, except for type mcp: a pre-registered client)")
 	fs.BoolVar(&f.secretFromStdin, "client-secret-stdin", false, "read the broker's client_secret at the provider from the first line of standard input")
 	fs.Var(&f.scopes, "scope", "a scope to request upstream (repeatable)")
 	fs.Var(&f.allowedScopes, "allowed-scope", "a further upstream scope apps may ask for at authorize (repeatable)")
@@ -45,7 +47,7 @@ func (f *providerFlags) register(fs *flag.FlagSet) {
 
 func (f *providerFlags) body() map[string]any {
 	body := map[string]any{
-		"template": f.template, "type": f.typ, "issuer": f.issuer, "auth_url": f.authURL,
+		"template": f.template, "type": f.typ, "issuer": f.issuer, "server_url": f.serverURL, "auth_url": f.authURL,
 		"token_url": f.tokenURL, "revocation_url": f.revocationURL, "userinfo_url": f.userinfoURL,
 		"auth_style": f.authStyle, "client_id": f.clientID, "scopes": f.scopes, "auth_params": f.authParams,
 		"vars": f.vars, "allowed_scopes": f.allowedScopes, "callback": f.callback,
@@ -108,10 +110,14 @@ func printProvider(w io.Writer, p providerOut) {
 	fields(w, jsonFields(p)...)
 }
 
-// providerKind is "template:github", "oidc" or "oauth2".
+// providerKind is "template:github", "oidc", "oauth2" or "mcp", with an
+// MCP provider's registration once discovered ("mcp:dynamic").
 func providerKind(p providerOut) string {
 	if p.Template != "" {
 		return "template:" + p.Template
+	}
+	if p.Discovered != nil {
+		return p.Type + ":" + p.Discovered.Registration
 	}
 	return p.Type
 }

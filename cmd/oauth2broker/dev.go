@@ -29,6 +29,8 @@ type devInfo struct {
 	ClientID, ClientSecret, API string
 	Username, Password          string
 	UserLogin, UserPassword     string
+	// MCP is the demo MCP server's part.
+	MCP devMCPInfo
 }
 
 // devCmd is `oauth2broker dev`: the broker on a throw-away data directory
@@ -40,6 +42,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ready 
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "the broker's listen address")
 	opAddr := fs.String("op-addr", "127.0.0.1:8081", "the demo OpenID provider's listen address")
+	mcpAddr := fs.String("mcp-addr", "127.0.0.1:8082", "the demo MCP server's listen address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,12 +61,20 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ready 
 		return fmt.Errorf("listen (demo provider): %w", err)
 	}
 	defer opLn.Close()
-	info, srv, closeAll, err := devSetup(ctx, dir, "http://"+ln.Addr().String(), "http://"+opLn.Addr().String(), opLn, stderr)
+	mcpLn, err := net.Listen("tcp", *mcpAddr)
+	if err != nil {
+		return fmt.Errorf("listen (demo MCP server): %w", err)
+	}
+	defer mcpLn.Close()
+	info, srv, closeAll, err := devSetup(ctx, dir, "http://"+ln.Addr().String(), "http://"+opLn.Addr().String(), opLn, mcpLn, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
 	if err := devGuide.Execute(stdout, info); err != nil {
+		return err
+	}
+	if err := devMCPGuide.Execute(stdout, info.MCP); err != nil {
 		return err
 	}
 	if ready != nil {
@@ -72,9 +83,10 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ready 
 	return runHTTP(ctx, ln, srv, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
-// devSetup opens a store in dir, starts the demo provider on opLn and the
-// broker's handler, and declares the demo API, client, user and provider.
-func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Listener, stderr io.Writer) (devInfo, *broker.Server, func(), error) {
+// devSetup opens a store in dir, starts the demo provider on opLn, the
+// demo MCP server on mcpLn and the broker's handler, and declares the
+// demo APIs, clients, user and providers.
+func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn, mcpLn net.Listener, stderr io.Writer) (devInfo, *broker.Server, func(), error) {
 	info := devInfo{Broker: brokerURL, Issuer: issuer, API: "demo", ClientID: "demo-app", Username: "demo", Password: "demo-password-1"}
 	var err error
 	if info.AdminToken, err = secret.RandomString(32); err != nil {
@@ -91,14 +103,21 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Liste
 	info.UserLogin, info.UserPassword = op.Username, op.Password
 	opSrv := &http.Server{Handler: op.Handler}
 	go func() { _ = opSrv.Serve(opLn) }()
-	cat, err := catalog.Load()
+	var mcpSrv *http.Server
+	info.MCP, mcpSrv, err = startDevMCP(brokerURL, mcpLn)
 	if err != nil {
 		_ = opSrv.Close()
 		return info, nil, nil, err
 	}
+	servers := func() { _ = opSrv.Close(); _ = mcpSrv.Close() }
+	cat, err := catalog.Load()
+	if err != nil {
+		servers()
+		return info, nil, nil, err
+	}
 	store, err := boltstore.Open(boltstore.Config{Path: filepath.Join(dir, dbFileName)})
 	if err != nil {
-		_ = opSrv.Close()
+		servers()
 		return info, nil, nil, err
 	}
 	key, _ := seal.GenerateKey()
@@ -111,10 +130,12 @@ func devSetup(ctx context.Context, dir, brokerURL, issuer string, opLn net.Liste
 			srv.Close()
 		}
 		_ = store.Close()
-		_ = opSrv.Close()
+		servers()
 	}
 	if err == nil {
-		err = srv.Apply(ctx, devDeclaration(info, op))
+		decl := devDeclaration(info, op)
+		decl.APIs = append(decl.APIs, devMCPSpec(info.MCP))
+		err = srv.Apply(ctx, decl)
 	}
 	if err != nil {
 		closeAll()

@@ -135,7 +135,7 @@ func seedStore(t *testing.T, st storage.Storage) snapshot {
 					SealedOldWebhookSecret: sealed(i + 20), OldWebhookSecretUntil: at(i + 3)},
 				storage.User{API: api, Username: "u" + n, PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$aGFzaA" + n,
 					Scopes: []string{"read"}, CreatedAt: at(i), UpdatedAt: at(i + 2), Generation: "g" + n, PasswordChangedAt: at(i + 3)},
-				storage.Provider{API: api, Name: "p" + n, SealedClientSecret: sealed(10 + i),
+				storage.Provider{API: api, Name: "p" + n, SealedClientSecret: sealed(10 + i), SealedRegistration: sealed(40 + i),
 					Config:    []byte(`{"template":"github","client_id":"upstream-` + n + `","scopes":["repo"],"vars":{"tenant":"t` + n + `"},"refresh_lead":"2m0s","callback":"provider"}`),
 					CreatedAt: at(i), UpdatedAt: at(i + 3)},
 				storage.Connection{API: api, ID: "conn" + n, ClientID: "c1", Identity: "user-" + n, Provider: "p1",

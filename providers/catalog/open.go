@@ -235,6 +235,9 @@ func (c *Catalog) APIBaseURLs(cfg providers.Config) ([]string, error) {
 			bases = e.APIBaseURLs
 		}
 	}
+	if len(bases) == 0 && cfg.Type == providers.TypeMCP && cfg.Template == "" {
+		bases = []string{cfg.ServerURL} // the proxy reaches the MCP server itself
+	}
 	out := make([]string, 0, len(bases))
 	for _, b := range bases {
 		out = append(out, providers.FillVars(b, vars))

@@ -51,10 +51,10 @@ func classifyTokenAnswer(status int, code string) error {
 	return classifyAnswer(status, code)
 }
 
-// safeCode returns an upstream error code fit for logs: RFC 6749 §5.2
+// SafeCode returns an upstream error code fit for logs: RFC 6749 §5.2
 // codes are short printable ASCII; anything else (which could carry a
 // token) is replaced.
-func safeCode(code string) string {
+func SafeCode(code string) string {
 	if len(code) > 64 {
 		return "(malformed)"
 	}

@@ -40,6 +40,12 @@ type Quirks struct {
 	// CallbackHMAC names how the provider signs its callback:
 	// CallbackHMACShopify, or empty for no signature.
 	CallbackHMAC string
+	// PublicClient: the broker's client has no secret (an MCP server's
+	// client ID metadata document, a registration with
+	// token_endpoint_auth_method none), so each token and RFC 7009
+	// revocation request whose client authentication is "none" carries
+	// client_id in the body (RFC 6749 §3.2.1, §4.1.3; RFC 7009 §2.1).
+	PublicClient bool
 }
 
 // Revocation kinds.

@@ -70,10 +70,7 @@ func (p *Provider) rfc7009Request(ctx context.Context, u string, ts *providers.T
 	}
 	q := p.cfg.Config.Quirks
 	style := p.authStyle(q.RevocationAuth)
-	if style == "body" {
-		form.Set("client_id", p.cfg.ClientID)
-		form.Set("client_secret", secret)
-	}
+	p.bodyCredentials(form, style, secret)
 	rename(form, rv.Rename)
 	req, err := paramsRequest(ctx, orDefault(rv.Method, http.MethodPost), u, q.RevocationBody, form)
 	if err != nil {

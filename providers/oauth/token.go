@@ -105,7 +105,7 @@ func (p *Provider) errorCode(answer map[string]any) string {
 	if mapped, ok := p.cfg.Config.Quirks.ErrorCodes[code]; ok {
 		code = mapped
 	}
-	return safeCode(code)
+	return SafeCode(code)
 }
 
 // secret returns the client secret (Apple's is made per request).
@@ -137,10 +137,7 @@ func (p *Provider) tokenRequest(ctx context.Context, c call, form url.Values) (*
 		return nil, err
 	}
 	style := p.authStyle(c.auth)
-	if style == "body" {
-		form.Set("client_id", p.cfg.ClientID)
-		form.Set("client_secret", secret)
-	}
+	p.bodyCredentials(form, style, secret)
 	rename(form, p.cfg.Config.Quirks.TokenRename)
 	req, err := paramsRequest(ctx, http.MethodPost, c.url, p.cfg.Config.Quirks.RequestBody, form)
 	if err != nil {
@@ -192,6 +189,19 @@ func paramsRequest(ctx context.Context, method, target, encoding string, params 
 		req.Header.Set("Content-Type", ctype)
 	}
 	return req, nil
+}
+
+// bodyCredentials puts the client's credentials in a request form for
+// client authentication style: client_id and client_secret for "body",
+// client_id alone for a public client's "none".
+func (p *Provider) bodyCredentials(form url.Values, style, secret string) {
+	switch {
+	case style == "body":
+		form.Set("client_id", p.cfg.ClientID)
+		form.Set("client_secret", secret)
+	case style == "none" && p.cfg.Quirks.PublicClient:
+		form.Set("client_id", p.cfg.ClientID)
+	}
 }
 
 // jsonBody encodes a form as a JSON object of strings.

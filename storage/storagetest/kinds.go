@@ -123,7 +123,7 @@ func providerKind() kind[storage.Provider] {
 		name: "Provider", scoped: true,
 		fixture: func(api, name string) storage.Provider {
 			return storage.Provider{
-				API: api, Name: name, SealedClientSecret: []byte("sealed-" + name),
+				API: api, Name: name, SealedClientSecret: []byte("sealed-" + name), SealedRegistration: []byte("registration-" + name),
 				Config:    []byte(`{"template":"google","client_id":"upstream-` + name + `","scopes":["openid","email"],"auth_params":{"prompt":"consent"}}`),
 				CreatedAt: epoch(), UpdatedAt: epoch(),
 			}
@@ -134,10 +134,12 @@ func providerKind() kind[storage.Provider] {
 		rekey: func(p *storage.Provider, api, name string) { p.API, p.Name = api, name },
 		change: func(p storage.Provider) storage.Provider {
 			p.Config = []byte(`{"template":"google","client_id":"changed","scopes":["drive"]}`)
+			p.SealedRegistration = []byte("registered-again")
 			return p
 		},
 		mutate: func(p *storage.Provider) {
 			p.SealedClientSecret[0] = 'X'
+			p.SealedRegistration[0] = 'X'
 			p.Config[bytes.Index(p.Config, []byte("consent"))] = 'X'
 		},
 	}
