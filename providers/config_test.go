@@ -12,6 +12,7 @@ func TestValidate(t *testing.T) {
 		{Name: "corp", Type: TypeOIDC, Issuer: "https://id.example.com", ClientID: "c"},
 		{Name: "gh-2", Type: TypeOAuth2, AuthURL: "https://a.example/auth", TokenURL: "https://a.example/token", ClientID: "c", AuthStyle: AuthStyleBody},
 		{Name: "ms", Template: "microsoft", ClientID: "c", RefreshLead: Duration(2 * time.Minute), RefreshIdleAfter: Duration(720 * time.Hour)},
+		{Name: "mal", Type: TypeOAuth2, AuthURL: "https://a.example/auth", TokenURL: "https://a.example/token", ClientID: "c", Quirks: Quirks{PKCE: "plain"}},
 	}
 	for _, c := range ok {
 		if err := c.Validate(); err != nil {
@@ -32,6 +33,7 @@ func TestValidate(t *testing.T) {
 		"lead too long":     {Name: "a", Template: "google", ClientID: "c", RefreshLead: Duration(48 * time.Hour)},
 		"negative idle":     {Name: "a", Template: "google", ClientID: "c", RefreshIdleAfter: Duration(-time.Hour)},
 		"idle too short":    {Name: "a", Template: "google", ClientID: "c", RefreshIdleAfter: Duration(time.Minute)},
+		"unknown pkce":      {Name: "a", Type: TypeOAuth2, AuthURL: "https://x/a", TokenURL: "https://x/t", ClientID: "c", Quirks: Quirks{PKCE: "S512"}},
 	}
 	for name, c := range bad {
 		if err := c.Validate(); err == nil {

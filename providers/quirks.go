@@ -79,8 +79,11 @@ type Quirks struct {
 	// (a provider refusing response_type).
 	AuthorizeRename map[string]string `json:"authorize_rename,omitempty" yaml:"authorize_rename,omitempty"`
 	AuthorizeDrop   []string          `json:"authorize_drop,omitempty" yaml:"authorize_drop,omitempty"`
-	// PKCE is "" (S256, the default) or "unsupported": no challenge and
-	// no verifier (Slack, LinkedIn's confidential flow).
+	// PKCE is "" (S256, the default), "plain" (the challenge is the
+	// verifier, RFC 7636 §4.2: only for providers that support nothing
+	// else, MyAnimeList; RFC 9700 §2.1.1 asks for S256 when supported) or
+	// "unsupported": no challenge and no verifier (Slack, LinkedIn's
+	// confidential flow).
 	PKCE string `json:"pkce,omitempty" yaml:"pkce,omitempty"`
 	// RefreshTokens is "reusable" (the default) or "none" (no refresh
 	// tokens: a refresh makes no call and needs the user, and refresh
@@ -261,7 +264,7 @@ func (q Quirks) Validate(c Config) error {
 		choice("refresh_auth", q.RefreshAuth, "", "header", "body", "none"),
 		choice("revocation_auth", q.RevocationAuth, "", "header", "body", "none"),
 		choice("expiry", q.Expiry, "", "seconds", "milliseconds", "unix", "rfc3339"),
-		choice("pkce", q.PKCE, "", "S256", "unsupported"),
+		choice("pkce", q.PKCE, "", "S256", "plain", "unsupported"),
 		choice("refresh_tokens", q.RefreshTokens, "", "reusable", "none"),
 		choice("scope_separator", q.ScopeSeparator, "", "space", "comma", "plus"),
 	}

@@ -115,6 +115,7 @@ func (e *Entry) Quirks() []string {
 	add(e.ScopeSeparator == "comma" || e.ScopeSeparator == "plus", e.ScopeSeparator+"-separated scopes")
 	add(len(e.AuthParams) > 0, "authorize params")
 	add(e.PKCE == "required", "PKCE required")
+	add(e.QuirkDefaults.PKCE == "plain", "PKCE plain")
 	add(e.Token.AccessTokenPath != "" || nested(e.QuirkDefaults.Paths), "nested token")
 	add(len(e.QuirkDefaults.ErrorCodes) > 0, "provider error codes")
 	add(len(e.QuirkDefaults.TokenParams) > 0 || len(e.QuirkDefaults.RefreshParams) > 0, "token params")

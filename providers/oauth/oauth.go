@@ -113,14 +113,27 @@ func (p *Provider) noPKCE() bool {
 	return p.cfg.Quirks.NoPKCE || p.cfg.Config.Quirks.PKCE == "unsupported"
 }
 
+// pkceChallenge returns the authorize parameters of the PKCE challenge:
+// S256 by default, the verifier itself with quirks.pkce "plain" (RFC 7636
+// §4.2), none with "unsupported".
+func (p *Provider) pkceChallenge(verifier string) []oauth2.AuthCodeOption {
+	switch {
+	case p.noPKCE():
+		return nil
+	case p.cfg.Config.Quirks.PKCE == "plain":
+		return []oauth2.AuthCodeOption{
+			oauth2.SetAuthURLParam("code_challenge", verifier),
+			oauth2.SetAuthURLParam("code_challenge_method", "plain"),
+		}
+	}
+	return []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+}
+
 // AuthCodeURL implements providers.Provider.
 func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
 	q := p.cfg.Quirks
 	conf := oauth2.Config{ClientID: p.cfg.ClientID, RedirectURL: r.RedirectURL, Endpoint: oauth2.Endpoint{AuthURL: p.cfg.AuthURL}}
-	var opts []oauth2.AuthCodeOption
-	if !p.noPKCE() {
-		opts = append(opts, oauth2.S256ChallengeOption(r.Verifier))
-	}
+	opts := p.pkceChallenge(r.Verifier)
 	scopes := r.Scopes
 	if len(scopes) == 0 {
 		scopes = p.cfg.Scopes

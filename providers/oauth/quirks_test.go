@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
+	"github.com/oauth2broker/oauth2broker/providers/providertest"
 )
 
 // recorder is an upstream answering each path with a canned answer and
@@ -427,5 +428,22 @@ func TestQuirkCatalogClassesForCustomProviders(t *testing.T) {
 		Quirks: providers.Quirks{Revocation: &providers.Revocation{Kind: "carrier-pigeon"}}}
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "quirks.revocation.kind") {
 		t.Errorf("Validate = %v, want an error naming quirks.revocation.kind", err)
+	}
+}
+
+// PKCE plain (RFC 7636 §4.2): the challenge is the verifier itself, method
+// plain, and the exchange sends the verifier; the Fake checks the pair.
+func TestQuirkPKCEPlain(t *testing.T) {
+	f := providertest.NewFake(t)
+	cfg := fakeConfig(f, providers.AuthStyleHeader)
+	cfg.Config.Quirks.PKCE = "plain"
+	p := newProvider(t, cfg)
+	u, _ := url.Parse(p.AuthCodeURL(authRequest()))
+	if q := u.Query(); q.Get("code_challenge") != rfcVerifier || q.Get("code_challenge_method") != "plain" {
+		t.Errorf("authorize query = %v, want the verifier as a plain challenge", q)
+	}
+	exchange(t, f, p)
+	if got := lastRequest(t, f, providertest.EndpointToken).Form.Get("code_verifier"); got != rfcVerifier {
+		t.Errorf("exchange code_verifier = %q, want %q", got, rfcVerifier)
 	}
 }
