@@ -133,6 +133,12 @@ func (e *env) do(req *http.Request) answer {
 // admin calls the admin API with the test token.
 func (e *env) admin(method, path string, body any) answer {
 	e.t.Helper()
+	return e.adminAs(adminToken, method, path, body)
+}
+
+// adminAs calls the admin API with the bearer token (an admin key).
+func (e *env) adminAs(token, method, path string, body any) answer {
+	e.t.Helper()
 	var r io.Reader
 	if body != nil {
 		if s, ok := body.(string); ok {
@@ -143,7 +149,7 @@ func (e *env) admin(method, path string, body any) answer {
 		}
 	}
 	req, _ := http.NewRequest(method, e.URL+"/admin/v1"+path, r)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	return e.do(req)
 }
