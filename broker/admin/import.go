@@ -2,12 +2,17 @@ package admin
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,67 +64,153 @@ type importSummary struct {
 // maxCached bounds the clients and providers an import remembers.
 const maxCached = 4096
 
+// importWorkers is how many lines an import stores at once: concurrent
+// writes share a transaction and its fsync on bbolt (Batch), and go out
+// side by side to etcd. Lines of one (client, identity, provider) go to
+// one worker, in file order, so the later line wins.
+const importWorkers = 8
+
 // importer runs one token import.
 type importer struct {
-	s      *API
-	c      *gin.Context
-	api    storage.API
-	out    *json.Encoder
-	rc     *http.ResponseController
-	sum    importSummary
+	s     *API
+	ctx   context.Context
+	log   *slog.Logger
+	actor string
+	api   storage.API
+	out   *json.Encoder
+	rc    *http.ResponseController
+	sum   importSummary
+
+	mu     sync.Mutex
 	checks map[string]string // "client\x00id" or "provider\x00name" → refusal reason, "" when fine
-	flush  time.Time         // the last flush and deadline extension
+}
+
+// importJob is a parsed line for a worker.
+type importJob struct {
+	n  int
+	in importLine
 }
 
 // importConnections takes newline-delimited JSON grants (importLine) and
 // answers newline-delimited JSON as it goes: one importResult per
 // non-blank line, then {"summary":…}. A refused line changes nothing and
 // stops nothing; each accepted line is one store write, sealed like a
-// connection made by the flow.
+// connection made by the flow. Results come in the order lines are
+// done, each with its line number.
 func (s *API) importConnections(c *gin.Context) {
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.EnableFullDuplex() // answer while the body streams in (HTTP/1.1)
-	imp := &importer{s: s, c: c, api: currentAPI(c), out: json.NewEncoder(c.Writer), rc: rc, checks: map[string]string{}}
+	imp := &importer{s: s, ctx: c.Request.Context(), log: s.logger(c), actor: actor(c), api: currentAPI(c),
+		out: json.NewEncoder(c.Writer), rc: rc, checks: map[string]string{}}
 	h := c.Writer.Header()
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
-	imp.keepAlive(true)
+	imp.flush()
 	imp.run(bufio.NewReaderSize(http.MaxBytesReader(c.Writer, c.Request.Body, maxImportBytes), MaxImportLine))
 	_ = imp.out.Encode(map[string]any{"summary": imp.sum})
-	imp.keepAlive(true)
+	imp.flush()
 	sum := imp.sum
-	s.logger(c).Info("connections imported", "api", imp.api.Name, "lines", sum.Lines, "imported", sum.Imported,
+	imp.log.Info("connections imported", "api", imp.api.Name, "lines", sum.Lines, "imported", sum.Imported,
 		"replaced", sum.Replaced, "refused", sum.Refused, "stopped", sum.Error != "")
-	s.events.Emit(c, events.Event{API: imp.api.Name, Actor: actor(c), Type: "connections.import", Details: map[string]string{
+	s.events.Emit(imp.ctx, events.Event{API: imp.api.Name, Actor: imp.actor, Type: "connections.import", Details: map[string]string{
 		"imported": strconv.Itoa(sum.Imported), "replaced": strconv.Itoa(sum.Replaced), "refused": strconv.Itoa(sum.Refused),
 	}})
 }
 
-// run answers each line of r until its end or a read error.
+// run reads r to its end with the workers and the answer's writer.
 func (imp *importer) run(r *bufio.Reader) {
+	results := make(chan importResult, 4*importWorkers)
+	queues := make([]chan importJob, importWorkers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan importJob, 16)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queues[i] {
+				results <- imp.line(j)
+			}
+		}()
+	}
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		imp.write(results)
+	}()
+	stopped := imp.read(r, queues, results)
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	close(results)
+	<-written
+	imp.sum.Error = stopped
+}
+
+// read parses the lines of r, answers the malformed ones and hands the
+// others to the workers. It returns why it stopped before the end of
+// the body, or "".
+func (imp *importer) read(r *bufio.Reader, queues []chan importJob, results chan<- importResult) string {
+	extended := time.Time{}
 	for n := 1; ; n++ {
 		raw, tooLong, err := readImportLine(r)
-		if tooLong {
-			imp.answer(importResult{Line: n, Result: ImportRefused, Reason: "line longer than " + strconv.Itoa(MaxImportLine) + " bytes"})
-		} else if len(trimSpace(raw)) > 0 {
-			imp.answer(imp.line(n, raw))
-		}
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			imp.sum.Error = "the body could not be read after line " + strconv.Itoa(n-1) + ": the rest was not imported"
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				imp.sum.Error = "the body is larger than " + strconv.Itoa(maxImportBytes>>30) + " GiB: the lines after " + strconv.Itoa(n-1) + " were not imported"
+		switch {
+		case tooLong:
+			results <- importResult{Line: n, Result: ImportRefused, Reason: "line longer than " + strconv.Itoa(MaxImportLine) + " bytes"}
+		case len(bytes.TrimSpace(raw)) > 0:
+			in, perr := parseImportLine(raw)
+			if perr != nil {
+				results <- importResult{Line: n, Result: ImportRefused, Reason: perr.Error(), ClientID: in.ClientID, Identity: in.Identity, Provider: in.Provider}
+				break
 			}
-			return
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(in.ClientID + "\x00" + in.Identity + "\x00" + in.Provider))
+			queues[h.Sum32()%uint32(len(queues))] <- importJob{n: n, in: in}
 		}
-		// Before a read that may wait for the client, send what is
-		// answered: the client sees each result as soon as it can.
-		imp.keepAlive(r.Buffered() == 0)
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.Is(err, io.EOF):
+			return ""
+		case errors.As(err, &tooLarge):
+			return "the body is larger than " + strconv.Itoa(maxImportBytes>>30) + " GiB: the lines after " + strconv.Itoa(n-1) + " were not imported"
+		case err != nil:
+			return "the body could not be read after line " + strconv.Itoa(n-1) + ": the rest was not imported"
+		}
+		// An import may outlast the server's read timeout, as long as
+		// it keeps moving.
+		if t := time.Now(); t.Sub(extended) > time.Second {
+			extended = t
+			_ = imp.rc.SetReadDeadline(t.Add(time.Minute))
+		}
 	}
+}
+
+// write answers the results and counts them. It sends what it has
+// whenever no other result is waiting, so the client sees each line's
+// result as soon as it is done.
+func (imp *importer) write(results <-chan importResult) {
+	for r := range results {
+		imp.sum.Lines++
+		switch r.Result {
+		case ImportImported:
+			imp.sum.Imported++
+		case ImportReplaced:
+			imp.sum.Replaced++
+		default:
+			imp.sum.Refused++
+		}
+		_ = imp.out.Encode(r)
+		if len(results) == 0 {
+			imp.flush()
+		}
+	}
+}
+
+// flush sends the answer so far and moves the write deadline on.
+func (imp *importer) flush() {
+	_ = imp.rc.SetWriteDeadline(time.Now().Add(time.Minute))
+	_ = imp.rc.Flush()
 }
 
 // readImportLine reads one line. A line longer than the reader's buffer
@@ -135,22 +226,10 @@ func readImportLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
 	return nil, true, err
 }
 
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
-		b = b[1:]
-	}
-	return b
-}
-
 // line imports one line and says how it went.
-func (imp *importer) line(n int, raw []byte) importResult {
-	res := importResult{Line: n, Result: ImportRefused}
-	in, err := parseImportLine(raw)
-	res.ClientID, res.Identity, res.Provider = in.ClientID, in.Identity, in.Provider
-	if err != nil {
-		res.Reason = err.Error()
-		return res
-	}
+func (imp *importer) line(j importJob) importResult {
+	in := j.in
+	res := importResult{Line: j.n, Result: ImportRefused, ClientID: in.ClientID, Identity: in.Identity, Provider: in.Provider}
 	if res.Reason = imp.refers(in); res.Reason != "" {
 		return res
 	}
@@ -159,9 +238,9 @@ func (imp *importer) line(n int, raw []byte) importResult {
 		res.Reason = err.Error()
 		return res
 	}
-	conn, replaced, err := imp.s.conns.Put(imp.c, imp.api, in.ClientID, in.Identity, in.Provider, ts)
+	conn, replaced, err := imp.s.conns.Put(imp.ctx, imp.api, in.ClientID, in.Identity, in.Provider, ts)
 	if err != nil {
-		imp.s.logger(imp.c).Error("import: connection not stored", "api", imp.api.Name, "line", n, "err", err)
+		imp.log.Error("import: connection not stored", "api", imp.api.Name, "line", j.n, "err", err)
 		res.Reason = "the connection could not be stored; import this line again"
 		return res
 	}
@@ -170,8 +249,8 @@ func (imp *importer) line(n int, raw []byte) importResult {
 		res.Result = ImportReplaced
 	}
 	ev := events.ConnectionEvent("connection.imported", conn)
-	ev.Actor = actor(imp.c)
-	imp.s.events.Emit(imp.c, ev)
+	ev.Actor = imp.actor
+	imp.s.events.Emit(imp.ctx, ev)
 	return res
 }
 
@@ -179,7 +258,7 @@ func (imp *importer) line(n int, raw []byte) importResult {
 // provider are the API's, remembering the answers.
 func (imp *importer) refers(in importLine) string {
 	if reason := imp.cached("client\x00"+in.ClientID, func() (string, error) {
-		cl, err := imp.s.store.GetClient(imp.c, imp.api.Name, in.ClientID)
+		cl, err := imp.s.store.GetClient(imp.ctx, imp.api.Name, in.ClientID)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			return "client_id is not a client of this API", nil
@@ -191,7 +270,7 @@ func (imp *importer) refers(in importLine) string {
 		return reason
 	}
 	return imp.cached("provider\x00"+in.Provider, func() (string, error) {
-		_, err := imp.s.store.GetProvider(imp.c, imp.api.Name, in.Provider)
+		_, err := imp.s.store.GetProvider(imp.ctx, imp.api.Name, in.Provider)
 		if errors.Is(err, storage.ErrNotFound) {
 			return "provider is not a provider of this API", nil
 		}
@@ -202,44 +281,21 @@ func (imp *importer) refers(in importLine) string {
 // cached answers check's reason for key, from memory when it was asked
 // before; a store failure is a reason and is not remembered.
 func (imp *importer) cached(key string, check func() (string, error)) string {
-	if reason, ok := imp.checks[key]; ok {
+	imp.mu.Lock()
+	reason, ok := imp.checks[key]
+	imp.mu.Unlock()
+	if ok {
 		return reason
 	}
 	reason, err := check()
 	if err != nil {
-		imp.s.logger(imp.c).Error("import: lookup failed", "api", imp.api.Name, "err", err)
+		imp.log.Error("import: lookup failed", "api", imp.api.Name, "err", err)
 		return "the store could not be read; import this line again"
 	}
+	imp.mu.Lock()
 	if len(imp.checks) < maxCached {
 		imp.checks[key] = reason
 	}
+	imp.mu.Unlock()
 	return reason
-}
-
-// answer writes one line's result and counts it.
-func (imp *importer) answer(r importResult) {
-	imp.sum.Lines++
-	switch r.Result {
-	case ImportImported:
-		imp.sum.Imported++
-	case ImportReplaced:
-		imp.sum.Replaced++
-	default:
-		imp.sum.Refused++
-	}
-	_ = imp.out.Encode(r)
-}
-
-// keepAlive flushes the answer and moves the connection's deadlines on,
-// at most every 200ms unless now: an import may outlast the server's
-// read and write timeouts, as long as it keeps moving.
-func (imp *importer) keepAlive(now bool) {
-	t := time.Now()
-	if !now && t.Sub(imp.flush) < 200*time.Millisecond {
-		return
-	}
-	imp.flush = t
-	_ = imp.rc.SetReadDeadline(t.Add(time.Minute))
-	_ = imp.rc.SetWriteDeadline(t.Add(time.Minute))
-	_ = imp.rc.Flush()
 }
