@@ -17,9 +17,9 @@ import (
 // kind the table test needs.
 type keyEnv struct {
 	*env
-	clk                                *clock
+	clk                               *clock
 	rw, ro, outside, expired, revoked string // the keys
-	rwID                               string
+	rwID                              string
 }
 
 func newKeyEnv(t *testing.T) *keyEnv {
@@ -103,7 +103,9 @@ func adminRoutes(rwID string) []adminRoute {
 		{"POST", "/apis/a/clients/c1/secret", none, 200, "api"},
 		{"POST", "/apis/a/clients/c1/webhook-secret", none, 200, "api"},
 		{"GET", "/apis/a/users", none, 200, "api"},
-		{"POST", "/apis/a/users", func(n int) any { return map[string]any{"username": fmt.Sprintf("user%d", n), "password": "correct horse battery"} }, 201, "api"},
+		{"POST", "/apis/a/users", func(n int) any {
+			return map[string]any{"username": fmt.Sprintf("user%d", n), "password": "correct horse battery"}
+		}, 201, "api"},
 		{"GET", "/apis/a/users/u1", none, 200, "api"},
 		{"DELETE", "/apis/a/users/u1", none, 204, "api"},
 		{"PUT", "/apis/a/users/u1/password", body(map[string]any{"password": "another long password"}), 200, "api"},

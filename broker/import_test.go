@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,65 @@ func TestImportStreams(t *testing.T) {
 	if len(rest) != 2 || !strings.Contains(rest[0], `"line":2,"result":"imported"`) || !strings.Contains(rest[1], `"imported":2`) {
 		t.Errorf("rest of the answer: got %v, want line 2 and a summary of 2", rest)
 	}
+}
+
+// lineSource produces n copies of line without holding them.
+type lineSource struct {
+	line []byte
+	n    int
+	off  int
+}
+
+func (s *lineSource) Read(p []byte) (int, error) {
+	if s.n == 0 {
+		return 0, io.EOF
+	}
+	c := copy(p, s.line[s.off:])
+	if s.off += c; s.off == len(s.line) {
+		s.off, s.n = 0, s.n-1
+	}
+	return c, nil
+}
+
+// A large import is read a line at a time: the heap stays far below the
+// size of the body.
+func TestImportBoundedMemory(t *testing.T) {
+	e := newEnv(t)
+	fedSetup(e, nil)
+	line := grantLine(map[string]any{"client_id": "nobody", "client_user_identity": "u", "provider": "p", "access_token": "x",
+		"metadata": map[string]any{"pad": strings.Repeat("x", 60<<10)}}) + "\n"
+	const body = 256 << 20
+	n := body / len(line)
+	stop := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var max uint64
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			max = maxOf(max, ms.HeapInuse)
+			select {
+			case <-stop:
+				peak <- max
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	out := e.importLines(adminToken, &lineSource{line: []byte(line), n: n})
+	close(stop)
+	got := <-peak
+	if sum, _ := out[len(out)-1]["summary"].(map[string]any); sum["refused"] != float64(n) {
+		t.Fatalf("summary: got %v, want %d refused lines", out[len(out)-1], n)
+	}
+	if got > 96<<20 {
+		t.Errorf("heap in use peaked at %d MiB for a %d MiB body, want well under it", got>>20, body>>20)
+	}
+}
+
+func maxOf(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
 }
