@@ -10,14 +10,21 @@ import (
 	"time"
 )
 
-// An admin key in OAUTH2BROKER_ADMIN_TOKEN works for every admin command,
-// within its scope: it lists its API's clients and gets not-found for
-// another API.
-func TestCLIAdminKeys(t *testing.T) {
+// cliWithBroker points the CLI's environment at a fresh broker, with the
+// admin token.
+func cliWithBroker(t *testing.T) {
+	t.Helper()
 	base := newTestBroker(t)
 	clearEnv(t)
 	t.Setenv(envURL, base)
 	t.Setenv(envAdminToken, testAdminToken)
+}
+
+// An admin key in OAUTH2BROKER_ADMIN_TOKEN works for every admin command,
+// within its scope: it lists its API's clients and gets not-found for
+// another API.
+func TestCLIAdminKeys(t *testing.T) {
+	cliWithBroker(t)
 	mustCLI(t, "api", "create", "a")
 	mustCLI(t, "api", "create", "b")
 	mustCLI(t, "client", "create", "--api", "a", "--client-id", "app-a")
@@ -60,10 +67,7 @@ func TestCLIAdminKeys(t *testing.T) {
 // lines and a summary, and fails when a line was refused; importing
 // again replaces.
 func TestCLIConnectionsImport(t *testing.T) {
-	base := newTestBroker(t)
-	clearEnv(t)
-	t.Setenv(envURL, base)
-	t.Setenv(envAdminToken, testAdminToken)
+	cliWithBroker(t)
 	mustCLI(t, "api", "create", "a")
 	mustCLI(t, "client", "create", "--api", "a", "--client-id", "app", "--grant", "connection")
 	mustCLI(t, "provider", "put", "--api", "a", "gh", "--template", "github", "--client-id", "up")
