@@ -138,7 +138,13 @@ func TestImportConnections(t *testing.T) {
 
 	// Importing again replaces, per (client, identity, provider).
 	again := e.importLines(adminToken, strings.NewReader(grantLine(good("u1", "imported-at-1b"))+"\n"))
-	if len(again) != 2 || again[0]["result"] != "replaced" || again[0]["connection_id"] != conns[0].ID && again[0]["connection_id"] != conns[1].ID {
+	u1 := ""
+	for _, c := range conns {
+		if c.Identity == "u1" {
+			u1 = c.ID
+		}
+	}
+	if len(again) != 2 || again[0]["result"] != "replaced" || again[0]["connection_id"] != u1 {
 		t.Fatalf("re-import: got %v, want replaced", again)
 	}
 	if tok := e.connToken(id, sec, url.Values{"client_user_identity": {"u1"}}); tok.str("access_token") != "imported-at-1b" {
