@@ -74,6 +74,13 @@ func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 // logs captured) changed by set.
 func newEnvConfig(t testing.TB, set func(*broker.Config)) *env {
 	t.Helper()
+	return newEnvServer(t, set, nil)
+}
+
+// newEnvServer is newEnvConfig with the HTTP server's settings (its
+// timeouts) changed by setServer before it starts.
+func newEnvServer(t testing.TB, set func(*broker.Config), setServer func(*http.Server)) *env {
+	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +89,9 @@ func newEnvConfig(t testing.TB, set func(*broker.Config)) *env {
 	ring, _ := seal.NewKeyring(key)
 	logs := &syncBuffer{}
 	ts := httptest.NewUnstartedServer(nil)
+	if setServer != nil {
+		setServer(ts.Config)
+	}
 	ts.Start()
 	cfg := broker.Config{Catalog: broker.BuiltinCatalog(t),
 		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken, WebhookRetry: 20 * time.Millisecond, Outbound: broker.DevOutbound(),

@@ -269,3 +269,33 @@ func maxOf(a, b uint64) uint64 {
 	}
 	return b
 }
+
+// An import may last longer than the server's read and write timeouts,
+// as long as lines keep coming: the import moves the deadlines on.
+func TestImportOutlastsServerTimeouts(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	e := newEnvServer(t, nil, func(s *http.Server) { s.ReadTimeout, s.WriteTimeout = timeout, timeout })
+	id, _ := fedSetup(e, nil)
+	e.fakeProvider(providertest.NewFake(t))
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		for i := range 4 {
+			// Each pause outlasts the timeouts: only moved deadlines let
+			// the request live through them.
+			time.Sleep(2 * timeout)
+			line := grantLine(map[string]any{"client_id": id, "client_user_identity": fmt.Sprint("slow", i), "provider": "fake", "access_token": "at"})
+			if _, err := io.WriteString(pw, line+"\n"); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	out := e.importLines(adminToken, pr)
+	if len(out) != 5 {
+		t.Fatalf("slow import: got %v, want 4 results and a summary", out)
+	}
+	if sum, _ := out[4]["summary"].(map[string]any); sum["imported"] != 4.0 {
+		t.Errorf("slow import: got %v, want 4 lines imported and a summary", out)
+	}
+}

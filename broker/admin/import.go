@@ -154,6 +154,12 @@ func (imp *importer) run(r *bufio.Reader) {
 func (imp *importer) read(r *bufio.Reader, queues []chan importJob, results chan<- importResult) string {
 	extended := time.Time{}
 	for n := 1; ; n++ {
+		// An import may outlast the server's read timeout, as long as
+		// lines keep coming.
+		if t := time.Now(); t.Sub(extended) > time.Second {
+			extended = t
+			_ = imp.rc.SetReadDeadline(t.Add(time.Minute))
+		}
 		raw, tooLong, err := readImportLine(r)
 		switch {
 		case tooLong:
@@ -177,19 +183,15 @@ func (imp *importer) read(r *bufio.Reader, queues []chan importJob, results chan
 		case err != nil:
 			return "the body could not be read after line " + strconv.Itoa(n-1) + ": the rest was not imported"
 		}
-		// An import may outlast the server's read timeout, as long as
-		// it keeps moving.
-		if t := time.Now(); t.Sub(extended) > time.Second {
-			extended = t
-			_ = imp.rc.SetReadDeadline(t.Add(time.Minute))
-		}
 	}
 }
 
 // write answers the results and counts them. It sends what it has
 // whenever no other result is waiting, so the client sees each line's
-// result as soon as it is done.
+// result as soon as it is done, and at least every 200ms, which also
+// keeps the write deadline moving through a long import.
 func (imp *importer) write(results <-chan importResult) {
+	flushed := time.Now()
 	for r := range results {
 		imp.sum.Lines++
 		switch r.Result {
@@ -201,7 +203,8 @@ func (imp *importer) write(results <-chan importResult) {
 			imp.sum.Refused++
 		}
 		_ = imp.out.Encode(r)
-		if len(results) == 0 {
+		if t := time.Now(); len(results) == 0 || t.Sub(flushed) > 200*time.Millisecond {
+			flushed = t
 			imp.flush()
 		}
 	}
