@@ -74,6 +74,13 @@ func newEnvOpts(t testing.TB, admin string, now func() time.Time) *env {
 // logs captured) changed by set.
 func newEnvConfig(t testing.TB, set func(*broker.Config)) *env {
 	t.Helper()
+	return newEnvServer(t, set, nil)
+}
+
+// newEnvServer is newEnvConfig with the HTTP server's settings (its
+// timeouts) changed by setServer before it starts.
+func newEnvServer(t testing.TB, set func(*broker.Config), setServer func(*http.Server)) *env {
+	t.Helper()
 	db, err := bbolt.Open(bbolt.Config{Path: filepath.Join(t.TempDir(), "broker.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +89,9 @@ func newEnvConfig(t testing.TB, set func(*broker.Config)) *env {
 	ring, _ := seal.NewKeyring(key)
 	logs := &syncBuffer{}
 	ts := httptest.NewUnstartedServer(nil)
+	if setServer != nil {
+		setServer(ts.Config)
+	}
 	ts.Start()
 	cfg := broker.Config{Catalog: broker.BuiltinCatalog(t),
 		Store: db, Keyring: ring, PublicURL: ts.URL, AdminToken: adminToken, WebhookRetry: 20 * time.Millisecond, Outbound: broker.DevOutbound(),
@@ -133,6 +143,12 @@ func (e *env) do(req *http.Request) answer {
 // admin calls the admin API with the test token.
 func (e *env) admin(method, path string, body any) answer {
 	e.t.Helper()
+	return e.adminAs(adminToken, method, path, body)
+}
+
+// adminAs calls the admin API with the bearer token (an admin key).
+func (e *env) adminAs(token, method, path string, body any) answer {
+	e.t.Helper()
 	var r io.Reader
 	if body != nil {
 		if s, ok := body.(string); ok {
@@ -143,7 +159,7 @@ func (e *env) admin(method, path string, body any) answer {
 		}
 	}
 	req, _ := http.NewRequest(method, e.URL+"/admin/v1"+path, r)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	return e.do(req)
 }

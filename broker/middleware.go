@@ -21,9 +21,10 @@ import (
 )
 
 // limitBody caps every request body at protocol.MaxBodyBytes.
-// The upstream API proxy bounds its own (Config.Proxy.MaxBody).
+// The upstream API proxy bounds its own (Config.Proxy.MaxBody), and so
+// does the token import (admin.ImportRoute), which streams.
 func limitBody(c *gin.Context) {
-	if proxy.IsProxyRoute(c.FullPath()) {
+	if proxy.IsProxyRoute(c.FullPath()) || c.FullPath() == admin.ImportRoute {
 		c.Next()
 		return
 	}

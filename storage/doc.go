@@ -1,9 +1,10 @@
 // Package storage defines the one persistence interface of oauth2broker,
 // Storage, and the records it holds: APIs, clients, users, providers,
 // connections, issued-token records, signing keys, one-time states,
-// pending webhook events and audit events. It also defines the optional
-// interfaces of stores that several broker processes share (Watcher,
-// Elector) and of stores that can probe for room to write (WriteProber).
+// pending webhook events, audit events and admin keys. It also defines
+// the optional interfaces of stores that several broker processes share
+// (Watcher, Elector) and of stores that can probe for room to write
+// (WriteProber).
 //
 // Storage holds no policy. Secrets arrive already sealed (see broker/seal)
 // or hashed, as opaque bytes, and leave the same way. Versions are the

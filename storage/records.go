@@ -308,3 +308,20 @@ type AuditEvent struct {
 	// it for ever.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
+
+// AdminKey is a credential of the admin API narrower than the admin
+// token: scoped to some APIs, read-only or read-write, expiring and
+// revocable. The key itself is never stored, only its hash.
+type AdminKey struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// SecretHash is the hash of the key's secret part.
+	SecretHash []byte    `json:"secret_hash"`
+	APIs       []string  `json:"apis"`
+	ReadOnly   bool      `json:"read_only,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	// ExpiresAt is when the key stops working; zero: never.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// RevokedAt is when the key was revoked; zero while it is not.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}

@@ -109,6 +109,13 @@ type Storage interface {
 	CreateAuditEvent(ctx context.Context, e AuditEvent) error
 	ListAuditEvents(ctx context.Context, api string) ([]AuditEvent, error)
 
+	// Admin keys belong to no API: they are keyed by ID alone, like APIs.
+	CreateAdminKey(ctx context.Context, k AdminKey) error
+	GetAdminKey(ctx context.Context, id string) (AdminKey, error)
+	ListAdminKeys(ctx context.Context) ([]AdminKey, error)
+	UpdateAdminKey(ctx context.Context, id string, fn func(AdminKey) (AdminKey, error)) (AdminKey, error)
+	DeleteAdminKey(ctx context.Context, id string) error
+
 	// GarbageCollect deletes states and issued-token records whose
 	// ExpiresAt is before now (so callers must set ExpiresAt: a zero one
 	// counts as expired), signing keys whose RemoveAt is set and before

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +22,11 @@ import (
 // admin token.
 func (s *API) Routes(g *gin.RouterGroup) {
 	g.Use(s.adminAuth)
+	g.GET("/whoami", s.whoami)
+	g.POST("/admin-keys", s.createAdminKey)
+	g.GET("/admin-keys", s.listAdminKeys)
+	g.GET("/admin-keys/:id", s.getAdminKey)
+	g.DELETE("/admin-keys/:id", s.revokeAdminKey)
 	g.GET("/backup", s.backup)
 	g.GET("/apis", s.listAPIs)
 	g.POST("/apis", s.createAPI)
@@ -51,27 +54,11 @@ func (s *API) Routes(g *gin.RouterGroup) {
 
 	a.GET("/connections", s.listConnections)
 	a.DELETE("/connections/:id", s.deleteConnection)
+	a.POST("/connections/import", s.importConnections)
 
 	a.GET("/keys", s.listKeys)
 	a.GET("/audit", s.listAudit)
 	a.POST("/keys/rotate", s.rotateKeys)
-}
-
-// adminAuth checks Authorization: Bearer $OAUTH2BROKER_ADMIN_TOKEN in
-// constant time. Without a configured token the admin API is off (403).
-func (s *API) adminAuth(c *gin.Context) {
-	if s.adminToken == "" {
-		fail(c, protocol.ErrAccessDenied.WithDescription("the admin API is disabled: set OAUTH2BROKER_ADMIN_TOKEN"))
-		return
-	}
-	scheme, presented, _ := strings.Cut(c.GetHeader("Authorization"), " ")
-	want := sha256.Sum256([]byte(s.adminToken))
-	got := sha256.Sum256([]byte(presented))
-	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
-		fail(c, protocol.ErrInvalidClient.WithDescription("admin token required").WithWWWAuthenticate(`Bearer realm="admin"`))
-		return
-	}
-	c.Next()
 }
 
 // APIKey is the gin context key under which Config.LoadAPI puts the

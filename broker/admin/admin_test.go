@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -53,8 +54,11 @@ func (f *fakes) RevokeByID(context.Context, storage.API, string) (*connections.R
 	return &connections.RevokeResult{}, nil
 }
 func (f *fakes) RedirectURI(storage.Provider) string { return "https://broker.example/cb" }
-func (f *fakes) Check(providers.Config) error        { return nil }
-func (f *fakes) Get(string) (*catalog.Entry, bool)   { return nil, false }
+func (f *fakes) Put(context.Context, storage.API, string, string, string, *providers.TokenSet) (storage.Connection, bool, error) {
+	return storage.Connection{}, false, errors.New("admin test: no import here")
+}
+func (f *fakes) Check(providers.Config) error      { return nil }
+func (f *fakes) Get(string) (*catalog.Entry, bool) { return nil, false }
 func (f *fakes) loadAPI(store storage.Storage) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a, err := store.GetAPI(c, c.Param("api"))

@@ -222,6 +222,8 @@ func (s *API) listAPIs(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	p := principalOf(c)
+	apis = slices.DeleteFunc(apis, func(a storage.API) bool { return !p.sees(a.Name) })
 	protocol.WriteList(c.Writer, "apis", apis, s.apiView)
 }
 
@@ -254,7 +256,7 @@ func (s *API) createAPI(c *gin.Context) {
 		return
 	}
 	s.logger(c).Info("api created", "api", a.Name)
-	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.created", Target: a.Name})
+	s.events.Emit(c, events.Event{API: a.Name, Actor: actor(c), Type: "api.created", Target: a.Name})
 	protocol.WriteJSON(c.Writer, http.StatusCreated, s.apiView(a))
 }
 
@@ -267,6 +269,12 @@ func (s *API) patchAPI(c *gin.Context) {
 	old := currentAPI(c)
 	if in.Name != nil && *in.Name != old.Name {
 		fail(c, protocol.ErrInvalidRequest.WithDescription("an API cannot be renamed"))
+		return
+	}
+	if in.TokenPaths != nil && !slices.Equal(*in.TokenPaths, old.TokenPaths) && !principalOf(c).root() {
+		// Token paths are one namespace for all APIs: a conflict would
+		// tell a key of the other APIs.
+		fail(c, protocol.ErrAccessDenied.WithDescription("token_paths can be changed with the admin token only"))
 		return
 	}
 	a := old
@@ -287,7 +295,7 @@ func (s *API) patchAPI(c *gin.Context) {
 			return
 		}
 	}
-	s.events.Emit(c, events.Event{API: a.Name, Actor: "admin", Type: "api.updated", Target: a.Name})
+	s.events.Emit(c, events.Event{API: a.Name, Actor: actor(c), Type: "api.updated", Target: a.Name})
 	protocol.WriteJSON(c.Writer, http.StatusOK, s.apiView(a))
 }
 

@@ -58,6 +58,10 @@ type Connections interface {
 	RevokeByID(ctx context.Context, api storage.API, id string) (*connections.RevokeResult, error)
 	// RedirectURI is the callback URL to register at p's provider.
 	RedirectURI(p storage.Provider) string
+	// Put stores an imported token set, sealed, as the active connection
+	// of (clientID, identity, provider), creating or replacing it in one
+	// store write; replaced says which.
+	Put(ctx context.Context, api storage.API, clientID, identity, provider string, ts *providers.TokenSet) (c storage.Connection, replaced bool, err error)
 }
 
 // Catalog is the part of the provider catalog that validates a

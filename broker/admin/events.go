@@ -16,7 +16,7 @@ import (
 
 // adminAudit records a successful admin call on the current API.
 func (s *API) adminAudit(c *gin.Context, action, target string) {
-	s.events.Emit(c, events.Event{API: currentAPI(c).Name, Actor: "admin", Type: action, Target: target})
+	s.events.Emit(c, events.Event{API: currentAPI(c).Name, Actor: actor(c), Type: action, Target: target})
 }
 
 // listAudit answers the API's audit trail, oldest first, a page at a

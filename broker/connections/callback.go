@@ -216,14 +216,7 @@ func (m *Manager) saveConnection(ctx context.Context, api string, st storage.Sta
 		API: api, ID: id, ClientID: st.ClientID, Identity: st.Identity, Provider: st.Provider, Status: storage.StatusActive,
 		Scope: ts.Scope, SealedTokens: sealed, Expiry: ts.Expiry, CreatedAt: now, ConnectedAt: now,
 	}
-	err = m.store.CreateConnection(ctx, c)
-	if errors.Is(err, storage.ErrAlreadyExists) {
-		c, err = m.store.UpdateConnection(ctx, api, id, func(old storage.Connection) (storage.Connection, error) {
-			rec := c
-			rec.CreatedAt = old.CreatedAt
-			return rec, nil
-		})
-	}
+	c, _, err = m.upsert(ctx, c)
 	if err == nil {
 		c.SealedTokens = nil
 		m.onEvent(ctx, "connection.created", c)

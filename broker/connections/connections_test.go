@@ -348,6 +348,35 @@ func TestImport(t *testing.T) {
 	}
 }
 
+// Put creates a connection, then replaces it whole: a grant imported
+// again is active with the new tokens, its failures forgotten, its first
+// CreatedAt kept.
+func TestPutReplaces(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.clk.now()
+	c, replaced, err := f.m.Put(ctx, f.api, "app", "u9", "up", &providers.TokenSet{AccessToken: "one", Expiry: first.Add(time.Hour)})
+	if err != nil || replaced || len(c.SealedTokens) != 0 {
+		t.Fatalf("first Put: got replaced %t, %d sealed bytes answered, %v; want created and no tokens answered", replaced, len(c.SealedTokens), err)
+	}
+	_, err = f.store.UpdateConnection(ctx, "a", c.ID, func(c storage.Connection) (storage.Connection, error) {
+		c.Status, c.LastError, c.RefreshFailures = storage.StatusNeedsReauth, "invalid_grant", 3
+		return c, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clk.add(time.Hour)
+	c, replaced, err = f.m.Put(ctx, f.api, "app", "u9", "up", &providers.TokenSet{AccessToken: "two", Expiry: f.clk.now().Add(time.Hour)})
+	if err != nil || !replaced || c.Status != storage.StatusActive || c.LastError != "" || c.RefreshFailures != 0 || !c.CreatedAt.Equal(first.UTC()) {
+		t.Fatalf("second Put: got %+v, replaced %t, %v; want replaced, active, no failures, the first CreatedAt", c, replaced, err)
+	}
+	res, err := f.m.Token(ctx, f.api, TokenRequest{ClientID: "app", Identity: "u9"})
+	if err != nil || res.Tokens.AccessToken != "two" {
+		t.Fatalf("token after the second Put: got %v, %v; want two", res, err)
+	}
+}
+
 // keepingProvider keeps Intuit's realmId from the callback.
 type keepingProvider struct{ *fakeProvider }
 

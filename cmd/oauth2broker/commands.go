@@ -39,6 +39,10 @@ func commands() []command {
 		{"keys list", "--api A", "list an API's signing keys", keysList},
 		{"connection list", "--api A [--client-user-identity X] [--client-id ID] [--provider P]", "list upstream connections (never their tokens)", connectionList},
 		{"connection delete", "--api A ID", "delete a connection record", connectionDelete},
+		{"connection import", "--api A FILE", "import upstream grants from newline-delimited JSON (- for stdin); idempotent", connectionImport},
+		{"admin-key create", "--api A... [--read-write] [--name N] [--expires-in D]", "create an admin key scoped to APIs; prints it once (admin token only)", adminKeyCreate},
+		{"admin-key list", "", "list the admin keys, never their secrets (admin token only)", adminKeyList},
+		{"admin-key revoke", "ID", "revoke an admin key at once (admin token only)", adminKeyRevoke},
 	}
 }
 
@@ -50,7 +54,8 @@ func findCommand(args []string) (command, []string, error) {
 	}
 	path := args[0] + " " + args[1]
 	for _, c := range commands() {
-		if c.path == path {
+		// A group may be named in the plural: "connections import".
+		if c.path == path || c.path == strings.TrimSuffix(args[0], "s")+" "+args[1] {
 			return c, args[2:], nil
 		}
 	}
@@ -77,7 +82,8 @@ Server:
       list the built-in provider catalog, or show what a template needs
 
 Admin commands (flags: --url URL, --admin-token TOKEN, --json; environment:
-OAUTH2BROKER_URL, OAUTH2BROKER_ADMIN_TOKEN):
+OAUTH2BROKER_URL, OAUTH2BROKER_ADMIN_TOKEN, which takes the admin token or an
+admin key):
 `)
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  oauth2broker %s %s\n      %s\n", c.path, c.synopsis, c.summary)

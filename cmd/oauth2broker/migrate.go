@@ -20,8 +20,9 @@ const migrateSynopsis = "--from SRC --to DST [--merge] [--dry-run]"
 // migrateHelp follows the synopsis in `oauth2broker migrate -h`.
 const migrateHelp = `
 Copies every API, and per API its clients, users, providers, connections
-signing keys, pending webhook events and the audit trail, from the store SRC to the store DST, through the storage
-interface, so between any two backends. A store is
+signing keys, pending webhook events and the audit trail, and the admin keys,
+from the store SRC to the store DST, through the storage interface, so between
+any two backends. A store is
   bbolt:PATH                            a data file (DATA_DIR/` + dbFileName + `)
   etcd://host:2379[,host:2379]/prefix   etcds:// for TLS; user and password
                                         from OAUTH2BROKER_ETCD_USERNAME and
@@ -187,10 +188,11 @@ const (
 	kindSigningKeys
 	kindWebhookEvents
 	kindAudit
+	kindAdminKeys
 	numKinds
 )
 
-var kindNames = [numKinds]string{"apis", "clients", "users", "providers", "connections", "signing_keys", "webhook_events", "audit_events"}
+var kindNames = [numKinds]string{"apis", "clients", "users", "providers", "connections", "signing_keys", "webhook_events", "audit_events", "admin_keys"}
 
 // migration copies the records of one store into another.
 type migration struct {
@@ -295,7 +297,10 @@ func (m *migration) copyAll(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	listKeys := func(ctx context.Context, _ string) ([]storage.AdminKey, error) { return m.from.ListAdminKeys(ctx) }
+	_, err = copyList(ctx, m, kindAdminKeys, "", listKeys, storage.Storage.CreateAdminKey,
+		func(k storage.AdminKey) string { return k.ID })
+	return err
 }
 
 // copyAPI copies the records of one API.

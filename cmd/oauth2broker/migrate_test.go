@@ -26,6 +26,7 @@ type snapshot struct {
 	Providers   []storage.Provider
 	Connections []storage.Connection
 	SigningKeys []storage.SigningKey
+	AdminKeys   []storage.AdminKey
 }
 
 // takeSnapshot lists every record of st.
@@ -46,6 +47,9 @@ func takeSnapshot(t *testing.T, st storage.Storage) snapshot {
 				return st.ListConnections(ctx, api, storage.ConnectionFilter{})
 			})...)
 		s.SigningKeys = append(s.SigningKeys, mustList(t, "ListSigningKeys", a.Name, st.ListSigningKeys)...)
+	}
+	if s.AdminKeys, err = st.ListAdminKeys(ctx); err != nil {
+		t.Fatalf("ListAdminKeys: got error %v, want nil", err)
 	}
 	return s
 }
@@ -147,9 +151,14 @@ func seedStore(t *testing.T, st storage.Storage) snapshot {
 			)
 		}
 	}
+	recs = append(recs, storage.AdminKey{ID: "key1", Name: "panel", SecretHash: sealed(40), APIs: []string{"alpha", "beta"},
+		ReadOnly: true, CreatedAt: at(1), ExpiresAt: at(50), RevokedAt: at(2)})
 	for _, rec := range recs {
 		var err error
 		switch r := rec.(type) {
+		case storage.AdminKey:
+			allFieldsSet(t, r)
+			err = st.CreateAdminKey(ctx, r)
 		case storage.API:
 			allFieldsSet(t, r)
 			err = st.CreateAPI(ctx, r)
@@ -273,7 +282,7 @@ func TestMigrateBboltToBbolt(t *testing.T) {
 	src, want := newBoltSource(t)
 	dst := filepath.Join(t.TempDir(), "target.db")
 	out := mustCLI(t, "migrate", "--from", "bbolt:"+src, "--to", "bbolt:"+dst)
-	checkCounts(t, "migrate", out, wantCounts("2 0", "4 0", "4 0", "4 0", "4 0", "4 0", "0 0", "0 0"))
+	checkCounts(t, "migrate", out, wantCounts("2 0", "4 0", "4 0", "4 0", "4 0", "4 0", "0 0", "0 0", "1 0"))
 	wantContains(t, "migrate output", out, "Not copied: issued-token records and authorization states")
 
 	checkSame(t, "target after migrate", boltSnapshot(t, dst), migrated(want))
@@ -313,7 +322,7 @@ func TestMigrateNonEmptyTarget(t *testing.T) {
 		t.Fatalf("changing the target: got errors %v, %v, want nil", err, cerr)
 	}
 	out := mustCLI(t, "migrate", "--merge", "--from", "bbolt:"+src, "--to", "bbolt:"+dst)
-	checkCounts(t, "migrate --merge", out, wantCounts("0 2", "1 3", "0 4", "0 4", "0 4", "1 3", "0 0", "0 0"))
+	checkCounts(t, "migrate --merge", out, wantCounts("0 2", "1 3", "0 4", "0 4", "0 4", "1 3", "0 0", "0 0", "0 1"))
 
 	want = migrated(want)
 	want.APIs = append(want.APIs, storage.API{Name: "gamma", CreatedAt: time.Unix(1, 0)})
@@ -329,7 +338,7 @@ func TestMigrateDryRun(t *testing.T) {
 	src, want := newBoltSource(t)
 	dst := filepath.Join(t.TempDir(), "target.db")
 	out := mustCLI(t, "migrate", "--dry-run", "--from", "bbolt:"+src, "--to", "bbolt:"+dst)
-	checkCounts(t, "migrate --dry-run", out, wantCounts("2", "4", "4", "4", "4", "4", "0", "0"))
+	checkCounts(t, "migrate --dry-run", out, wantCounts("2", "4", "4", "4", "4", "4", "0", "0", "1"))
 	wantContains(t, "migrate --dry-run output", out, "dry run", "IN_SOURCE")
 	if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("target file after a dry run: got Stat error %v, want %v", err, os.ErrNotExist)
@@ -384,7 +393,7 @@ func TestMigrateBboltToEtcd(t *testing.T) {
 	src, want := newBoltSource(t)
 	dst := "etcd://" + strings.TrimPrefix(ep, "http://") + "/migrated"
 	out := mustCLI(t, "migrate", "--from", "bbolt:"+src, "--to", dst)
-	checkCounts(t, "migrate to etcd", out, wantCounts("2 0", "4 0", "4 0", "4 0", "4 0", "4 0", "0 0", "0 0"))
+	checkCounts(t, "migrate to etcd", out, wantCounts("2 0", "4 0", "4 0", "4 0", "4 0", "4 0", "0 0", "0 0", "1 0"))
 
 	db, err := etcdstore.Open(t.Context(), etcdstore.Config{Endpoints: []string{ep}, Prefix: "/migrated"})
 	if err != nil {

@@ -194,6 +194,14 @@ func NewFake(t testing.TB) *Fake {
 	return f
 }
 
+// AddRefreshToken makes rt a live refresh token, as if the Fake had
+// issued it before: a grant made elsewhere and imported into the broker.
+func (f *Fake) AddRefreshToken(rt string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refresh[rt] = true
+}
+
 // Endpoint returns the Fake's endpoints for an [oauth2.Config], with HTTP
 // Basic client authentication.
 func (f *Fake) Endpoint() oauth2.Endpoint {

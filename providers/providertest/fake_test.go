@@ -294,3 +294,18 @@ func TestFakeRevocation(t *testing.T) {
 		})
 	}
 }
+
+// A refresh token added as issued elsewhere is accepted; one never
+// issued nor added is not.
+func TestFakeAddRefreshToken(t *testing.T) {
+	f := providertest.NewFake(t)
+	conf, ctx := fakeConfig(f), clientContext(t, 5*time.Second)
+	if _, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: "from-elsewhere"}).Token(); err == nil {
+		t.Fatal("refresh with an unknown token: got success, want invalid_grant")
+	}
+	f.AddRefreshToken("from-elsewhere")
+	tok, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: "from-elsewhere"}).Token()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("refresh with an added token: got %v, %v; want a new access token", tok, err)
+	}
+}

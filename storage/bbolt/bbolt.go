@@ -38,12 +38,14 @@ const (
 	bucketStates        = "states"
 	bucketWebhookEvents = "webhook_events"
 	bucketAudit         = "audit"
+	bucketAdminKeys     = "admin_keys"
 )
 
 // dataBuckets are the buckets of records, created by Open beside bucketMeta.
 var dataBuckets = []string{
 	bucketAPIs, bucketClients, bucketUsers, bucketProviders,
 	bucketConnections, bucketIssuedTokens, bucketSigningKeys, bucketStates, bucketWebhookEvents, bucketAudit,
+	bucketAdminKeys,
 }
 
 // keySchemaVersion holds SchemaVersion in bucketMeta, as a big-endian uint64.

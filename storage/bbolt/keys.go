@@ -43,11 +43,15 @@ func in(bucket, api string) loc {
 }
 
 // atAPI addresses the API record name; APIs are keyed by name alone.
-func atAPI(name string) loc {
-	if strings.Contains(name, sep) {
+func atAPI(name string) loc { return atTop(bucketAPIs, name) }
+
+// atTop addresses record id of a kind that belongs to no API (APIs, admin
+// keys), keyed by id alone.
+func atTop(bucket, id string) loc {
+	if strings.Contains(id, sep) {
 		return loc{err: ErrInvalidKey}
 	}
-	return loc{bucket: []byte(bucketAPIs), key: []byte(name)}
+	return loc{bucket: []byte(bucket), key: []byte(id)}
 }
 
 // allAPIs addresses every API record.

@@ -26,6 +26,7 @@ const (
 	typeIssuedTokens  = "issued_tokens"
 	typeSigningKeys   = "signing_keys"
 	typeStates        = "states"
+	typeAdminKeys     = "admin_keys"
 )
 
 // keySchemaVersion holds SchemaVersion under typeMeta, in decimal.
@@ -68,9 +69,13 @@ func (d *DB) all(kind string) loc {
 }
 
 // atAPI addresses the API record name; APIs are keyed by name alone.
-func (d *DB) atAPI(name string) loc {
-	if strings.Contains(name, sep) {
-		return loc{kind: typeAPIs, err: ErrInvalidKey}
+func (d *DB) atAPI(name string) loc { return d.atTop(typeAPIs, name) }
+
+// atTop addresses record id of a kind that belongs to no API (APIs, admin
+// keys), keyed by id alone.
+func (d *DB) atTop(kind, id string) loc {
+	if strings.Contains(id, sep) {
+		return loc{kind: kind, err: ErrInvalidKey}
 	}
-	return loc{kind: typeAPIs, key: d.prefix + typeAPIs + "/" + name}
+	return loc{kind: kind, key: d.prefix + kind + "/" + id}
 }

@@ -270,3 +270,34 @@ func webhookEventKind() kind[storage.WebhookEvent] {
 		mutate: func(e *storage.WebhookEvent) { e.Payload[0] = 'X' },
 	}
 }
+
+func adminKeyKind() kind[storage.AdminKey] {
+	return kind[storage.AdminKey]{
+		name: "AdminKey",
+		fixture: func(_, id string) storage.AdminKey {
+			return storage.AdminKey{
+				ID: id, Name: "panel " + id, SecretHash: []byte("hash-" + id), APIs: []string{"a", "t-" + id},
+				ReadOnly: true, CreatedAt: epoch(), ExpiresAt: epoch().Add(24 * time.Hour), RevokedAt: epoch().Add(time.Hour),
+			}
+		},
+		create: storage.Storage.CreateAdminKey,
+		get: func(s storage.Storage, ctx context.Context, _, id string) (storage.AdminKey, error) {
+			return s.GetAdminKey(ctx, id)
+		},
+		list: func(s storage.Storage, ctx context.Context, _ string) ([]storage.AdminKey, error) {
+			return s.ListAdminKeys(ctx)
+		},
+		update: func(s storage.Storage, ctx context.Context, _, id string, fn func(storage.AdminKey) (storage.AdminKey, error)) (storage.AdminKey, error) {
+			return s.UpdateAdminKey(ctx, id, fn)
+		},
+		del: func(s storage.Storage, ctx context.Context, _, id string) error {
+			return s.DeleteAdminKey(ctx, id)
+		},
+		rekey: func(k *storage.AdminKey, _, id string) { k.ID = id },
+		change: func(k storage.AdminKey) storage.AdminKey {
+			k.Name, k.APIs, k.ReadOnly, k.RevokedAt = "changed", []string{"changed"}, false, time.Time{}
+			return k
+		},
+		mutate: func(k *storage.AdminKey) { k.SecretHash[0], k.APIs[0] = 'X', "mutated" },
+	}
+}

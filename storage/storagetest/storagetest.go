@@ -50,6 +50,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 	runKind(t, open, issuedTokenKind())
 	runKind(t, open, signingKeyKind())
 	runKind(t, open, webhookEventKind())
+	runKind(t, open, adminKeyKind())
 	t.Run("ConnectionVersion", func(t *testing.T) { testConnectionVersion(t, open(t)) })
 	t.Run("ConnectionFilter", func(t *testing.T) { testConnectionFilter(t, open(t)) })
 	t.Run("State", func(t *testing.T) { testState(t, open(t)) })

@@ -1,0 +1,36 @@
+package bbolt
+
+import (
+	"context"
+
+	"github.com/oauth2broker/oauth2broker/storage"
+)
+
+// CreateAdminKey stores k under its id, or returns
+// storage.ErrAlreadyExists.
+func (d *DB) CreateAdminKey(ctx context.Context, k storage.AdminKey) error {
+	return create(ctx, d, atTop(bucketAdminKeys, k.ID), k)
+}
+
+// GetAdminKey returns admin key id, or storage.ErrNotFound.
+func (d *DB) GetAdminKey(ctx context.Context, id string) (storage.AdminKey, error) {
+	return get[storage.AdminKey](ctx, d, atTop(bucketAdminKeys, id))
+}
+
+// ListAdminKeys returns every admin key, sorted by id.
+func (d *DB) ListAdminKeys(ctx context.Context) ([]storage.AdminKey, error) {
+	return list[storage.AdminKey](ctx, d, loc{bucket: []byte(bucketAdminKeys)}, nil)
+}
+
+// UpdateAdminKey stores fn's result for admin key id in one transaction;
+// the id is kept.
+func (d *DB) UpdateAdminKey(ctx context.Context, id string, fn func(storage.AdminKey) (storage.AdminKey, error)) (storage.AdminKey, error) {
+	return update(ctx, d, atTop(bucketAdminKeys, id), fn, func(_ storage.AdminKey, k *storage.AdminKey) {
+		k.ID = id
+	})
+}
+
+// DeleteAdminKey deletes admin key id, or returns storage.ErrNotFound.
+func (d *DB) DeleteAdminKey(ctx context.Context, id string) error {
+	return remove(ctx, d, atTop(bucketAdminKeys, id))
+}
