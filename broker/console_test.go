@@ -1,0 +1,135 @@
+package broker_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// consoleUser is a person in the console without a browser: a cookie
+// jar and the CSRF token of the last page.
+type consoleUser struct {
+	t    *testing.T
+	e    *env
+	hc   *http.Client
+	csrf string
+}
+
+var consoleCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func newConsoleUser(t *testing.T, e *env) *consoleUser {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &consoleUser{t: t, e: e, hc: hc}
+}
+
+// page is a console answer.
+type page struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+func (u *consoleUser) do(method, path string, form url.Values) page {
+	u.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u.e.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := u.hc.Do(req)
+	if err != nil {
+		u.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := consoleCSRF.FindStringSubmatch(string(b)); m != nil {
+		u.csrf = m[1]
+	}
+	return page{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// post sends a console form with the current CSRF token.
+func (u *consoleUser) post(path string, form url.Values) page {
+	u.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", u.csrf)
+	return u.do("POST", path, form)
+}
+
+func (u *consoleUser) signIn(credential string) page {
+	u.t.Helper()
+	u.do("GET", "/admin/console/signin", nil)
+	return u.post("/admin/console/signin", url.Values{"credential": {credential}})
+}
+
+// Every console page answers with its security headers and, signed in,
+// renders what the admin API holds; the sign-in takes only what the
+// admin API takes; a form without the session's CSRF token is refused.
+func TestConsolePagesOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	u := newConsoleUser(t, e)
+	if p := u.do("GET", "/admin/console/", nil); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/admin/console/signin" {
+		t.Fatalf("signed out: got %d to %q, want 303 to the sign-in form", p.Status, p.Header.Get("Location"))
+	}
+	if p := u.signIn("wrong-token"); p.Status != http.StatusUnauthorized {
+		t.Fatalf("sign-in with a wrong token: got %d, want 401", p.Status)
+	}
+	if p := u.signIn(adminToken); p.Status != http.StatusSeeOther {
+		t.Fatalf("sign-in: got %d %s, want 303", p.Status, p.Body)
+	}
+	u.do("GET", "/admin/console/", nil) // the session's CSRF token
+	if p := u.post("/admin/console/apis", url.Values{"name": {"shop"}, "ttl_minutes": {"5"}, "token_paths": {"/api/token"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("create API: got %d %s", p.Status, p.Body)
+	}
+	pages := map[string]string{
+		"/admin/console/":                                        "shop",
+		"/admin/console/apis":                                    "/api/token",
+		"/admin/console/apis/shop":                               e.URL + "/.well-known/oauth-authorization-server/shop",
+		"/admin/console/apis/shop/clients":                       "Create a client",
+		"/admin/console/apis/shop/users":                         "Create a user",
+		"/admin/console/apis/shop/providers":                     "Google",
+		"/admin/console/apis/shop/connections":                   "No connections match",
+		"/admin/console/apis/shop/audit":                         "api.created",
+		"/admin/console/apis/shop/webhooks":                      "does not expose the delivery queue",
+		"/admin/console/apis/shop/providers/new?template=github": "/shop/oauth2/provider/callback/github",
+	}
+	for path, want := range pages {
+		p := u.do("GET", path, nil)
+		if p.Status != 200 || !strings.Contains(p.Body, want) {
+			t.Errorf("GET %s: got %d, want 200 with %q:\n%.400s", path, p.Status, want, p.Body)
+		}
+		checkConsoleHeaders(t, path, p.Header)
+	}
+	bare := u.do("POST", "/admin/console/apis", url.Values{"name": {"other"}})
+	if bare.Status != http.StatusForbidden || !strings.Contains(bare.Body, "CSRF") {
+		t.Errorf("POST without a CSRF token: got %d, want 403", bare.Status)
+	}
+	if a := e.admin("GET", "/apis/other", nil); a.Status != 404 {
+		t.Errorf("the refused POST created the API: %d", a.Status)
+	}
+}
+
+func checkConsoleHeaders(t *testing.T, path string, h http.Header) {
+	t.Helper()
+	for k, want := range map[string]string{
+		"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+	} {
+		if h.Get(k) != want {
+			t.Errorf("GET %s: %s is %q, want %q", path, k, h.Get(k), want)
+		}
+	}
+	csp := h.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("GET %s: CSP %q, want frame-ancestors 'none' and scripts from the console only", path, csp)
+	}
+}
