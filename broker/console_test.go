@@ -27,14 +27,14 @@ func newConsoleUser(t *testing.T, e *env) *consoleUser {
 	return &consoleUser{t: t, e: e, hc: hc}
 }
 
-// page is a console answer.
-type page struct {
+// consolePage is a console answer.
+type consolePage struct {
 	Status int
 	Header http.Header
 	Body   string
 }
 
-func (u *consoleUser) do(method, path string, form url.Values) page {
+func (u *consoleUser) do(method, path string, form url.Values) consolePage {
 	u.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -53,11 +53,11 @@ func (u *consoleUser) do(method, path string, form url.Values) page {
 	if m := consoleCSRF.FindStringSubmatch(string(b)); m != nil {
 		u.csrf = m[1]
 	}
-	return page{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+	return consolePage{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
 
 // post sends a console form with the current CSRF token.
-func (u *consoleUser) post(path string, form url.Values) page {
+func (u *consoleUser) post(path string, form url.Values) consolePage {
 	u.t.Helper()
 	if form == nil {
 		form = url.Values{}
@@ -66,7 +66,7 @@ func (u *consoleUser) post(path string, form url.Values) page {
 	return u.do("POST", path, form)
 }
 
-func (u *consoleUser) signIn(credential string) page {
+func (u *consoleUser) signIn(credential string) consolePage {
 	u.t.Helper()
 	u.do("GET", "/admin/console/signin", nil)
 	return u.post("/admin/console/signin", url.Values{"credential": {credential}})
