@@ -133,3 +133,28 @@ func checkConsoleHeaders(t *testing.T, path string, h http.Header) {
 		t.Errorf("GET %s: CSP %q, want frame-ancestors 'none' and scripts from the console only", path, csp)
 	}
 }
+
+// Try it makes a connect link as the app would, with a client's
+// credentials, and the link opens the connect page.
+func TestConsoleTryItMakesAConnectLink(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "shop"})
+	id, sec := e.client("shop", map[string]any{"grant_types": []string{"connection"}})
+	e.mustAdmin(200, "PUT", "/apis/shop/providers/github", map[string]any{"template": "github", "client_id": "gh"})
+	u := newConsoleUser(t, e)
+	u.signIn(adminToken)
+	u.do("GET", "/admin/console/apis/shop/providers", nil)
+	wrong := u.post("/admin/console/apis/shop/providers/github/try", url.Values{"client_id": {id}, "client_secret": {"nope"}, "identity": {"alice"}})
+	if wrong.Status != http.StatusUnauthorized {
+		t.Errorf("Try it with a wrong client secret: got %d, want 401", wrong.Status)
+	}
+	p := u.post("/admin/console/apis/shop/providers/github/try", url.Values{"client_id": {id}, "client_secret": {sec}, "identity": {"alice"}})
+	link := regexp.MustCompile(`id="connect-link" readonly value="([^"]+)"`).FindStringSubmatch(p.Body)
+	if p.Status != 200 || link == nil || !strings.HasPrefix(link[1], e.URL+"/shop/oauth2/connect?link=") {
+		t.Fatalf("Try it: got %d, want the page with a connect link:\n%.600s", p.Status, p.Body)
+	}
+	target := strings.ReplaceAll(link[1], "&amp;", "&")
+	if status, _, body := newBrowser(t).get(target); status != 200 || !strings.Contains(body, "Continue") {
+		t.Errorf("the connect link: got %d, want the connect page", status)
+	}
+}

@@ -38,8 +38,9 @@ type Templates interface {
 // Config configures a Console. Admin, Keyring, Catalog and PublicURL are
 // required.
 type Config struct {
-	// Admin serves the admin API at AdminPrefix (the broker's router);
-	// every page's reads and writes go through it.
+	// Admin is the broker's router: it serves the admin API at
+	// AdminPrefix, through which every page reads and writes, and the
+	// connect-link endpoint that Try it calls.
 	Admin http.Handler
 	// Keyring seals the session cookie.
 	Keyring Sealer

@@ -11,7 +11,14 @@
 // answer. What the admin API checks (the admin token, scoped keys)
 // therefore applies to the console unchanged.
 //
-// It imports broker/seal (the label of its cookie) and providers/catalog
-// (the templates the provider form offers); never broker, gin, storage,
-// or a storage backend.
+// Two things it reads without the admin API: the provider catalog (static
+// template data shipped with the binary, which the admin API does not
+// list) and, for a provider's Try it button, the connect-link endpoint
+// (POST /{api}/oauth2/connect/link), called in-process like the admin
+// API but with the client credentials the person types, as an app would.
+//
+// It imports broker/seal (the label of its cookie), broker/tokens (the
+// signing algorithms an API may choose), broker/events (the connection
+// view) and providers/catalog (the template entries); never broker, gin,
+// storage, or a storage backend.
 package console
