@@ -94,7 +94,9 @@ func (a *person) fill(fields map[string]string, submit string) {
 	a.step("submit "+submit, steps...)
 }
 
-// shoot keeps a screenshot of the page at a laptop's and a phone's width.
+// shoot keeps a screenshot of the whole page at a laptop's and a phone's
+// width; with a modal dialog open, of the viewport (the backdrop covers
+// only that).
 func (a *person) shoot(name string) {
 	a.t.Helper()
 	for _, vp := range []struct {
@@ -109,6 +111,9 @@ func (a *person) shoot(name string) {
 			}
 			if _, err := chromedp.EmulateViewport(vp.w, vp.h, opts...)(ctx, t); err != nil {
 				return nil, err
+			}
+			if modal, _ := chromedp.Evaluate[bool](`document.querySelector("dialog[open]") !== null`)(ctx, t); modal {
+				return chromedp.CaptureScreenshot()(ctx, t)
 			}
 			return chromedp.FullScreenshot(100)(ctx, t)
 		})
