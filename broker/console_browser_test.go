@@ -64,20 +64,16 @@ func (a *person) open(path string, wait string) {
 }
 
 // value reads an input's value.
-func (a *person) value(css string) string {
-	a.t.Helper()
-	v, err := chromedp.Run(a.ctx, chromedp.Value(chromedp.CSS(css)))
-	if err != nil {
-		a.t.Fatalf("browser: reading %s: %v", css, err)
-	}
-	return v
-}
+func (a *person) value(css string) string { return a.read(css, chromedp.Value(chromedp.CSS(css))) }
 
-func (a *person) text(css string) string {
+// text reads an element's text.
+func (a *person) text(css string) string { return a.read(css, chromedp.Text(chromedp.CSS(css))) }
+
+func (a *person) read(what string, act chromedp.Action[string]) string {
 	a.t.Helper()
-	v, err := chromedp.Run(a.ctx, chromedp.Text(chromedp.CSS(css)))
+	v, err := chromedp.Run(a.ctx, act)
 	if err != nil {
-		a.t.Fatalf("browser: reading %s: %v", css, err)
+		a.t.Fatalf("browser: reading %s: %v", what, err)
 	}
 	return v
 }

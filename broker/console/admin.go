@@ -95,6 +95,16 @@ func (c *Console) exchange(q *request, req *http.Request, out any) error {
 	return nil
 }
 
+// act makes one admin call for a form and shows the page again with
+// notice, or with the call's failure.
+func (c *Console) act(q *request, method, path string, in any, notice string, show func(q *request, notice string, failed error)) {
+	if err := c.call(q, method, path, in, nil); err != nil {
+		show(q, "", err)
+		return
+	}
+	show(q, notice, nil)
+}
+
 // apiPath is the admin path of api's collection or record: apiPath("x",
 // "clients", "id") is /apis/x/clients/id, each part escaped.
 func apiPath(api string, parts ...string) string {

@@ -9,34 +9,16 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
+	"github.com/oauth2broker/oauth2broker/providers"
 )
 
 // apiInfo is an API as the admin API shows it.
-type apiInfo struct {
-	Name               string    `json:"name"`
-	Issuer             string    `json:"issuer"`
-	Tenants            []string  `json:"tenants"`
-	AccessTokenTTL     string    `json:"access_token_ttl"`
-	TokenPaths         []string  `json:"token_paths"`
-	SigningAlg         string    `json:"signing_alg"`
-	TokenFormat        string    `json:"token_format"`
-	Audience           string    `json:"audience"`
-	DefaultClient      string    `json:"default_client"`
-	ExposeRefreshToken bool      `json:"expose_refresh_token"`
-	CreatedAt          time.Time `json:"created_at"`
-}
-
-// TTLMinutes is the access-token lifetime in whole minutes, for the form.
-func (a apiInfo) TTLMinutes() string { return durationMinutes(a.AccessTokenTTL) }
+type apiInfo = admin.APIView
 
 // keyInfo is a signing key as the admin API shows it.
-type keyInfo struct {
-	ID        string     `json:"kid"`
-	Alg       string     `json:"alg"`
-	CreatedAt time.Time  `json:"created_at"`
-	RetiredAt *time.Time `json:"retired_at"`
-}
+type keyInfo = admin.KeyView
 
 // listAPIs reads every API the credential may see.
 func (c *Console) listAPIs(q *request) ([]apiInfo, error) {
@@ -182,10 +164,19 @@ func minutes(s string) (string, error) {
 	return fmt.Sprintf("%dm", n), nil
 }
 
-// durationMinutes shows a Go duration in whole minutes ("" stays "").
-func durationMinutes(s string) string {
-	d, err := time.ParseDuration(s)
-	if s == "" || err != nil {
+// ttlMinutes shows a lifetime (providers.Duration, or a pointer to one)
+// in whole minutes; "" when unset.
+func ttlMinutes(v any) string {
+	var d time.Duration
+	switch t := v.(type) {
+	case providers.Duration:
+		d = time.Duration(t)
+	case *providers.Duration:
+		if t != nil {
+			d = time.Duration(*t)
+		}
+	}
+	if d <= 0 {
 		return ""
 	}
 	return strconv.Itoa(int(d.Minutes()))

@@ -2,26 +2,13 @@ package console
 
 import (
 	"net/http"
-	"time"
+
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 )
 
 // clientInfo is a client ("API user") as the admin API shows it;
 // ClientSecret and WebhookSecret are set only when just generated.
-type clientInfo struct {
-	ClientID       string    `json:"client_id"`
-	ClientSecret   string    `json:"client_secret"`
-	Name           string    `json:"name"`
-	GrantTypes     []string  `json:"grant_types"`
-	Scopes         []string  `json:"scopes"`
-	AccessTokenTTL string    `json:"access_token_ttl"`
-	WebhookURL     string    `json:"webhook_url"`
-	WebhookSecret  string    `json:"webhook_secret"`
-	CreatedAt      time.Time `json:"created_at"`
-}
-
-// TTLMinutes is the client's own access-token lifetime in minutes ("":
-// the API's).
-func (c clientInfo) TTLMinutes() string { return durationMinutes(c.AccessTokenTTL) }
+type clientInfo = admin.ClientView
 
 // grantChoices are the grant types the client form offers, with labels.
 var grantChoices = [][2]string{
@@ -112,20 +99,12 @@ func (c *Console) clientSecret(q *request) {
 
 func (c *Console) deleteClient(q *request) {
 	id := q.r.PathValue("id")
-	if err := c.call(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "clients", id), nil, nil); err != nil {
-		c.showClients(q, "", nil, err)
-		return
-	}
-	c.showClients(q, "Client "+id+" deleted; its connections were revoked.", nil, nil)
+	c.act(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "clients", id), nil, "Client "+id+" deleted; its connections were revoked.",
+		func(q *request, notice string, failed error) { c.showClients(q, notice, nil, failed) })
 }
 
 // userInfo is a user of the password grant as the admin API shows it.
-type userInfo struct {
-	Username          string    `json:"username"`
-	Scopes            []string  `json:"scopes"`
-	CreatedAt         time.Time `json:"created_at"`
-	PasswordChangedAt time.Time `json:"password_changed_at"`
-}
+type userInfo = admin.UserView
 
 func (c *Console) users(q *request) { c.showUsers(q, "", nil) }
 
@@ -141,28 +120,17 @@ func (c *Console) showUsers(q *request, notice string, failed error) {
 func (c *Console) createUser(q *request) {
 	f := q.r.PostForm
 	in := map[string]any{"username": f.Get("username"), "password": f.Get("password"), "scopes": fields(f.Get("scopes"))}
-	if err := c.call(q, http.MethodPost, apiPath(q.r.PathValue("api"), "users"), in, nil); err != nil {
-		c.showUsers(q, "", err)
-		return
-	}
-	c.showUsers(q, "User "+f.Get("username")+" created.", nil)
+	c.act(q, http.MethodPost, apiPath(q.r.PathValue("api"), "users"), in, "User "+f.Get("username")+" created.", c.showUsers)
 }
 
 func (c *Console) resetPassword(q *request) {
 	id := q.r.PathValue("id")
 	in := map[string]any{"password": q.r.PostForm.Get("password")}
-	if err := c.call(q, http.MethodPut, apiPath(q.r.PathValue("api"), "users", id, "password"), in, nil); err != nil {
-		c.showUsers(q, "", err)
-		return
-	}
-	c.showUsers(q, "Password of "+id+" changed; its sessions (refresh tokens) ended.", nil)
+	c.act(q, http.MethodPut, apiPath(q.r.PathValue("api"), "users", id, "password"), in,
+		"Password of "+id+" changed; its sessions (refresh tokens) ended.", c.showUsers)
 }
 
 func (c *Console) deleteUser(q *request) {
 	id := q.r.PathValue("id")
-	if err := c.call(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "users", id), nil, nil); err != nil {
-		c.showUsers(q, "", err)
-		return
-	}
-	c.showUsers(q, "User "+id+" deleted.", nil)
+	c.act(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "users", id), nil, "User "+id+" deleted.", c.showUsers)
 }

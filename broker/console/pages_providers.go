@@ -5,20 +5,13 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 )
 
 // providerInfo is a provider as the admin API shows it (never its
 // secret).
-type providerInfo struct {
-	Name            string   `json:"name"`
-	Template        string   `json:"template"`
-	Type            string   `json:"type"`
-	ClientID        string   `json:"client_id"`
-	ClientSecretSet bool     `json:"client_secret_set"`
-	Scopes          []string `json:"scopes"`
-	CallbackURL     string   `json:"callback_url"`
-}
+type providerInfo = providers.View
 
 type providersData struct {
 	Providers []providerInfo
@@ -146,11 +139,8 @@ func (c *Console) saveProvider(q *request) {
 
 func (c *Console) deleteProvider(q *request) {
 	id := q.r.PathValue("id")
-	if err := c.call(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "providers", id), nil, nil); err != nil {
-		c.showProviders(q, providersData{}, "", err)
-		return
-	}
-	c.showProviders(q, providersData{}, "Provider "+id+" deleted; its connections were revoked.", nil)
+	c.act(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "providers", id), nil, "Provider "+id+" deleted; its connections were revoked.",
+		func(q *request, notice string, failed error) { c.showProviders(q, providersData{}, notice, failed) })
 }
 
 // tryProvider makes a connect link, as an app would (POST

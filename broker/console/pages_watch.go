@@ -9,17 +9,11 @@ import (
 	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/events"
+	"github.com/oauth2broker/oauth2broker/storage"
 )
 
 // auditInfo is an audit event as the admin API shows it.
-type auditInfo struct {
-	ID        string            `json:"id"`
-	Actor     string            `json:"actor"`
-	Action    string            `json:"action"`
-	Target    string            `json:"target"`
-	Details   map[string]string `json:"details"`
-	CreatedAt time.Time         `json:"created_at"`
-}
+type auditInfo = storage.AuditEvent
 
 // maxAuditPages bounds how many pages of 1000 events a page reads.
 const maxAuditPages = 20
@@ -79,11 +73,8 @@ func (c *Console) showConnections(q *request, notice string, failed error) {
 
 func (c *Console) revokeConnection(q *request) {
 	id := q.r.PathValue("id")
-	if err := c.call(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "connections", id), nil, nil); err != nil {
-		c.showConnections(q, "", err)
-		return
-	}
-	c.showConnections(q, "Connection "+id+" revoked at the provider and deleted.", nil)
+	c.act(q, http.MethodDelete, apiPath(q.r.PathValue("api"), "connections", id), nil,
+		"Connection "+id+" revoked at the provider and deleted.", c.showConnections)
 }
 
 type auditData struct {

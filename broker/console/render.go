@@ -44,7 +44,8 @@ var apiTabs = [][2]string{
 
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"join": strings.Join,
+		"join":    strings.Join,
+		"minutes": ttlMinutes,
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
