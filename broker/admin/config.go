@@ -58,6 +58,9 @@ type Connections interface {
 	RevokeByID(ctx context.Context, api storage.API, id string) (*connections.RevokeResult, error)
 	// RedirectURI is the callback URL to register at p's provider.
 	RedirectURI(p storage.Provider) string
+	// Token returns a connection's tokens, refreshed upstream first when
+	// r.Force is set.
+	Token(ctx context.Context, api storage.API, r connections.TokenRequest) (*connections.Result, error)
 }
 
 // Catalog is the part of the provider catalog that validates a

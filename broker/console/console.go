@@ -150,6 +150,7 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("POST "+a+"/providers/{id}/try", c.post(c.tryProvider))
 	m.HandleFunc("GET "+a+"/connections", c.get(c.connections))
 	m.HandleFunc("POST "+a+"/connections/{id}/revoke", c.post(c.revokeConnection))
+	m.HandleFunc("POST "+a+"/connections/{id}/refresh", c.post(c.refreshConnection))
 	m.HandleFunc("GET "+a+"/audit", c.get(c.audit))
 	m.HandleFunc("GET "+a+"/webhooks", c.get(c.webhooks))
 	m.HandleFunc("POST "+a+"/webhooks/{id}/rotate", c.post(c.rotateWebhook))

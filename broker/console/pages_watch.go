@@ -77,6 +77,12 @@ func (c *Console) revokeConnection(q *request) {
 		"Connection "+id+" revoked at the provider and deleted.", c.showConnections)
 }
 
+func (c *Console) refreshConnection(q *request) {
+	id := q.r.PathValue("id")
+	c.act(q, http.MethodPost, apiPath(q.r.PathValue("api"), "connections", id, "refresh"), nil,
+		"Connection "+id+" refreshed at the provider.", c.showConnections)
+}
+
 type auditData struct {
 	Events                        []auditInfo
 	Actor, Action, Target         string
