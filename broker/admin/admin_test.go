@@ -53,11 +53,11 @@ func (f *fakes) RevokeByID(context.Context, storage.API, string) (*connections.R
 	return &connections.RevokeResult{}, nil
 }
 func (f *fakes) RedirectURI(storage.Provider) string { return "https://broker.example/cb" }
+func (f *fakes) Check(providers.Config) error        { return nil }
+func (f *fakes) Get(string) (*catalog.Entry, bool)   { return nil, false }
 func (f *fakes) Token(context.Context, storage.API, connections.TokenRequest) (*connections.Result, error) {
 	return nil, storage.ErrNotFound
 }
-func (f *fakes) Check(providers.Config) error      { return nil }
-func (f *fakes) Get(string) (*catalog.Entry, bool) { return nil, false }
 func (f *fakes) loadAPI(store storage.Storage) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a, err := store.GetAPI(c, c.Param("api"))
