@@ -158,3 +158,11 @@ func TestConsoleTryItMakesAConnectLink(t *testing.T) {
 		t.Errorf("the connect link: got %d, want the connect page", status)
 	}
 }
+
+// Without the admin API there is no console.
+func TestConsoleOffWithoutAdminAPI(t *testing.T) {
+	e := newEnvWith(t, "")
+	if p := newConsoleUser(t, e).do("GET", "/admin/console/signin", nil); p.Status != http.StatusNotFound {
+		t.Errorf("GET /admin/console/signin without an admin token: got %d, want 404", p.Status)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -153,8 +154,9 @@ func (c *Console) showSignin(w http.ResponseWriter, status int, problem string) 
 	c.render(w, status, "signin", view{Title: "Sign in", CSRF: token, Error: problem})
 }
 
-// signin checks the credential against the admin API (whatever it
-// accepts signs in) and starts a session.
+// signin checks the credential against the admin API and starts a
+// session. What the admin API accepts signs in, including a key that may
+// not list every API (403, 404): its pages say what it may not do.
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	pre, err := r.Cookie(preCookie)
@@ -164,7 +166,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	cred := r.PostForm.Get("credential")
 	q := &request{w: w, r: r, sess: session{Credential: cred}}
-	if cred == "" || c.call(q, http.MethodGet, "/apis", nil, nil) != nil {
+	if cred == "" || !accepted(c.call(q, http.MethodGet, "/apis", nil, nil)) {
 		c.showSignin(w, http.StatusUnauthorized, "The admin API did not accept this token or key.")
 		return
 	}
@@ -176,6 +178,13 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	c.setCookie(w, preCookie, "", -1)
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+// accepted reports whether the admin API took the credential of a call
+// that ended with err.
+func accepted(err error) bool {
+	var ae *adminError
+	return err == nil || (errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusNotFound))
 }
 
 // signout clears the session cookie.

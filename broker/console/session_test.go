@@ -14,9 +14,15 @@ import (
 )
 
 // fakeAdmin stands for the admin API: it lists no APIs for the Bearer
-// token "root-token" and answers 401 to any other, as the real one does.
+// token "root-token", refuses the list (403) to "scoped-key", and
+// answers 401 to any other, as the real one does.
 func fakeAdmin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	if r.Header.Get("Authorization") == "Bearer scoped-key" {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":"access_denied"}`))
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer root-token" {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"admin token required"}`))
@@ -119,6 +125,9 @@ func TestSessionCookieAttributes(t *testing.T) {
 		}
 		if refused := signIn(t, c, "guess"); refused != nil {
 			t.Errorf("%s: a refused credential got a session", base)
+		}
+		if scoped := signIn(t, c, "scoped-key"); scoped == nil {
+			t.Errorf("%s: a credential the admin API knows (403 on the list) got no session", base)
 		}
 	}
 }
