@@ -166,3 +166,45 @@ func TestConsoleOffWithoutAdminAPI(t *testing.T) {
 		t.Errorf("GET /admin/console/signin without an admin token: got %d, want 404", p.Status)
 	}
 }
+
+// The connections page filters by status (in the console) and identity
+// (in the admin API); the audit page by action, actor and time; the
+// overview counts connections by provider and status.
+func TestConsoleFilters(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "shop"})
+	seedConnections(t, e, "shop")
+	u := newConsoleUser(t, e)
+	u.signIn(adminToken)
+	for query, want := range map[string][]bool{ // alice, bob, carol shown
+		"":                                {true, true, true},
+		"?status=needs_reauth":            {false, false, true},
+		"?status=active":                  {true, true, false},
+		"?identity=alice%40example.com":   {true, false, false},
+		"?provider=github&status=revoked": {false, false, false},
+	} {
+		p := u.do("GET", "/admin/console/apis/shop/connections"+query, nil)
+		for i, who := range []string{"alice@example.com", "bob@example.com", "carol@example.com"} {
+			if strings.Contains(p.Body, "<strong>"+who+"</strong>") != want[i] {
+				t.Errorf("connections%s: %s shown %t, want %t", query, who, !want[i], want[i])
+			}
+		}
+	}
+	for query, want := range map[string]string{
+		"?action=provider.":       "1 of 3 events match",
+		"?actor=admin":            "3 of 3 events match",
+		"?actor=crm":              "0 of 3 events match",
+		"?since=2999-01-01T00:00": "0 of 3 events match",
+		"?until=2999-01-01T00:00": "3 of 3 events match",
+	} {
+		if p := u.do("GET", "/admin/console/apis/shop/audit"+query, nil); !strings.Contains(p.Body, want) {
+			t.Errorf("audit%s: want %q:\n%.300s", query, want, p.Body)
+		}
+	}
+	home := u.do("GET", "/admin/console/", nil).Body
+	for _, want := range []string{`s-active">active</span></td><td class="num">2`, `s-needs_reauth">needs_reauth</span></td><td class="num">1`} {
+		if !strings.Contains(home, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+}
