@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/oauth2broker/oauth2broker/providers/providertest"
 )
 
 // consoleUser is a person in the console without a browser: a cookie
@@ -205,6 +208,86 @@ func TestConsoleFilters(t *testing.T) {
 	for _, want := range []string{`s-active">active</span></td><td class="num">2`, `s-needs_reauth">needs_reauth</span></td><td class="num">1`} {
 		if !strings.Contains(home, want) {
 			t.Errorf("overview lacks %q", want)
+		}
+	}
+}
+
+// The webhooks page lists the clients with a webhook URL and rotates a
+// webhook secret, showing the new one once; the old one signs on for the
+// grace period typed.
+func TestConsoleRotatesAWebhookSecret(t *testing.T) {
+	e := newEnv(t)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "shop"})
+	e.client("shop", map[string]any{"client_id": "crm", "webhook_url": "https://hooks.example.com/broker"})
+	e.client("shop", map[string]any{"client_id": "quiet"})
+	u := newConsoleUser(t, e)
+	u.signIn(adminToken)
+	list := u.do("GET", "/admin/console/apis/shop/webhooks", nil)
+	if !strings.Contains(list.Body, "https://hooks.example.com/broker") || strings.Contains(list.Body, "<strong>quiet</strong>") {
+		t.Fatalf("webhooks page: want crm's URL and not the client without one:\n%.500s", list.Body)
+	}
+	p := u.post("/admin/console/apis/shop/webhooks/crm/rotate", url.Values{"grace_hours": {"2"}})
+	secret := regexp.MustCompile(`id="secret-value" readonly value="([^"]+)"`).FindStringSubmatch(p.Body)
+	if p.Status != 200 || secret == nil || len(secret[1]) < 20 {
+		t.Fatalf("rotate: got %d, want the new secret in the dialog:\n%.500s", p.Status, p.Body)
+	}
+	cl := e.mustAdmin(200, "GET", "/apis/shop/clients/crm", nil)
+	until, err := time.Parse(time.RFC3339, cl.str("previous_webhook_secret_until"))
+	if err != nil || until.Before(time.Now().Add(time.Hour)) || until.After(time.Now().Add(3*time.Hour)) {
+		t.Errorf("previous_webhook_secret_until %q, want about two hours from now", cl.str("previous_webhook_secret_until"))
+	}
+}
+
+// The console's other actions reach the admin API: rotate the signing
+// keys, reset a password, revoke a connection, delete a user, a provider
+// and a client.
+func TestConsoleActions(t *testing.T) {
+	e := newEnv(t)
+	id, sec := fedSetup(e, nil)
+	f := providertest.NewFake(t)
+	e.fakeProvider(f)
+	e.connect(id, sec, "alice", "fake", func(u string) *url.URL { return f.Authorize(t, u) })
+	e.mustAdmin(201, "POST", "/apis/fed/users", map[string]any{"username": "bob", "password": "first password"})
+	conns := e.mustAdmin(200, "GET", "/apis/fed/connections", nil).Body["connections"].([]any)
+	connID := conns[0].(map[string]any)["id"].(string)
+	u := newConsoleUser(t, e)
+	u.signIn(adminToken)
+	u.do("GET", "/admin/console/apis/fed", nil)
+	login := func(password string) int {
+		return e.form("POST", "/fed/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {password}}, id, sec).Status
+	}
+	steps := []struct {
+		path string
+		form url.Values
+		want string
+	}{
+		{"/admin/console/apis/fed/rotate-keys", nil, "New signing key"},
+		{"/admin/console/apis/fed/users/bob/password", url.Values{"password": {"second password"}}, "Password of bob changed"},
+		{"/admin/console/apis/fed/connections/" + connID + "/revoke", nil, "revoked at the provider"},
+		{"/admin/console/apis/fed/users/bob/delete", nil, "User bob deleted."},
+		{"/admin/console/apis/fed/providers/fake/delete", nil, "Provider fake deleted"},
+		{"/admin/console/apis/fed/clients/" + id + "/delete", nil, "Client " + id + " deleted"},
+	}
+	for i, s := range steps {
+		if i == 2 && (login("first password") != 400 || login("second password") != 200) {
+			t.Errorf("after the reset: the old password gives %d, the new one %d; want 400 and 200", login("first password"), login("second password"))
+		}
+		if p := u.post(s.path, s.form); p.Status != 200 || !strings.Contains(p.Body, s.want) {
+			t.Errorf("POST %s: got %d, want 200 and %q:\n%.400s", s.path, p.Status, s.want, p.Body)
+		}
+	}
+	if keys := e.mustAdmin(200, "GET", "/apis/fed/keys", nil); !strings.Contains(keys.Raw, `"kid"`) {
+		t.Errorf("keys after the rotation: %s", keys.Raw)
+	}
+	if f.RevokeCount() != 1 {
+		t.Errorf("upstream revocations: got %d, want 1", f.RevokeCount())
+	}
+	if left := e.mustAdmin(200, "GET", "/apis/fed/connections", nil); strings.Contains(left.Raw, connID) {
+		t.Errorf("the revoked connection is still listed: %s", left.Raw)
+	}
+	for _, gone := range []string{"/apis/fed/users/bob", "/apis/fed/providers/fake", "/apis/fed/clients/" + id} {
+		if a := e.admin("GET", gone, nil); a.Status != 404 {
+			t.Errorf("GET %s after deleting it: got %d, want 404", gone, a.Status)
 		}
 	}
 }

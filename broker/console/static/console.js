@@ -16,6 +16,14 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
+  var tab = document.querySelector("nav.tabs a.on");
+  var showTab = function () {
+    if (tab && tab.scrollIntoView) {
+      tab.scrollIntoView({block: "nearest", inline: "center"});
+    }
+  };
+  showTab();
+  window.addEventListener("resize", showTab);
   var dialog = document.querySelector("dialog[data-open]");
   if (dialog && dialog.showModal) {
     dialog.showModal();
