@@ -14,16 +14,7 @@ import (
 // connection is a 404. The console's Refresh now button is this call.
 func TestAdminRefreshConnection(t *testing.T) {
 	e := newEnv(t)
-	id, sec := fedSetup(e, nil)
-	f := providertest.NewFake(t)
-	e.fakeProvider(f)
-	e.connect(id, sec, "alice", "fake", func(u string) *url.URL { return f.Authorize(t, u) })
-	list := e.mustAdmin(200, "GET", "/apis/fed/connections", nil)
-	conns, _ := list.Body["connections"].([]any)
-	if len(conns) != 1 {
-		t.Fatalf("connections: %s", list.Raw)
-	}
-	connID, _ := conns[0].(map[string]any)["id"].(string)
+	_, _, f, connID := fedConnected(t, e)
 
 	a := e.mustAdmin(200, "POST", "/apis/fed/connections/"+connID+"/refresh", nil)
 	if f.RefreshCount() != 1 || a.str("status") != "active" || a.Body["refreshed_at"] == nil {
@@ -58,4 +49,22 @@ func TestAdminRefreshConnection(t *testing.T) {
 	if missing := e.admin("POST", "/apis/fed/connections/nope/refresh", nil); missing.Status != 404 {
 		t.Errorf("an unknown connection: got %d, want 404", missing.Status)
 	}
+}
+
+// fedConnected sets up API fed with a client allowed connections and the
+// fake provider "fake", connects alice, and answers the client's
+// credentials, the fake and the connection's id.
+func fedConnected(t *testing.T, e *env) (id, sec string, f *providertest.Fake, connID string) {
+	t.Helper()
+	id, sec = fedSetup(e, nil)
+	f = providertest.NewFake(t)
+	e.fakeProvider(f)
+	e.connect(id, sec, "alice", "fake", func(u string) *url.URL { return f.Authorize(t, u) })
+	list := e.mustAdmin(200, "GET", "/apis/fed/connections", nil)
+	conns, _ := list.Body["connections"].([]any)
+	if len(conns) != 1 {
+		t.Fatalf("connections: %s", list.Raw)
+	}
+	connID, _ = conns[0].(map[string]any)["id"].(string)
+	return id, sec, f, connID
 }

@@ -214,9 +214,7 @@ func TestConsoleMachPanelFlowInChromium(t *testing.T) {
 // (following the name), the saved provider shows the one the broker uses,
 // and the secret is never shown back.
 func TestConsoleGoogleProviderInChromium(t *testing.T) {
-	e := newEnv(t)
-	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "shop"})
-	seedConnections(t, e, "shop")
+	e := shopWithConnections(t)
 	a := newConsoleBrowser(t, e)
 	a.signIn()
 	a.shoot("home")
@@ -260,10 +258,13 @@ func TestConsoleGoogleProviderInChromium(t *testing.T) {
 	}
 }
 
-// seedConnections stores connections of api in several states, for the
-// pages that list them.
-func seedConnections(t *testing.T, e *env, api string) {
+// shopWithConnections is a broker with API shop, whose client crm has
+// GitHub connections in several states, for the pages that list them.
+func shopWithConnections(t *testing.T) *env {
 	t.Helper()
+	e := newEnv(t)
+	const api = "shop"
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": api})
 	e.mustAdmin(201, "POST", "/apis/"+api+"/clients", map[string]any{"client_id": "crm", "grant_types": []string{"connection"}})
 	e.mustAdmin(200, "PUT", "/apis/"+api+"/providers/github", map[string]any{"template": "github", "client_id": "gh"})
 	for _, who := range []string{"alice@example.com", "bob@example.com", "carol@example.com"} {
@@ -284,6 +285,7 @@ func seedConnections(t *testing.T, e *env, api string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e
 }
 
 // A form posted without the session's CSRF token is refused, even from

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/oauth2broker/oauth2broker/providers/providertest"
 )
 
 // consoleUser is a person in the console without a browser: a cookie
@@ -174,9 +172,7 @@ func TestConsoleOffWithoutAdminAPI(t *testing.T) {
 // (in the admin API); the audit page by action, actor and time; the
 // overview counts connections by provider and status.
 func TestConsoleFilters(t *testing.T) {
-	e := newEnv(t)
-	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "shop"})
-	seedConnections(t, e, "shop")
+	e := shopWithConnections(t)
 	u := newConsoleUser(t, e)
 	u.signIn(adminToken)
 	for query, want := range map[string][]bool{ // alice, bob, carol shown
@@ -243,13 +239,8 @@ func TestConsoleRotatesAWebhookSecret(t *testing.T) {
 // and a client.
 func TestConsoleActions(t *testing.T) {
 	e := newEnv(t)
-	id, sec := fedSetup(e, nil)
-	f := providertest.NewFake(t)
-	e.fakeProvider(f)
-	e.connect(id, sec, "alice", "fake", func(u string) *url.URL { return f.Authorize(t, u) })
+	id, sec, f, connID := fedConnected(t, e)
 	e.mustAdmin(201, "POST", "/apis/fed/users", map[string]any{"username": "bob", "password": "first password"})
-	conns := e.mustAdmin(200, "GET", "/apis/fed/connections", nil).Body["connections"].([]any)
-	connID := conns[0].(map[string]any)["id"].(string)
 	u := newConsoleUser(t, e)
 	u.signIn(adminToken)
 	u.do("GET", "/admin/console/apis/fed", nil)
