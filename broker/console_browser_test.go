@@ -58,9 +58,11 @@ func (a *person) step(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// open loads a console page and waits for wait and for the page's
+// script to be in place.
 func (a *person) open(path string, wait string) {
 	a.t.Helper()
-	a.step("open "+path, chromedp.Navigate(a.e.URL+path), chromedp.WaitVisible(wait))
+	a.step("open "+path, chromedp.Navigate(a.e.URL+path), chromedp.WaitVisible(wait), chromedp.WaitReady(chromedp.CSS(`html[data-js="ready"]`)))
 }
 
 // value reads an input's value.
@@ -222,7 +224,8 @@ func TestConsoleGoogleProviderInChromium(t *testing.T) {
 	a.step("search the catalog", chromedp.SendKeys(chromedp.CSS("#tq"), "googl"),
 		chromedp.WaitNotVisible(`//ul[@id="templates"]//a[normalize-space()="GitHub (OAuth app)"]`))
 	a.shoot("providers")
-	a.step("pick Google", chromedp.Click(`//ul[@id="templates"]//a[normalize-space()="Google"]`), chromedp.WaitVisible(`#callback-url`))
+	a.step("pick Google", chromedp.Click(`//ul[@id="templates"]//a[normalize-space()="Google"]`), chromedp.WaitVisible(`#callback-url`),
+		chromedp.WaitReady(chromedp.CSS(`html[data-js="ready"]`)))
 	want := e.URL + "/shop/oauth2/provider/callback/google"
 	if got := a.value("#callback-url"); got != want {
 		t.Errorf("the form's callback URL: got %q, want %q", got, want)

@@ -52,4 +52,7 @@ document.addEventListener("DOMContentLoaded", function () {
       out.value = out.getAttribute("data-base") + encodeURIComponent(input.value.trim());
     });
   });
+  // Says the handlers above are in place (for styles, and for tests that
+  // type into the page).
+  document.documentElement.setAttribute("data-js", "ready");
 });
