@@ -116,6 +116,7 @@ func adminRoutes(rwID string) []adminRoute {
 		{"GET", "/apis/a/connections", none, 200, "api"},
 		{"DELETE", "/apis/a/connections/conn1", none, 204, "api"},
 		{"POST", "/apis/a/connections/import", body(""), 200, "api"},
+		{"POST", "/apis/a/connections/conn1/refresh", none, 400, "api"}, // conn1 holds no tokens
 		{"GET", "/apis/a/keys", none, 200, "api"},
 		{"POST", "/apis/a/keys/rotate", none, 200, "api"},
 		{"GET", "/apis/a/audit", none, 200, "api"},

@@ -15,6 +15,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/connections"
 	"github.com/oauth2broker/oauth2broker/broker/connectpage"
+	"github.com/oauth2broker/oauth2broker/broker/console"
 	"github.com/oauth2broker/oauth2broker/broker/events"
 	"github.com/oauth2broker/oauth2broker/broker/grants"
 	"github.com/oauth2broker/oauth2broker/broker/jobs"
@@ -128,6 +129,7 @@ type Server struct {
 	resealer  *reseal.Resealer         // seals again after a key rotation
 	connect   *connectpage.Page        // the end users' connect page
 	proxy     *proxy.Proxy             // the upstream API proxy
+	console   *console.Console         // the admin console; nil without the admin API
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -216,6 +218,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		OnAnswer: s.metrics.onProxy, Logger: s.log, Now: s.now})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.AdminToken != "" {
+		// The console's pages call the admin API through the router.
+		router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) })
+		s.console, err = console.New(console.Config{Admin: router, Keyring: cfg.Keyring, Catalog: s.catalog,
+			PublicURL: cfg.PublicURL, Logger: s.log, Now: s.now})
+		if err != nil {
+			return nil, err
+		}
 	}
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)

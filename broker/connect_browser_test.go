@@ -29,6 +29,31 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// startChromium starts headless Chromium for one test, with 90 seconds to
+// finish its steps.
+func startChromium(t *testing.T, exe string) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// artifactDir is where browser tests keep screenshots:
+// $OAUTH2BROKER_ARTIFACTS, or the system's temporary directory.
+func artifactDir() string {
+	if dir := os.Getenv("OAUTH2BROKER_ARTIFACTS"); dir != "" {
+		return dir
+	}
+	return os.TempDir()
+}
+
 // A person in headless Chromium: opens the app's link, clicks Continue
 // (the same-origin POST that sets the session), clicks Connect,
 // logs in at the OpenID provider, sees the connection, clicks
@@ -44,16 +69,7 @@ func TestConnectPageInChromium(t *testing.T) {
 	})
 	link := e.form("POST", "/fed/oauth2/connect/link", url.Values{"client_user_identity": {"alice"}}, id, sec).str("url")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelT()
+	ctx := startChromium(t, exe)
 
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -87,11 +103,7 @@ func TestConnectPageInChromium(t *testing.T) {
 	if !strings.Contains(afterDisconnect, "Connect corp") || strings.Contains(afterDisconnect, "Disconnect corp") || op.RevokeCount() != 1 {
 		t.Errorf("after Disconnect the page says %q (%d upstream revocations)", afterDisconnect, op.RevokeCount())
 	}
-	dir := os.Getenv("OAUTH2BROKER_ARTIFACTS")
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	path := filepath.Join(dir, "connect-page.png")
+	path := filepath.Join(artifactDir(), "connect-page.png")
 	if err := os.WriteFile(path, shot, 0o644); err == nil {
 		t.Logf("screenshot: %s", path)
 	}

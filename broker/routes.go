@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oauth2broker/oauth2broker/broker/admin"
+	"github.com/oauth2broker/oauth2broker/broker/console"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/storage"
 )
@@ -60,6 +61,10 @@ func (s *Server) routes() *gin.Engine {
 	s.proxy.Routes(api)
 
 	s.admin.Routes(e.Group("/admin/v1"))
+	if s.console != nil {
+		e.GET(console.Prefix+"*path", gin.WrapH(s.console))
+		e.POST(console.Prefix+"*path", gin.WrapH(s.console))
+	}
 	return e
 }
 

@@ -55,6 +55,7 @@ func (s *API) Routes(g *gin.RouterGroup) {
 	a.GET("/connections", s.listConnections)
 	a.DELETE("/connections/:id", s.deleteConnection)
 	a.POST("/connections/import", s.importConnections)
+	a.POST("/connections/:id/refresh", s.refreshConnection)
 
 	a.GET("/keys", s.listKeys)
 	a.GET("/audit", s.listAudit)

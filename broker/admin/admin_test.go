@@ -59,6 +59,9 @@ func (f *fakes) Put(context.Context, storage.API, string, string, string, *provi
 }
 func (f *fakes) Check(providers.Config) error      { return nil }
 func (f *fakes) Get(string) (*catalog.Entry, bool) { return nil, false }
+func (f *fakes) Token(context.Context, storage.API, connections.TokenRequest) (*connections.Result, error) {
+	return nil, storage.ErrNotFound
+}
 func (f *fakes) loadAPI(store storage.Storage) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a, err := store.GetAPI(c, c.Param("api"))

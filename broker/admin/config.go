@@ -62,6 +62,9 @@ type Connections interface {
 	// of (clientID, identity, provider), creating or replacing it in one
 	// store write; replaced says which.
 	Put(ctx context.Context, api storage.API, clientID, identity, provider string, ts *providers.TokenSet) (c storage.Connection, replaced bool, err error)
+	// Token returns a connection's tokens, refreshed upstream first when
+	// r.Force is set.
+	Token(ctx context.Context, api storage.API, r connections.TokenRequest) (*connections.Result, error)
 }
 
 // Catalog is the part of the provider catalog that validates a

@@ -37,6 +37,10 @@ const (
 	// PKCEVerifier: a flow's PKCE verifier (storage.State.SealedVerifier;
 	// id: the state). Lives minutes: not resealed.
 	PKCEVerifier Label = "pkce-verifier"
+	// ConsoleSession: the admin console's session cookie (the signed-in
+	// person's admin credential and the session's times; api and id:
+	// empty). Lives hours at most: not resealed.
+	ConsoleSession Label = "console-session"
 )
 
 // AD returns the associated data of a value sealed under l in record id
