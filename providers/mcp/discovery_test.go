@@ -3,6 +3,7 @@ package mcp
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -87,6 +88,8 @@ func TestDiscoverRefuses(t *testing.T) {
 		{"no authorization server", `{"resource":"{base}/mcp","authorization_servers":[]}`, asDoc, "no authorization_servers", nil},
 		{"issuer mismatch", prmDoc, strings.Replace(asDoc, `"issuer":"{base}/as"`, `"issuer":"{base}/other"`, 1), "names issuer", nil},
 		{"no PKCE advertised", prmDoc, strings.Replace(asDoc, `"code_challenge_methods_supported":["S256"],`, "", 1), "PKCE S256", ErrNoPKCE},
+		{"authorization endpoint not https", prmDoc, strings.Replace(asDoc, `"authorization_endpoint":"{base}/as/authorize"`, `"authorization_endpoint":"http://as.example/authorize"`, 1), "authorization_endpoint is not an https URL", nil},
+		{"authorization endpoint a script", prmDoc, strings.Replace(asDoc, `"authorization_endpoint":"{base}/as/authorize"`, `"authorization_endpoint":"javascript:alert(1)//as.example"`, 1), "authorization_endpoint is not an https URL", nil},
 		{"plain PKCE only", prmDoc, strings.Replace(asDoc, `["S256"]`, `["plain"]`, 1), "PKCE S256", ErrNoPKCE},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,6 +193,30 @@ func TestParseChallenge(t *testing.T) {
 		c, ok := ParseChallenge(tc.in)
 		if ok != tc.ok || c.ResourceMetadata != tc.rm || c.Error != tc.err || !slices.Equal(c.Scopes, tc.scopes) {
 			t.Errorf("ParseChallenge(%q) = %+v, %t", tc.in, c, ok)
+		}
+	}
+}
+
+// A resource names the server by its origin and a path prefix ending at
+// a segment, without user info (which would make the resource sent as
+// RFC 8707 resource another string than the server's canonical URI).
+func TestNamesServer(t *testing.T) {
+	server, _ := url.Parse("https://mcp.example.com/tenant/mcp")
+	for resource, want := range map[string]bool{
+		"https://mcp.example.com/tenant/mcp":        true,
+		"https://MCP.example.com/tenant":            true,
+		"https://mcp.example.com/":                  true,
+		"https://mcp.example.com/ten":               false,
+		"https://mcp.example.com/other/mcp":         false,
+		"https://mcp.example.com.evil/tenant/mcp":   false,
+		"http://mcp.example.com/tenant/mcp":         false,
+		"https://mcp.example.com/tenant/mcp#f":      false,
+		"https://mcp.example.com/tenant/mcp?x=1":    false,
+		"https://u:p@mcp.example.com/tenant/mcp":    false,
+		"https://evil.example@mcp.example.com/mcp/": false,
+	} {
+		if got := namesServer(resource, server); got != want {
+			t.Errorf("namesServer(%q) = %t, want %t", resource, got, want)
 		}
 	}
 }

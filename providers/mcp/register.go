@@ -11,7 +11,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 )
@@ -86,10 +85,7 @@ type registerRequest struct {
 // authorization server can fetch it.
 func (r registerRequest) usableMetadataURL() bool {
 	u, err := url.Parse(r.metadataURL)
-	if err != nil || u.Host == "" || u.Path == "" || u.Path == "/" {
-		return false
-	}
-	return u.Scheme == "https" || (u.Scheme == "http" && outbound.IsLoopbackHost(u.Hostname()))
+	return err == nil && u.Path != "" && u.Path != "/" && browserURL(r.metadataURL)
 }
 
 // register makes a registration for r's redirect URI at md's
