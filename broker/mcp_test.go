@@ -257,6 +257,25 @@ func TestMCPAdvertisedScopesAndRefresh(t *testing.T) {
 	}
 }
 
+// A provider's allowed_scopes bound what an app may ask for at an MCP
+// server too: a scope the server advertises but the admin did not allow
+// is refused (README, RFC 9700 §2.3 row: upstream scopes limited to the
+// provider's scopes and allowed_scopes).
+func TestMCPAllowedScopesBoundAdvertised(t *testing.T) {
+	d := startDemoMCP(t, demomcp.Config{})
+	m := newMCPEnv(t, newEnv(t), d, map[string]any{"type": "mcp", "server_url": d.Resource, "allowed_scopes": []string{demomcp.ToolsScope}})
+	ask := func(scope string) answer {
+		return m.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {"erin"}, "provider": {"notes"},
+			"scope": {scope}}, m.id, m.secret)
+	}
+	if a := ask(demomcp.ToolsScope + " " + demomcp.AdminScope); a.Status != 400 || a.str("error") != "invalid_scope" {
+		t.Errorf("authorize with an advertised scope outside allowed_scopes: %d %s", a.Status, a.Raw)
+	}
+	if a := ask(demomcp.ToolsScope); a.Status != 200 {
+		t.Errorf("authorize with an allowed scope: %d %s", a.Status, a.Raw)
+	}
+}
+
 // A pre-registered client is used as it is: no registration, no
 // metadata document, its secret sent by HTTP Basic.
 func TestMCPPreRegistered(t *testing.T) {
