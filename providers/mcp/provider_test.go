@@ -275,3 +275,24 @@ func TestAuthorizationServerChangeRefused(t *testing.T) {
 		})
 	}
 }
+
+// An RFC 7591 answer that registered other redirect URIs than the
+// broker's callback (RFC 7591 §3.2.1 lets a server change them) is
+// refused; one that repeats them, or omits them, is kept.
+func TestDynamicRegistrationRedirectURIsChecked(t *testing.T) {
+	for answer, ok := range map[string]bool{
+		`{"client_id":"dyn","redirect_uris":["` + redirect + `"]}`: true,
+		`{"client_id":"dyn"}`: true,
+		`{"client_id":"dyn","redirect_uris":["https://attacker.example/cb"]}`:                    false,
+		`{"client_id":"dyn","redirect_uris":["` + redirect + `","https://attacker.example/cb"]}`: false,
+		`{"client_id":"dyn","redirect_uris":[]}`:                                                 false,
+	} {
+		f := wellBehaved(t)
+		f.doc("/.well-known/oauth-authorization-server/as", strings.Replace(asDoc, `"client_id_metadata_document_supported":true`, `"client_id_metadata_document_supported":false`, 1), "")
+		f.registered = answer
+		_, err := open(t, f, providers.Config{}, nil).Register(context.Background(), redirect)
+		if (err == nil) != ok || (err != nil && (!errors.Is(err, providers.ErrUpstream) || strings.Contains(err.Error(), "attacker"))) {
+			t.Errorf("answer %s: %v, want accepted %t (and no upstream value in the error)", answer, err, ok)
+		}
+	}
+}
