@@ -85,6 +85,7 @@ func TestDiscoverRefuses(t *testing.T) {
 	}{
 		{"resource of another host", `{"resource":"https://evil.example/mcp","authorization_servers":["{base}/as"]}`, asDoc, "names resource", nil},
 		{"resource of a sibling path", `{"resource":"{base}/mc","authorization_servers":["{base}/as"]}`, asDoc, "names resource", nil},
+		{"a megabyte of resource", `{"resource":"` + strings.Repeat("r", 900<<10) + `","authorization_servers":["{base}/as"]}`, asDoc, "names resource", nil},
 		{"no authorization server", `{"resource":"{base}/mcp","authorization_servers":[]}`, asDoc, "no authorization_servers", nil},
 		{"issuer mismatch", prmDoc, strings.Replace(asDoc, `"issuer":"{base}/as"`, `"issuer":"{base}/other"`, 1), "names issuer", nil},
 		{"no PKCE advertised", prmDoc, strings.Replace(asDoc, `"code_challenge_methods_supported":["S256"],`, "", 1), "PKCE S256", ErrNoPKCE},
@@ -98,7 +99,10 @@ func TestDiscoverRefuses(t *testing.T) {
 			f.doc("/.well-known/oauth-authorization-server/as", tc.as, "")
 			_, err := NewDiscoverer(nil, nil).Discover(context.Background(), f.URL+"/mcp")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err %v, want one saying %q", err, tc.want)
+				t.Fatalf("err %.300v, want one saying %q", err, tc.want)
+			}
+			if n := len(err.Error()); n > maxErrorText+10 {
+				t.Errorf("error text of %d bytes: what the server answers is logged unbounded", n)
 			}
 			if tc.is != nil {
 				var ue *providers.UnusableError
