@@ -130,8 +130,10 @@ const maxErrorText = 512
 // errors.As see the error it holds.
 type clipped struct{ err error }
 
-func (c clipped) Error() string {
-	s := c.err.Error()
+func (c clipped) Error() string { return clip(c.err.Error()) }
+
+// clip cuts s at maxErrorText.
+func clip(s string) string {
 	if len(s) <= maxErrorText {
 		return s
 	}

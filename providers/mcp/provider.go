@@ -102,8 +102,8 @@ func checkIssuerKept(cfg Config, md *Metadata) error {
 		(cfg.ClientID != "" && r.ClientID != cfg.ClientID) {
 		return nil
 	}
-	return &providers.UnusableError{Reason: fmt.Sprintf("mcp: the MCP server now names the authorization server %s, "+
-		"not %s where the broker's client and its users' tokens belong; an admin must delete and re-create the provider to trust it", md.AS.Issuer, r.Issuer)}
+	return &providers.UnusableError{Reason: clip(fmt.Sprintf("mcp: the MCP server's authorization server is no longer %s, "+
+		"where the broker's client and its users' tokens belong, but %s; an admin must delete and re-create the provider to trust it", r.Issuer, md.AS.Issuer))}
 }
 
 // belongs reports whether a stored registration is for the discovered
