@@ -193,8 +193,12 @@ func TestParseChallenge(t *testing.T) {
 		{[]string{`Basic realm="x"`, `bearer scope=a`}, true, "", "", []string{"a"}},
 		{[]string{`Bearer realm="q\"uoted, still", scope="a", DPoP algs="ES256"`}, true, "", "", []string{"a"}},
 		{[]string{`Basic realm="x"`}, false, "", "", nil},
+		// A stray "=" (token68 padding where a scheme or parameter is
+		// expected) is skipped; it once made the parser loop for ever.
+		{[]string{`==`, `Basic ==`, `Basic abc==, Bearer scope=a`}, true, "", "", []string{"a"}},
+		{[]string{`Bearer ==`}, true, "", "", nil},
 	} {
-		c, ok := ParseChallenge(tc.in)
+		c, ok := parseChallengeWithin(t, tc.in)
 		if ok != tc.ok || c.ResourceMetadata != tc.rm || c.Error != tc.err || !slices.Equal(c.Scopes, tc.scopes) {
 			t.Errorf("ParseChallenge(%q) = %+v, %t", tc.in, c, ok)
 		}
@@ -222,5 +226,27 @@ func TestNamesServer(t *testing.T) {
 		if got := namesServer(resource, server); got != want {
 			t.Errorf("namesServer(%q) = %t, want %t", resource, got, want)
 		}
+	}
+}
+
+// parseChallengeWithin is ParseChallenge, failing the test when it does
+// not return within a generous bound.
+func parseChallengeWithin(t *testing.T, in []string) (Challenge, bool) {
+	t.Helper()
+	type result struct {
+		c  Challenge
+		ok bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, ok := ParseChallenge(in)
+		done <- result{c, ok}
+	}()
+	select {
+	case r := <-done:
+		return r.c, r.ok
+	case <-time.After(10 * time.Second):
+		t.Fatalf("ParseChallenge(%q) does not return", in)
+		return Challenge{}, false
 	}
 }
