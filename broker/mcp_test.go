@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,6 +258,25 @@ func TestMCPAdvertisedScopesAndRefresh(t *testing.T) {
 	}
 }
 
+// A provider's allowed_scopes bound what an app may ask for at an MCP
+// server too: a scope the server advertises but the admin did not allow
+// is refused (README, RFC 9700 §2.3 row: upstream scopes limited to the
+// provider's scopes and allowed_scopes).
+func TestMCPAllowedScopesBoundAdvertised(t *testing.T) {
+	d := startDemoMCP(t, demomcp.Config{})
+	m := newMCPEnv(t, newEnv(t), d, map[string]any{"type": "mcp", "server_url": d.Resource, "allowed_scopes": []string{demomcp.ToolsScope}})
+	ask := func(scope string) answer {
+		return m.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {"erin"}, "provider": {"notes"},
+			"scope": {scope}}, m.id, m.secret)
+	}
+	if a := ask(demomcp.ToolsScope + " " + demomcp.AdminScope); a.Status != 400 || a.str("error") != "invalid_scope" {
+		t.Errorf("authorize with an advertised scope outside allowed_scopes: %d %s", a.Status, a.Raw)
+	}
+	if a := ask(demomcp.ToolsScope); a.Status != 200 {
+		t.Errorf("authorize with an allowed scope: %d %s", a.Status, a.Raw)
+	}
+}
+
 // A pre-registered client is used as it is: no registration, no
 // metadata document, its secret sent by HTTP Basic.
 func TestMCPPreRegistered(t *testing.T) {
@@ -328,5 +348,54 @@ func TestMCPServerWithoutPKCERefused(t *testing.T) {
 	a := e.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {"alice"}}, id, secret)
 	if a.Status != http.StatusBadGateway || a.str("error") != "upstream_error" || !strings.Contains(a.str("error_description"), "PKCE S256") {
 		t.Errorf("authorize: %d %s, want 502 upstream_error naming PKCE S256", a.Status, a.Raw)
+	}
+}
+
+// When an MCP server's protected resource metadata starts naming another
+// authorization server, the broker refuses it (502 saying so) rather
+// than send its pre-registered client's secret, or its users' refresh
+// tokens, to the new one's token endpoint (RFC 9700 §4.4). The fake's
+// documents follow RFC 9728 §3 and RFC 8414 §3.
+func TestMCPAuthorizationServerChangeRefused(t *testing.T) {
+	var base string
+	var as atomic.Value
+	as.Store("a")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch p := r.URL.Path; {
+		case p == "/mcp":
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+base+`/.well-known/oauth-protected-resource/mcp"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		case p == "/.well-known/oauth-protected-resource/mcp":
+			_, _ = io.WriteString(w, `{"resource":"`+base+`/mcp","authorization_servers":["`+base+"/"+as.Load().(string)+`"]}`)
+		case strings.HasPrefix(p, "/.well-known/oauth-authorization-server/"):
+			iss := base + "/" + strings.TrimPrefix(p, "/.well-known/oauth-authorization-server/")
+			_, _ = io.WriteString(w, `{"issuer":"`+iss+`","authorization_endpoint":"`+iss+`/authorize","token_endpoint":"`+iss+`/token",`+
+				`"code_challenge_methods_supported":["S256"]}`)
+		default:
+			t.Errorf("the broker called %s %s", r.Method, p)
+			http.NotFound(w, r)
+		}
+	}))
+	defer up.Close()
+	base = up.URL
+	clk := newClock()
+	e := newEnvOpts(t, adminToken, clk.now)
+	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "acme"})
+	e.mustAdmin(200, "PUT", "/apis/acme/providers/notes", map[string]any{"type": "mcp", "server_url": base + "/mcp",
+		"client_id": "pre", "client_secret": "pre-secret"})
+	id, secret := e.client("acme", map[string]any{"grant_types": []string{"connection"}})
+	authorize := func() answer {
+		return e.form("POST", "/acme/oauth2/provider/authorize", url.Values{"client_user_identity": {"alice"}}, id, secret)
+	}
+	if a := authorize(); a.Status != 200 || !strings.HasPrefix(a.str("authorization_url"), base+"/a/authorize?") {
+		t.Fatalf("authorize at the first authorization server: %d %s", a.Status, a.Raw)
+	}
+	as.Store("b")
+	clk.add(2 * time.Hour) // the metadata's freshness (1 hour without max-age) is over
+	a := authorize()
+	if a.Status != http.StatusBadGateway || a.str("error") != "upstream_error" || !strings.Contains(a.str("error_description"), base+"/a,") ||
+		strings.Contains(a.Raw, "pre-secret") {
+		t.Errorf("authorize after the server named another authorization server: %d %s, want 502 naming the change", a.Status, a.Raw)
 	}
 }

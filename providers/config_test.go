@@ -77,6 +77,7 @@ func TestValidateMCP(t *testing.T) {
 	for _, c := range []Config{
 		{Name: "notes", Type: TypeMCP, ServerURL: "https://mcp.example.com/mcp"},
 		{Name: "notes", Type: TypeMCP, ServerURL: "https://mcp.example.com/mcp", ClientID: "pre", ClientSecret: "s", Scopes: []string{"files:read"}},
+		{Name: "notes", Type: TypeMCP, ServerURL: "https://mcp.example.com/mcp", Callback: CallbackOwn},
 	} {
 		if err := c.Validate(); err != nil {
 			t.Errorf("Validate(%+v) = %v, want nil", c, err)
@@ -89,6 +90,7 @@ func TestValidateMCP(t *testing.T) {
 		"token_url: type mcp":      {Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", TokenURL: "https://m.example/t"},
 		"issuer: type mcp":         {Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", Issuer: "https://m.example"},
 		"client_secret needs":      {Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", ClientSecret: "s"},
+		"callback: type mcp":       {Name: "a", Type: TypeMCP, ServerURL: "https://m.example/mcp", Callback: CallbackShared},
 		`server_url is only for`:   {Name: "a", Type: TypeOIDC, Issuer: "https://x", ClientID: "c", ServerURL: "https://m.example/mcp"},
 		`server_url is only for t`: {Name: "a", Template: "google", ClientID: "c", ServerURL: "https://m.example/mcp"},
 	} {

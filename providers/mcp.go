@@ -142,5 +142,12 @@ func (c Config) validateMCP() error {
 	if c.ClientSecret != "" && c.ClientID == "" {
 		return errors.New("providers: client_secret needs client_id (a client pre-registered at the MCP server's authorization server)")
 	}
+	if c.Callback == CallbackShared {
+		// The authorization server is whatever the MCP server names: its
+		// own redirect URI keeps a code it sends from being redeemed for
+		// another provider's flow, or another's for its (mix-up, RFC 9700
+		// §4.4.2), whether or not it sends iss.
+		return fmt.Errorf("providers: callback: type %s needs its own callback (%q), distinct from other providers'", TypeMCP, CallbackOwn)
+	}
 	return nil
 }

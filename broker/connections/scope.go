@@ -28,10 +28,12 @@ func CheckScope(p storage.Provider, scope string) error {
 }
 
 // advertised reports whether every scope requested is one the provider
-// configures or allows, or one its upstream advertises
-// (providers.ScopeAdvertiser: an MCP server's scopes_supported).
+// configures, or one its upstream advertises
+// (providers.ScopeAdvertiser: an MCP server's scopes_supported) when the
+// admin set no allowed_scopes: a provider's allowed_scopes bound what an
+// app may ask for, an MCP server's included.
 func (m *Manager) advertised(ctx context.Context, p storage.Provider, scope string) bool {
-	if settings(p).Type != providers.TypeMCP {
+	if cfg := settings(p); cfg.Type != providers.TypeMCP || len(cfg.AllowedScopes) > 0 {
 		return false
 	}
 	up, err := m.provider(ctx, p)
@@ -44,7 +46,7 @@ func (m *Manager) advertised(ctx context.Context, p storage.Provider, scope stri
 	}
 	cfg, known := settings(p), a.AdvertisedScopes()
 	for _, s := range strings.Fields(scope) {
-		if !slices.Contains(cfg.Scopes, s) && !slices.Contains(cfg.AllowedScopes, s) && !slices.Contains(known, s) {
+		if !slices.Contains(cfg.Scopes, s) && !slices.Contains(known, s) {
 			return false
 		}
 	}

@@ -106,3 +106,26 @@ func mustParse(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// An upstream 403 whose WWW-Authenticate holds a stray "=" (any
+// provider's, not only an MCP server's) is passed back at once: the
+// challenge parser once looped for ever on it, holding a CPU per call
+// (then this test fails at its bound, and the package hangs in the test
+// server's Close until go test's -timeout).
+func TestProxyForbiddenWithOddChallenge(t *testing.T) {
+	e := newEnv(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("WWW-Authenticate", "Basic ==")
+		w.WriteHeader(http.StatusForbidden)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req := e.proxyReq(http.MethodGet, "/v1/thing", nil).WithContext(ctx)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("proxy call answered by a 403 with WWW-Authenticate \"Basic ==\": %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("status %d, want the upstream's 403", resp.StatusCode)
+	}
+}

@@ -90,6 +90,9 @@ func (d *Discoverer) run(ctx context.Context, serverURL string, f *fetch) {
 	ctx, cancel := context.WithTimeout(ctx, 4*DefaultTimeout)
 	defer cancel()
 	f.md, f.err = d.discover(ctx, serverURL)
+	if f.err != nil {
+		f.err = clipped{f.err}
+	}
 	d.mu.Lock()
 	delete(d.inflight, serverURL)
 	if f.err == nil {
@@ -117,3 +120,24 @@ func maxAge(cc string) time.Duration {
 	}
 	return min(max(age, MinMaxAge), MaxMaxAge)
 }
+
+// maxErrorText bounds the text of a discovery error, which quotes what
+// the server answered (a metadata URL, a resource, an issuer) and is
+// logged: a server cannot fill the log with a megabyte each time.
+const maxErrorText = 512
+
+// clipped is an error whose text is cut at maxErrorText; errors.Is and
+// errors.As see the error it holds.
+type clipped struct{ err error }
+
+func (c clipped) Error() string { return clip(c.err.Error()) }
+
+// clip cuts s at maxErrorText.
+func clip(s string) string {
+	if len(s) <= maxErrorText {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxErrorText], "") + "…"
+}
+
+func (c clipped) Unwrap() error { return c.err }

@@ -39,9 +39,14 @@ func ParseChallenge(values []string) (c Challenge, ok bool) {
 func bearerParams(v string) (map[string]string, bool) {
 	var params map[string]string
 	rest := v
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " \t,")
+	for {
+		if rest = strings.TrimLeft(rest, " \t,"); rest == "" {
+			break
+		}
 		name, value, next, isParam := nextItem(rest)
+		if len(next) >= len(rest) {
+			next = rest[1:] // a stray "=" (token68 padding): skip it, so that every round reads on
+		}
 		rest = next
 		switch {
 		case !isParam && strings.EqualFold(name, "Bearer"):

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 )
@@ -178,6 +179,9 @@ func (d *Discoverer) serverMetadata(ctx context.Context, issuer string) (*Server
 		if m.AuthorizationEndpoint == "" || m.TokenEndpoint == "" {
 			return nil, time.Time{}, fmt.Errorf("mcp: authorization server metadata at %s lacks authorization_endpoint or token_endpoint", u)
 		}
+		if !browserURL(m.AuthorizationEndpoint) {
+			return nil, time.Time{}, fmt.Errorf("mcp: authorization server metadata at %s: authorization_endpoint is not an https URL", u)
+		}
 		return &m, expires, nil
 	}
 	return nil, time.Time{}, fmt.Errorf("mcp: no authorization server metadata for %s (RFC 8414, OpenID Discovery): %w", issuer, lastErr)
@@ -202,11 +206,23 @@ func wellKnown(u *url.URL, name string) []string {
 // it).
 func namesServer(resource string, server *url.URL) bool {
 	r, err := url.Parse(resource)
-	if err != nil || r.Fragment != "" || r.RawQuery != "" || !strings.EqualFold(r.Scheme, server.Scheme) || !strings.EqualFold(r.Host, server.Host) {
+	if err != nil || r.Fragment != "" || r.RawQuery != "" || r.User != nil || !strings.EqualFold(r.Scheme, server.Scheme) || !strings.EqualFold(r.Host, server.Host) {
 		return false
 	}
 	rp, sp := strings.TrimSuffix(r.EscapedPath(), "/"), strings.TrimSuffix(server.EscapedPath(), "/")
 	return rp == sp || strings.HasPrefix(sp, rp+"/")
+}
+
+// browserURL reports whether an authorization endpoint may be sent to
+// users' browsers: https (OAuth 2.1 §1.5), or plain http on loopback
+// (dev, tests), without fragment (RFC 6749 §3.1). The broker's own calls
+// are checked by the outbound policy when made; this one is not a call.
+func browserURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil {
+		return false
+	}
+	return u.Scheme == "https" || (u.Scheme == "http" && outbound.IsLoopbackHost(u.Hostname()))
 }
 
 // getJSON fetches a metadata document and reads it into v; it returns

@@ -3,6 +3,7 @@ package mcp
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -84,9 +85,12 @@ func TestDiscoverRefuses(t *testing.T) {
 	}{
 		{"resource of another host", `{"resource":"https://evil.example/mcp","authorization_servers":["{base}/as"]}`, asDoc, "names resource", nil},
 		{"resource of a sibling path", `{"resource":"{base}/mc","authorization_servers":["{base}/as"]}`, asDoc, "names resource", nil},
+		{"a megabyte of resource", `{"resource":"` + strings.Repeat("r", 900<<10) + `","authorization_servers":["{base}/as"]}`, asDoc, "names resource", nil},
 		{"no authorization server", `{"resource":"{base}/mcp","authorization_servers":[]}`, asDoc, "no authorization_servers", nil},
 		{"issuer mismatch", prmDoc, strings.Replace(asDoc, `"issuer":"{base}/as"`, `"issuer":"{base}/other"`, 1), "names issuer", nil},
 		{"no PKCE advertised", prmDoc, strings.Replace(asDoc, `"code_challenge_methods_supported":["S256"],`, "", 1), "PKCE S256", ErrNoPKCE},
+		{"authorization endpoint not https", prmDoc, strings.Replace(asDoc, `"authorization_endpoint":"{base}/as/authorize"`, `"authorization_endpoint":"http://as.example/authorize"`, 1), "authorization_endpoint is not an https URL", nil},
+		{"authorization endpoint a script", prmDoc, strings.Replace(asDoc, `"authorization_endpoint":"{base}/as/authorize"`, `"authorization_endpoint":"javascript:alert(1)//as.example"`, 1), "authorization_endpoint is not an https URL", nil},
 		{"plain PKCE only", prmDoc, strings.Replace(asDoc, `["S256"]`, `["plain"]`, 1), "PKCE S256", ErrNoPKCE},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,7 +99,10 @@ func TestDiscoverRefuses(t *testing.T) {
 			f.doc("/.well-known/oauth-authorization-server/as", tc.as, "")
 			_, err := NewDiscoverer(nil, nil).Discover(context.Background(), f.URL+"/mcp")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err %v, want one saying %q", err, tc.want)
+				t.Fatalf("err %.300v, want one saying %q", err, tc.want)
+			}
+			if n := len(err.Error()); n > maxErrorText+10 {
+				t.Errorf("error text of %d bytes: what the server answers is logged unbounded", n)
 			}
 			if tc.is != nil {
 				var ue *providers.UnusableError
@@ -186,10 +193,60 @@ func TestParseChallenge(t *testing.T) {
 		{[]string{`Basic realm="x"`, `bearer scope=a`}, true, "", "", []string{"a"}},
 		{[]string{`Bearer realm="q\"uoted, still", scope="a", DPoP algs="ES256"`}, true, "", "", []string{"a"}},
 		{[]string{`Basic realm="x"`}, false, "", "", nil},
+		// A stray "=" (token68 padding where a scheme or parameter is
+		// expected) is skipped; it once made the parser loop for ever.
+		{[]string{`==`, `Basic ==`, `Basic abc==, Bearer scope=a`}, true, "", "", []string{"a"}},
+		{[]string{`Bearer ==`}, true, "", "", nil},
 	} {
-		c, ok := ParseChallenge(tc.in)
+		c, ok := parseChallengeWithin(t, tc.in)
 		if ok != tc.ok || c.ResourceMetadata != tc.rm || c.Error != tc.err || !slices.Equal(c.Scopes, tc.scopes) {
 			t.Errorf("ParseChallenge(%q) = %+v, %t", tc.in, c, ok)
 		}
+	}
+}
+
+// A resource names the server by its origin and a path prefix ending at
+// a segment, without user info (which would make the resource sent as
+// RFC 8707 resource another string than the server's canonical URI).
+func TestNamesServer(t *testing.T) {
+	server, _ := url.Parse("https://mcp.example.com/tenant/mcp")
+	for resource, want := range map[string]bool{
+		"https://mcp.example.com/tenant/mcp":        true,
+		"https://MCP.example.com/tenant":            true,
+		"https://mcp.example.com/":                  true,
+		"https://mcp.example.com/ten":               false,
+		"https://mcp.example.com/other/mcp":         false,
+		"https://mcp.example.com.evil/tenant/mcp":   false,
+		"http://mcp.example.com/tenant/mcp":         false,
+		"https://mcp.example.com/tenant/mcp#f":      false,
+		"https://mcp.example.com/tenant/mcp?x=1":    false,
+		"https://u:p@mcp.example.com/tenant/mcp":    false,
+		"https://evil.example@mcp.example.com/mcp/": false,
+	} {
+		if got := namesServer(resource, server); got != want {
+			t.Errorf("namesServer(%q) = %t, want %t", resource, got, want)
+		}
+	}
+}
+
+// parseChallengeWithin is ParseChallenge, failing the test when it does
+// not return within a generous bound.
+func parseChallengeWithin(t *testing.T, in []string) (Challenge, bool) {
+	t.Helper()
+	type result struct {
+		c  Challenge
+		ok bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, ok := ParseChallenge(in)
+		done <- result{c, ok}
+	}()
+	select {
+	case r := <-done:
+		return r.c, r.ok
+	case <-time.After(10 * time.Second):
+		t.Fatalf("ParseChallenge(%q) does not return", in)
+		return Challenge{}, false
 	}
 }

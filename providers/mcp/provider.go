@@ -68,6 +68,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIssuerKept(cfg, md); err != nil {
+		return nil, err
+	}
 	p := &Provider{cfg: cfg, md: md, now: cfg.Now, client: outbound.Guard(cfg.HTTPClient, DefaultTimeout, outbound.NoRedirect)}
 	p.reg = providers.Registration{Issuer: md.AS.Issuer, Resource: md.Resource}
 	switch {
@@ -82,6 +85,25 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkIssuerKept refuses a server whose protected resource metadata
+// now names another authorization server than the one the stored
+// registration (or the pre-registered client, as first noted) belongs
+// to: the client's secret and the users' refresh tokens were issued by
+// that one and are never sent to another's token endpoint, nor the
+// broker silently registered there (an MCP server that changed hands, or
+// a mix-up: RFC 9700 §4.4). An admin trusts the new one by deleting and
+// re-creating the provider; a changed server_url or client_id is a new
+// client anyway.
+func checkIssuerKept(cfg Config, md *Metadata) error {
+	r := cfg.Registration
+	if r == nil || r.Issuer == "" || r.Issuer == md.AS.Issuer || r.Resource != md.Resource ||
+		(cfg.ClientID != "" && r.ClientID != cfg.ClientID) {
+		return nil
+	}
+	return &providers.UnusableError{Reason: clip(fmt.Sprintf("mcp: the MCP server's authorization server is no longer %s, "+
+		"where the broker's client and its users' tokens belong, but %s; an admin must delete and re-create the provider to trust it", r.Issuer, md.AS.Issuer))}
 }
 
 // belongs reports whether a stored registration is for the discovered
@@ -219,11 +241,17 @@ func (p *Provider) Revoke(ctx context.Context, ts *providers.TokenSet) error {
 	return p.inner.Revoke(ctx, ts)
 }
 
-// CheckCallback implements providers.CallbackChecker: RFC 9207 iss when
-// the authorization server advertises it.
+// CheckCallback implements providers.CallbackChecker: RFC 9207 iss,
+// required when the authorization server advertises it, compared
+// whenever present.
 func (p *Provider) CheckCallback(q url.Values) error {
 	if p.inner == nil {
 		return errNotRegistered
+	}
+	// A present iss is checked even when not advertised (RFC 9207 §2.4;
+	// MCP authorization spec 2026-07-28, SEP-2468).
+	if got, ok := q["iss"]; ok && (len(got) != 1 || got[0] != p.md.AS.Issuer) {
+		return fmt.Errorf("mcp: callback: %w: iss names another issuer (RFC 9207)", providers.ErrUpstream)
 	}
 	return p.inner.CheckCallback(q)
 }

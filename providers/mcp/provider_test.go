@@ -107,7 +107,8 @@ func TestDynamicRegistrationRequest(t *testing.T) {
 
 // A stored registration is used while it fits: renewed when its secret
 // expires within the lead, or when it was made for another redirect
-// URI, authorization server or kind the server no longer supports.
+// URI, resource or kind the server no longer supports (another
+// authorization server is refused: TestAuthorizationServerChangeRefused).
 func TestRegistrationRenewal(t *testing.T) {
 	f := wellBehaved(t)
 	clk := newClock()
@@ -126,7 +127,6 @@ func TestRegistrationRenewal(t *testing.T) {
 		t.Error("a registration 4 minutes from expiry was kept with a 5-minute lead")
 	}
 	for name, change := range map[string]func(*providers.Registration){
-		"other issuer":   func(r *providers.Registration) { r.Issuer = "https://other.example" },
 		"other resource": func(r *providers.Registration) { r.Resource = f.URL + "/other" },
 		"metadata document no longer at this URL": func(r *providers.Registration) {
 			r.Kind, r.ClientID = providers.RegistrationMetadataDocument, "https://old.example/doc"
@@ -216,5 +216,83 @@ func TestDiscoveryFollowsNoForeignRedirect(t *testing.T) {
 	f.Config.Handler = mux
 	if _, err := NewDiscoverer(nil, nil).Discover(context.Background(), f.URL+"/mcp"); err == nil {
 		t.Fatal("discovery through a redirect to another host succeeded")
+	}
+}
+
+// An iss in the callback is compared with the issuer even when the
+// authorization server does not advertise it (RFC 9207 §2.4: a client
+// MUST compare a present iss; MCP authorization spec 2026-07-28); its
+// absence is then accepted.
+func TestCallbackIssComparedWhenPresent(t *testing.T) {
+	f := wellBehaved(t)
+	f.doc("/.well-known/oauth-authorization-server/as", strings.Replace(asDoc, `"authorization_response_iss_parameter_supported":true,`, "", 1), "")
+	p := open(t, f, providers.Config{ClientID: "pre"}, nil)
+	if err := p.CheckCallback(url.Values{"code": {"c"}, "iss": {"https://attacker.example"}}); !errors.Is(err, providers.ErrUpstream) {
+		t.Errorf("a callback naming another issuer: %v, want refused", err)
+	}
+	if err := p.CheckCallback(url.Values{"code": {"c"}, "iss": {f.URL + "/as", f.URL + "/as"}}); err == nil {
+		t.Error("a callback with two iss was accepted")
+	}
+	for _, q := range []url.Values{{"code": {"c"}}, {"code": {"c"}, "iss": {f.URL + "/as"}}} {
+		if err := p.CheckCallback(q); err != nil {
+			t.Errorf("callback %v: %v", q, err)
+		}
+	}
+}
+
+// When the MCP server's metadata starts naming another authorization
+// server, the broker refuses it rather than send the client's secret or
+// its users' refresh tokens there, or register there silently; a new
+// server_url or client_id is a new client and is not refused.
+func TestAuthorizationServerChangeRefused(t *testing.T) {
+	f := wellBehaved(t)
+	movedFrom := func(kind, clientID string) *providers.Registration {
+		return &providers.Registration{Kind: kind, Issuer: "https://old-as.example", Resource: f.URL + "/mcp",
+			RedirectURI: redirect, ClientID: clientID, ClientSecret: "old-secret"}
+	}
+	for _, tc := range []struct {
+		name    string
+		cfg     providers.Config
+		refused bool
+	}{
+		{"dynamic", providers.Config{Registration: movedFrom(providers.RegistrationDynamic, "dyn-1")}, true},
+		{"pre-registered", providers.Config{ClientID: "pre", ClientSecret: "pre-secret", Registration: movedFrom(providers.RegistrationPreRegistered, "pre")}, true},
+		{"pre-registered, another client now", providers.Config{ClientID: "pre2", ClientSecret: "s", Registration: movedFrom(providers.RegistrationPreRegistered, "pre")}, false},
+		{"another server", providers.Config{Registration: &providers.Registration{Kind: providers.RegistrationDynamic,
+			Issuer: "https://old-as.example", Resource: "https://old.example/mcp", ClientID: "dyn-1"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Type, cfg.ServerURL = providers.TypeMCP, f.URL+"/mcp"
+			_, err := New(context.Background(), Config{Config: cfg})
+			var ue *providers.UnusableError
+			if got := errors.As(err, &ue); got != tc.refused || (!tc.refused && err != nil) {
+				t.Fatalf("New: %v, want refused %t", err, tc.refused)
+			}
+			if tc.refused && (!strings.Contains(ue.Reason, "https://old-as.example") || strings.Contains(ue.Reason, "secret\"")) {
+				t.Errorf("reason %q", ue.Reason)
+			}
+		})
+	}
+}
+
+// An RFC 7591 answer that registered other redirect URIs than the
+// broker's callback (RFC 7591 §3.2.1 lets a server change them) is
+// refused; one that repeats them, or omits them, is kept.
+func TestDynamicRegistrationRedirectURIsChecked(t *testing.T) {
+	for answer, ok := range map[string]bool{
+		`{"client_id":"dyn","redirect_uris":["` + redirect + `"]}`: true,
+		`{"client_id":"dyn"}`: true,
+		`{"client_id":"dyn","redirect_uris":["https://attacker.example/cb"]}`:                    false,
+		`{"client_id":"dyn","redirect_uris":["` + redirect + `","https://attacker.example/cb"]}`: false,
+		`{"client_id":"dyn","redirect_uris":[]}`:                                                 false,
+	} {
+		f := wellBehaved(t)
+		f.doc("/.well-known/oauth-authorization-server/as", strings.Replace(asDoc, `"client_id_metadata_document_supported":true`, `"client_id_metadata_document_supported":false`, 1), "")
+		f.registered = answer
+		_, err := open(t, f, providers.Config{}, nil).Register(context.Background(), redirect)
+		if (err == nil) != ok || (err != nil && (!errors.Is(err, providers.ErrUpstream) || strings.Contains(err.Error(), "attacker"))) {
+			t.Errorf("answer %s: %v, want accepted %t (and no upstream value in the error)", answer, err, ok)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/oauth2broker/oauth2broker/outbound"
 	"github.com/oauth2broker/oauth2broker/providers"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 )
@@ -71,6 +70,9 @@ type registrationAnswer struct {
 	ClientSecretExpiresAt   int64  `json:"client_secret_expires_at"`
 	ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
 	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
+	// RedirectURIs are the redirect URIs the server registered, which
+	// RFC 7591 §3.2.1 lets it change from those asked for.
+	RedirectURIs []string `json:"redirect_uris"`
 }
 
 // registerRequest is what a registration is for.
@@ -86,10 +88,7 @@ type registerRequest struct {
 // authorization server can fetch it.
 func (r registerRequest) usableMetadataURL() bool {
 	u, err := url.Parse(r.metadataURL)
-	if err != nil || u.Host == "" || u.Path == "" || u.Path == "/" {
-		return false
-	}
-	return u.Scheme == "https" || (u.Scheme == "http" && outbound.IsLoopbackHost(u.Hostname()))
+	return err == nil && u.Path != "" && u.Path != "/" && browserURL(r.metadataURL)
 }
 
 // register makes a registration for r's redirect URI at md's
@@ -162,6 +161,11 @@ func postRegistration(ctx context.Context, client *http.Client, endpoint string,
 	}
 	if err := json.Unmarshal(raw, &a); err != nil || a.ClientID == "" {
 		return nil, fmt.Errorf("mcp: registration: %w: the answer has no client_id", providers.ErrUpstream)
+	}
+	// A client whose codes may go to other redirect URIs than the
+	// broker's callback is not the broker's alone: refused.
+	if a.RedirectURIs != nil && !slices.Equal(a.RedirectURIs, cm.RedirectURIs) {
+		return nil, fmt.Errorf("mcp: registration: %w: the server registered other redirect_uris than the broker's callback", providers.ErrUpstream)
 	}
 	return &a, nil
 }
