@@ -366,14 +366,24 @@ func (p *Provider) expiry(v string) (time.Time, bool) {
 	if err != nil || n <= 0 {
 		return time.Time{}, false
 	}
+	unit := time.Second
 	switch p.cfg.Config.Quirks.Expiry {
 	case "milliseconds":
-		return p.now().Add(time.Duration(n) * time.Millisecond), true
+		unit = time.Millisecond
 	case "unix":
-		return time.Unix(int64(n), 0).UTC(), true
+		return time.Unix(int64(min(n, maxUnix)), 0).UTC(), true
 	}
-	return p.now().Add(time.Duration(n) * time.Second), true
+	// A huge relative expiry would overflow time.Duration and land in the
+	// past (a refresh on every request): cap it at maxLifetime.
+	return p.now().Add(time.Duration(min(n*float64(unit), float64(maxLifetime)))), true
 }
+
+// maxLifetime caps a relative expiry an upstream answers; maxUnix caps an
+// absolute one (year 9999).
+const (
+	maxLifetime = 100 * 365 * 24 * time.Hour
+	maxUnix     = 253402300799
+)
 
 // parseJSON reads any JSON value (an object or an array), numbers kept
 // as json.Number.
