@@ -87,6 +87,7 @@ type targetResult struct {
 // targetReport is the output of a --target run.
 type targetReport struct {
 	Target      string                  `json:"target"`
+	API         string                  `json:"api"` // the API this run provisioned
 	Ceiling     string                  `json:"ceiling"`
 	Concurrency int                     `json:"concurrency"`
 	DurationS   float64                 `json:"duration_s"`
@@ -127,7 +128,7 @@ func benchTarget(ctx context.Context, o targetOptions, stderr io.Writer) (*targe
 	}
 	srv := newProbe(b.client, b.broker, o.pid)
 	ceil := newProbe(b.client, b.ceiling, o.ceilingPID)
-	rep := &targetReport{Target: b.broker, Ceiling: b.ceiling, Concurrency: o.concurrency, DurationS: o.duration.Seconds(), Rounds: o.rounds,
+	rep := &targetReport{Target: b.broker, API: b.api, Ceiling: b.ceiling, Concurrency: o.concurrency, DurationS: o.duration.Seconds(), Rounds: o.rounds,
 		CPUs: runtime.NumCPU(), CPUModel: cpuModel(), Works: map[string]targetResult{}, StoredConnections: o.concurrency + 1 + o.connections}
 	works := selectWorks(o.only)
 	for round := 0; round < o.rounds && ctx.Err() == nil; round++ {
