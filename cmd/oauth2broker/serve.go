@@ -105,6 +105,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	if err := srv.Apply(ctx, decl); err != nil {
 		return fmt.Errorf("applying the configuration file: %w", err)
 	}
+	if s.DebugPprofAddr != "" {
+		_, stop, err := servePprof(s.DebugPprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	logStart(log, s, ln.Addr(), publicURL, len(decl.APIs))
 	logOutbound(log, out)
 	if onListen != nil {
