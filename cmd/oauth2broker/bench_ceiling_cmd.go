@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"syscall"
@@ -75,8 +76,16 @@ func benchCeilingCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	fs := flag.NewFlagSet("bench ceiling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9090", "address to serve the ceilings and the instant upstream on")
+	pprofAddr := fs.String("debug-pprof-addr", "", "serve the Go profiler on this loopback address (default off)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		_, stop, err := servePprof(*pprofAddr, slog.New(slog.NewTextHandler(stderr, nil)))
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	h, err := newCeilingProcess()
 	if err != nil {
