@@ -44,8 +44,24 @@ type Response struct {
 	Extra map[string]any
 }
 
+// bareResponse is a Response without Extra as JSON: the members in the
+// order a map of them is encoded (sorted), with the same omissions.
+type bareResponse struct {
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	TokenType    string `json:"token_type"`
+}
+
 // MarshalJSON renders the RFC 6749 §5.1 members plus Extra.
 func (r *Response) MarshalJSON() ([]byte, error) {
+	if len(r.Extra) == 0 {
+		// Every token answer of the grants that issue tokens: no map
+		// to build and sort.
+		return json.Marshal(bareResponse{AccessToken: r.AccessToken, ExpiresIn: max(r.ExpiresIn, 0), RefreshToken: r.RefreshToken,
+			Scope: r.Scope, TokenType: r.TokenType})
+	}
 	m := make(map[string]any, 5+len(r.Extra))
 	maps.Copy(m, r.Extra)
 	m["access_token"] = r.AccessToken
