@@ -35,21 +35,21 @@ type sample struct {
 
 // measure drives next against the server for d and returns what it
 // measured, with the server's CPU time per answered request.
-func (p *probe) measure(ctx context.Context, concurrency int, d time.Duration, next newRequest) (targetRun, error) {
+func (p *probe) measure(ctx context.Context, run driver, concurrency int, d time.Duration, next newRequest) (targetRun, error) {
 	before, err := p.read(ctx)
 	if err != nil {
 		return targetRun{}, err
 	}
-	r := drive(ctx, p.client, concurrency, d, next)
+	r := run(ctx, concurrency, d, next)
 	after, err := p.read(ctx)
 	if err != nil {
 		return targetRun{}, err
 	}
-	run := targetRun{loadResult: r, ServerRequests: int(after.requests - before.requests)}
+	out := targetRun{loadResult: r, ServerRequests: int(after.requests - before.requests)}
 	if r.Requests > 0 {
-		run.CPUus = round3((after.cpu - before.cpu) * 1e6 / float64(r.Requests))
+		out.CPUus = round3((after.cpu - before.cpu) * 1e6 / float64(r.Requests))
 	}
-	return run, nil
+	return out, nil
 }
 
 // read takes one sample.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"slices"
@@ -26,7 +28,24 @@ type targetOptions struct {
 	duration        time.Duration
 	rounds          int
 	only            string
-	connections     int // identities connected beyond the workers' (RSS with N connections stored)
+	connections     int    // identities connected beyond the workers' (RSS with N connections stored)
+	driver          string // "raw" (driveRaw, the default) or "client" (drive, on http.Client)
+}
+
+// driver runs one measurement: drive or driveRaw.
+type driver func(ctx context.Context, concurrency int, d time.Duration, next newRequest) loadResult
+
+// driverFor returns the driver named by --driver.
+func driverFor(name string, client *http.Client) (driver, error) {
+	switch name {
+	case "", "raw":
+		return driveRaw, nil
+	case "client":
+		return func(ctx context.Context, concurrency int, d time.Duration, next newRequest) loadResult {
+			return drive(ctx, client, concurrency, d, next)
+		}, nil
+	}
+	return nil, usagef("--driver %q: want raw or client", name)
 }
 
 // targetWork is one request shape of a --target run, measured against the
@@ -92,6 +111,7 @@ type targetReport struct {
 	Concurrency int                     `json:"concurrency"`
 	DurationS   float64                 `json:"duration_s"`
 	Rounds      int                     `json:"rounds"`
+	Driver      string                  `json:"driver"`
 	CPUs        int                     `json:"cpus"`
 	CPUModel    string                  `json:"cpu_model"`
 	Works       map[string]targetResult `json:"works"`
@@ -116,6 +136,10 @@ func benchTarget(ctx context.Context, o targetOptions, stderr io.Writer) (*targe
 	b := &benchEnv{client: benchClient(o.concurrency), broker: strings.TrimRight(o.target, "/"), ceiling: strings.TrimRight(o.ceiling, "/"),
 		api: randomAPIName(), adminToken: o.adminToken}
 	b.upstream = b.ceiling
+	run, err := driverFor(o.driver, b.client)
+	if err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(stderr, "provisioning API %s on %s…\n", b.api, b.broker)
 	if err := b.provision(o.concurrency); err != nil {
 		return nil, err
@@ -128,7 +152,7 @@ func benchTarget(ctx context.Context, o targetOptions, stderr io.Writer) (*targe
 	}
 	srv := newProbe(b.client, b.broker, o.pid)
 	ceil := newProbe(b.client, b.ceiling, o.ceilingPID)
-	rep := &targetReport{Target: b.broker, API: b.api, Ceiling: b.ceiling, Concurrency: o.concurrency, DurationS: o.duration.Seconds(), Rounds: o.rounds,
+	rep := &targetReport{Target: b.broker, API: b.api, Ceiling: b.ceiling, Concurrency: o.concurrency, DurationS: o.duration.Seconds(), Rounds: o.rounds, Driver: cmp.Or(o.driver, "raw"),
 		CPUs: runtime.NumCPU(), CPUModel: cpuModel(), Works: map[string]targetResult{}, StoredConnections: o.concurrency + 1 + o.connections}
 	works := selectWorks(o.only)
 	for round := 0; round < o.rounds && ctx.Err() == nil; round++ {
@@ -137,14 +161,14 @@ func benchTarget(ctx context.Context, o targetOptions, stderr io.Writer) (*targe
 			if w.onCeil {
 				p = ceil
 			}
-			run, err := p.measure(ctx, o.concurrency, o.duration, w.request(b))
+			m, err := p.measure(ctx, run, o.concurrency, o.duration, w.request(b))
 			if err != nil {
 				return nil, fmt.Errorf("bench: %s: %w", w.name, err)
 			}
 			r := rep.Works[w.name]
-			r.Runs = append(r.Runs, run)
+			r.Runs = append(r.Runs, m)
 			rep.Works[w.name] = r
-			fmt.Fprintf(stderr, "round %d %-24s %8.0f req/s %7.1f µs CPU/req  p99 %.2f ms\n", round+1, w.name, run.RPS, run.CPUus, run.P99ms)
+			fmt.Fprintf(stderr, "round %d %-24s %8.0f req/s %7.1f µs CPU/req  p99 %.2f ms\n", round+1, w.name, m.RPS, m.CPUus, m.P99ms)
 		}
 	}
 	for _, w := range works {
@@ -211,8 +235,8 @@ func median(v []float64) float64 {
 
 // printTarget writes the report as one table.
 func printTarget(w io.Writer, rep *targetReport) {
-	fmt.Fprintf(w, "oauth2broker bench --target %s (ceilings %s): %d CPUs (%s), concurrency %d, %d rounds of %.0fs, medians\n\n",
-		rep.Target, rep.Ceiling, rep.CPUs, rep.CPUModel, rep.Concurrency, rep.Rounds, rep.DurationS)
+	fmt.Fprintf(w, "oauth2broker bench --target %s (ceilings %s): %d CPUs (%s), concurrency %d (%s driver), %d rounds of %.0fs, medians\n\n",
+		rep.Target, rep.Ceiling, rep.CPUs, rep.CPUModel, rep.Concurrency, rep.Driver, rep.Rounds, rep.DurationS)
 	fmt.Fprintf(w, "%-24s %9s %8s %8s %9s %-17s %7s %9s %7s\n", "work", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "vs", "ratio", "CPU ratio", "errors")
 	for _, tw := range targetWorks {
 		r, ok := rep.Works[tw.name]
@@ -241,6 +265,7 @@ func addTargetFlags(fs *flag.FlagSet) *targetOptions {
 	fs.IntVar(&o.pid, "pid", 0, "with --target: the broker's pid, to read its CPU time and peak RSS from /proc (default: its /metrics)")
 	fs.IntVar(&o.ceilingPID, "ceiling-pid", 0, "with --target: the ceiling process's pid (default: its /metrics)")
 	fs.IntVar(&o.rounds, "rounds", 3, "with --target: rounds of every work, interleaved; the report gives medians")
+	fs.StringVar(&o.driver, "driver", "raw", "with --target: raw (one TCP connection per worker, http.ReadResponse; lighter) or client (net/http.Client)")
 	return o
 }
 

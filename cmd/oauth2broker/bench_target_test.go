@@ -17,6 +17,12 @@ import (
 // at least every answer the load generator read, and at most those plus
 // the requests cut at the deadline and the metrics scrape.
 func TestBenchTarget(t *testing.T) {
+	for _, d := range []string{"raw", "client"} {
+		t.Run(d, func(t *testing.T) { testBenchTarget(t, d) })
+	}
+}
+
+func testBenchTarget(t *testing.T, driver string) {
 	ctx := context.Background()
 	const conc, rounds = 4, 2
 	b, err := startBench(ctx, t.TempDir(), conc, nil)
@@ -31,7 +37,7 @@ func TestBenchTarget(t *testing.T) {
 	ceil := httptest.NewServer(h)
 	defer ceil.Close()
 	o := targetOptions{target: b.broker, ceiling: ceil.URL, adminToken: benchAdminToken, concurrency: conc,
-		duration: 200 * time.Millisecond, rounds: rounds, connections: 3}
+		duration: 200 * time.Millisecond, rounds: rounds, connections: 3, driver: driver}
 	rep, err := benchTarget(ctx, o, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
