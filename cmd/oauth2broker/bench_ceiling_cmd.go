@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 
@@ -87,6 +88,7 @@ func benchCeilingCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		defer stop()
 	}
+	tuneGC(os.LookupEnv) // the same collector target as serve, so that the ratios compare like with like
 	h, err := newCeilingProcess()
 	if err != nil {
 		return err

@@ -41,6 +41,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	tuneGC(os.LookupEnv)
 	warnings, err := readSecretFiles(&s)
 	for _, w := range warnings {
 		log.Warn(w)
