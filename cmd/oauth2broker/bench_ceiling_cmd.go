@@ -88,7 +88,7 @@ func benchCeilingCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		defer stop()
 	}
-	tuneGC(os.LookupEnv) // the same collector target as serve, so that the ratios compare like with like
+	tuneGC(os.LookupEnv) // the collector settings of serve, so that the ratios compare like with like
 	h, err := newCeilingProcess()
 	if err != nil {
 		return err
