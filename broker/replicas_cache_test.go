@@ -3,8 +3,6 @@ package broker_test
 import (
 	"net/url"
 	"testing"
-
-	"github.com/oauth2broker/oauth2broker/storage/etcd/etcdtest"
 )
 
 // Each replica answers clients from memory, and its watch makes it forget
@@ -14,14 +12,7 @@ import (
 // change. Without the watch's invalidation the other replicas would keep
 // accepting both for ever.
 func TestReplicasForgetCachedClients(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd")
-	}
-	endpoint, stop, err := etcdtest.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	endpoint := startEtcd(t)
 	clk := newClock() // never moved
 	envs, _ := startReplicas(t, replicaConfig{endpoints: []string{endpoint}, n: 3, now: clk.now})
 	e := envs[0]

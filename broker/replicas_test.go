@@ -22,14 +22,7 @@ import (
 // replica stops working on the others as soon as their watch hears it
 // (they answer clients from memory: storage/cached).
 func TestReplicasOnEtcd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd")
-	}
-	endpoint, stop, err := etcdtest.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	endpoint := startEtcd(t)
 	clk := newClock()
 	envs, _ := startReplicas(t, replicaConfig{endpoints: []string{endpoint}, n: 3, now: clk.now})
 	public := envs[0].URL
@@ -70,6 +63,21 @@ func TestReplicasOnEtcd(t *testing.T) {
 			t.Errorf("replica %d refused the new secret: %d %s", i, a.Status, a.Raw)
 		}
 	}
+}
+
+// startEtcd starts an in-process etcd for the test and returns its
+// endpoint; with -short the test is skipped.
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts etcd")
+	}
+	endpoint, stop, err := etcdtest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return endpoint
 }
 
 // replicaConfig says how startReplicas runs broker replicas on etcd.

@@ -73,14 +73,7 @@ func leaders(envs []*env, closed map[int]bool) []int {
 // one replica at a time runs refresh ahead, another taking over when it
 // stops.
 func TestReplicasSeeChangesAtOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd")
-	}
-	endpoint, stop, err := etcdtest.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	endpoint := startEtcd(t)
 	clk := newClock() // never moved
 	envs, brokers := startReplicas(t, replicaConfig{endpoints: []string{endpoint}, n: 3, now: clk.now, refreshAhead: time.Hour})
 	e := envs[0]

@@ -62,6 +62,12 @@ func (r *Response) MarshalJSON() ([]byte, error) {
 		return json.Marshal(bareResponse{AccessToken: r.AccessToken, ExpiresIn: max(r.ExpiresIn, 0), RefreshToken: r.RefreshToken,
 			Scope: r.Scope, TokenType: r.TokenType})
 	}
+	return json.Marshal(r.members())
+}
+
+// members are the answer's JSON members: Extra, then the RFC 6749 §5.1
+// ones, each left out when empty (token_type and access_token never).
+func (r *Response) members() map[string]any {
 	m := make(map[string]any, 5+len(r.Extra))
 	maps.Copy(m, r.Extra)
 	m["access_token"] = r.AccessToken
@@ -75,7 +81,7 @@ func (r *Response) MarshalJSON() ([]byte, error) {
 	if r.Scope != "" {
 		m["scope"] = r.Scope
 	}
-	return json.Marshal(m)
+	return m
 }
 
 // bearer is the answer carrying an access token, an optional refresh

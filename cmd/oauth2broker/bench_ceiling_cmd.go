@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"syscall"
-	"time"
 
 	"github.com/oauth2broker/oauth2broker/broker/ceiling"
 )
@@ -81,8 +79,9 @@ func benchCeilingCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if *pprofAddr != "" {
-		_, stop, err := servePprof(*pprofAddr, slog.New(slog.NewTextHandler(stderr, nil)))
+		_, stop, err := servePprof(*pprofAddr, log)
 		if err != nil {
 			return err
 		}
@@ -97,14 +96,7 @@ func benchCeilingCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	defer ln.Close()
 	fmt.Fprintf(stdout, "ceilings and instant upstream on http://%s\n", ln.Addr())
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return runHTTP(ctx, ln, h, log)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -16,21 +15,10 @@ import (
 // costs the load generator about half the CPU of drive per request, so
 // on a small machine more of the CPU goes to the server under test.
 func driveRaw(ctx context.Context, concurrency int, d time.Duration, next newRequest) loadResult {
-	ctx, cancel := context.WithTimeout(ctx, d) // its deadline ends each worker's connection
-	defer cancel()
-	lat := make([][]time.Duration, concurrency)
-	errs := make([]int, concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rawWorker(ctx, w, next, &lat[w], &errs[w])
-		}()
-	}
-	wg.Wait()
-	return summarize(lat, errs, time.Since(start))
+	// The run's deadline is also each worker's connection's.
+	return runWorkers(ctx, concurrency, d, func(ctx context.Context, w int, lat *[]time.Duration, errs *int) {
+		rawWorker(ctx, w, next, lat, errs)
+	})
 }
 
 // rawWorker sends requests on one connection until ctx ends, dialling
