@@ -31,7 +31,7 @@ var layering = []struct{ From, Except, To, Why string }{
 	{"providers/... storage/...", "", "broker/... cmd/...", "providers and storage sit below broker"},
 	{"providers/...", "", "storage/...", "providers know nothing of storage"},
 	{"storage/...", "", "providers/...", "storage holds provider settings as opaque bytes"},
-	{"storage/bbolt/... storage/etcd/... storage/lastknown/...", "", "storage/* outbound/... examples/...",
+	{"storage/bbolt/... storage/etcd/... storage/lastknown/... storage/cached/...", "", "storage/* outbound/... examples/...",
 		"a backend (or decorator) imports only storage"},
 	{"broker/connections", "", "broker/protocol", "connections returns domain errors; broker/connerr maps them"},
 	{"...", "cmd/oauth2broker providers/providertest", "examples/...",

@@ -29,6 +29,7 @@ import (
 	"github.com/oauth2broker/oauth2broker/providers/catalog"
 	"github.com/oauth2broker/oauth2broker/providers/oauth"
 	"github.com/oauth2broker/oauth2broker/storage"
+	"github.com/oauth2broker/oauth2broker/storage/cached"
 	"github.com/oauth2broker/oauth2broker/storage/lastknown"
 )
 
@@ -130,6 +131,10 @@ type Server struct {
 	connect   *connectpage.Page        // the end users' connect page
 	proxy     *proxy.Proxy             // the upstream API proxy
 	console   *console.Console         // the admin console; nil without the admin API
+
+	// cache answers the API, client and provider reads of every request
+	// (storage/cached); store reads through it.
+	cache *cached.Store
 }
 
 // New builds a Server. Background work (garbage collection) runs until
@@ -160,6 +165,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.lastKnown = lastknown.Wrap(cfg.Store, lastknown.Config{Now: s.now})
 		s.store = s.lastKnown
 	}
+	s.cache = cached.Wrap(s.store, cached.Config{TTL: settingsCacheTTL(cfg.Store), Now: s.now})
+	s.store = s.cache
 	s.metrics = newMetrics()
 	s.outbound = DefaultOutbound()
 	if cfg.Outbound != nil {
@@ -206,7 +213,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.resealer = reseal.New(reseal.Config{Store: cfg.Store, Keyring: cfg.Keyring, Connections: s.conns, Logger: s.log})
+	s.resealer = reseal.New(reseal.Config{Store: s.cache.Forgetting(cfg.Store), Keyring: cfg.Keyring, Connections: s.conns, Logger: s.log})
 	s.connect, err = connectpage.New(connectpage.Config{Store: s.store, Keyring: cfg.Keyring, Connections: s.conns,
 		Authenticate: s.connectionClient, API: currentAPI, PublicURL: cfg.PublicURL, Logger: s.log, Now: s.now})
 	if err != nil {
@@ -231,6 +238,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.engine = s.routes()
 	s.startGC(ctx, cfg.GCInterval, cfg.RefreshAhead)
 	return s, nil
+}
+
+// sharedCacheTTL bounds how long a replica answers an API, client or
+// provider from memory without reading it again, on a store that several
+// replicas share: their watch makes it forget a record another replica
+// changed as soon as the change is heard; the TTL bounds the staleness
+// when the watch is not open yet, or is cut off from the cluster.
+const sharedCacheTTL = time.Second
+
+// settingsCacheTTL is sharedCacheTTL on a shared store; a store only this
+// process writes (bbolt) needs none: every write goes through the cache.
+func settingsCacheTTL(s storage.Storage) time.Duration {
+	if storage.Shared(s) {
+		return sharedCacheTTL
+	}
+	return 0
 }
 
 // ServeHTTP implements http.Handler.
@@ -309,6 +332,7 @@ func (s *Server) watchStore(ctx context.Context, w storage.Watcher) {
 		if s.lastKnown != nil {
 			s.lastKnown.Changed(c)
 		}
+		s.cache.Changed(c)
 		switch c.Kind {
 		case storage.KindAPIs:
 			s.paths.invalidate()

@@ -80,9 +80,10 @@ func (s *Server) accessLog(c *gin.Context) {
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelError
 	}
-	s.log.Log(c.Request.Context(), level, "request",
-		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-		"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", c.GetString("request_id"))
+	// LogAttrs: typed attributes, none boxed into an interface.
+	s.log.LogAttrs(c.Request.Context(), level, "request",
+		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path), slog.Int("status", c.Writer.Status()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("request_id", c.GetString("request_id")))
 }
 
 // renderErrors writes the last error a handler added with c.Error, as an

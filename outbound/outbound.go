@@ -44,7 +44,16 @@ type Policy struct {
 	MaxBody int64
 	// TLSConfig verifies https servers; the system's roots when nil.
 	TLSConfig *tls.Config
+	// IdlePerHost is how many idle keep-alive connections a Transport
+	// keeps to one host for the next calls; DefaultIdlePerHost when zero.
+	// Past it, a connection is closed after its call, and a later call
+	// dials again.
+	IdlePerHost int
 }
+
+// DefaultIdlePerHost bounds the idle connections kept to one host when
+// Policy.IdlePerHost is zero.
+const DefaultIdlePerHost = 8
 
 // CheckURL reports whether the policy allows calls to raw: an absolute
 // https URL, or http to a loopback host when AllowHTTPLoopback is set.
@@ -142,11 +151,15 @@ func newTransport(p Policy, loopbackOnly bool) *http.Transport {
 			return p.dialCheck(address, loopbackOnly)
 		},
 	}
+	idle := p.IdlePerHost
+	if idle <= 0 {
+		idle = DefaultIdlePerHost
+	}
 	return &http.Transport{
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   8,
+		MaxIdleConns:          max(100, idle),
+		MaxIdleConnsPerHost:   idle,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,

@@ -147,7 +147,10 @@ func (d *Dispatcher) Authenticate(ctx context.Context, api storage.API, p *proto
 func (d *Dispatcher) authenticate(ctx context.Context, api storage.API, p *protocol.Request, allowDefault bool) (storage.Client, error) {
 	// Every 401 names the scheme the client may use (RFC 7235 §3.1),
 	// however the client tried (RFC 6749 §5.2).
-	fail := protocol.ErrInvalidClient.WithDescription("client authentication failed").WithWWWAuthenticate(BasicChallenge(api.Name))
+	// Built only on failure: a success allocates no error.
+	fail := func(desc string) error {
+		return protocol.ErrInvalidClient.WithDescription(desc).WithWWWAuthenticate(BasicChallenge(api.Name))
+	}
 	if p.ClientID == "" && p.AuthMethod == protocol.AuthMethodNone {
 		if allowDefault && api.DefaultClient != "" {
 			c, err := d.store.GetClient(ctx, api.Name, api.DefaultClient)
@@ -156,21 +159,21 @@ func (d *Dispatcher) authenticate(ctx context.Context, api storage.API, p *proto
 			}
 			return c, nil
 		}
-		return storage.Client{}, fail.WithDescription("client authentication required")
+		return storage.Client{}, fail("client authentication required")
 	}
 	if p.ClientSecret == "" {
-		return storage.Client{}, fail.WithDescription("client_secret required")
+		return storage.Client{}, fail("client_secret required")
 	}
 	c, err := d.store.GetClient(ctx, api.Name, p.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		secret.CheckClientSecret(d.keyring, nil, p.ClientSecret) // same work as a found client
-		return c, fail
+		return c, fail("client authentication failed")
 	}
 	if err != nil {
 		return c, err
 	}
 	if !secret.CheckClientSecret(d.keyring, c.SecretHash, p.ClientSecret) {
-		return c, fail
+		return c, fail("client authentication failed")
 	}
 	if secret.ClientSecretNeedsRehash(d.keyring, c.SecretHash) {
 		d.rehash(c, p.ClientSecret)

@@ -44,8 +44,30 @@ type Response struct {
 	Extra map[string]any
 }
 
+// bareResponse is a Response without Extra as JSON: the members in the
+// order a map of them is encoded (sorted), with the same omissions.
+type bareResponse struct {
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	TokenType    string `json:"token_type"`
+}
+
 // MarshalJSON renders the RFC 6749 §5.1 members plus Extra.
 func (r *Response) MarshalJSON() ([]byte, error) {
+	if len(r.Extra) == 0 {
+		// Every token answer of the grants that issue tokens: no map
+		// to build and sort.
+		return json.Marshal(bareResponse{AccessToken: r.AccessToken, ExpiresIn: max(r.ExpiresIn, 0), RefreshToken: r.RefreshToken,
+			Scope: r.Scope, TokenType: r.TokenType})
+	}
+	return json.Marshal(r.members())
+}
+
+// members are the answer's JSON members: Extra, then the RFC 6749 §5.1
+// ones, each left out when empty (token_type and access_token never).
+func (r *Response) members() map[string]any {
 	m := make(map[string]any, 5+len(r.Extra))
 	maps.Copy(m, r.Extra)
 	m["access_token"] = r.AccessToken
@@ -59,7 +81,7 @@ func (r *Response) MarshalJSON() ([]byte, error) {
 	if r.Scope != "" {
 		m["scope"] = r.Scope
 	}
-	return json.Marshal(m)
+	return m
 }
 
 // bearer is the answer carrying an access token, an optional refresh

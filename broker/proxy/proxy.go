@@ -33,6 +33,10 @@ const (
 	DefaultMaxAnswer     = 64 << 20 // answer body
 	DefaultTimeout       = 30 * time.Second
 	DefaultStreamTimeout = 10 * time.Minute
+	// DefaultIdlePerHost is how many idle connections to one upstream
+	// host the proxy keeps for its next calls, unless Config.Outbound
+	// sets its own.
+	DefaultIdlePerHost = 64
 )
 
 // ProviderStore reads provider settings (storage.Storage has it).
@@ -105,6 +109,11 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	policy := cfg.Outbound
 	policy.MaxBody = cfg.MaxAnswer
+	if policy.IdlePerHost == 0 {
+		// Proxied calls go to a few API hosts, many at once: keep a
+		// connection for each rather than dial per call.
+		policy.IdlePerHost = DefaultIdlePerHost
+	}
 	// Redirects come back to ServeHTTP, which passes on only those that
 	// stay on an allowed base.
 	client := &http.Client{Transport: policy.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error {

@@ -53,24 +53,24 @@ const floodWorkload = "password_flood"
 // benchWorkloads are measured in this order, after the two ceilings.
 var benchWorkloads = []workload{
 	{"client_credentials", true, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
+		return b.form("/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
 	}},
 	{"client_credentials_hmac", false, func(b *benchEnv) newRequest {
-		return b.formAs(b.hmacID, b.hmacSecret, "/bench-hmac/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
+		return b.formAs(b.hmacID, b.hmacSecret, "/"+b.api+"-hmac/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
 	}},
 	{"password", true, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/token", func(int) url.Values {
+		return b.form("/oauth2/token", func(int) url.Values {
 			return url.Values{"grant_type": {"password"}, "username": {"user"}, "password": {"bench-password"}}
 		})
 	}},
 	{floodWorkload, true, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
+		return b.form("/oauth2/token", func(int) url.Values { return url.Values{"grant_type": {"client_credentials"}} })
 	}},
 	{"introspect", false, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/introspect", func(int) url.Values { return url.Values{"token": {b.accessToken}} })
+		return b.form("/oauth2/introspect", func(int) url.Values { return url.Values{"token": {b.accessToken}} })
 	}},
 	{"connection_token", false, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/token", func(int) url.Values {
+		return b.form("/oauth2/token", func(int) url.Values {
 			if b.seeded > 0 {
 				return url.Values{"client_user_identity": {fmt.Sprintf("seed-%d", rand.IntN(b.seeded))}}
 			}
@@ -78,20 +78,22 @@ var benchWorkloads = []workload{
 		})
 	}},
 	{"connection_refresh", false, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/token", func(w int) url.Values {
+		return b.form("/oauth2/token", func(w int) url.Values {
 			return url.Values{"client_user_identity": {fmt.Sprintf("user-%d", w)}, "force_refresh": {"true"}}
 		})
 	}},
+	{"proxy", false, (*benchEnv).proxyRequest},
 	{"authorize", false, func(b *benchEnv) newRequest {
-		return b.form("/bench/oauth2/provider/authorize", func(w int) url.Values {
+		return b.form("/oauth2/provider/authorize", func(w int) url.Values {
 			return url.Values{"client_user_identity": {fmt.Sprintf("user-%d", w)}}
 		})
 	}},
 }
 
-// form returns a request builder for a client-authenticated form POST.
+// form returns a request builder for a client-authenticated form POST
+// to path under the bench API.
 func (b *benchEnv) form(path string, params func(worker int) url.Values) newRequest {
-	return b.formAs(b.clientID, b.secret, path, params)
+	return b.formAs(b.clientID, b.secret, "/"+b.api+path, params)
 }
 
 func (b *benchEnv) formAs(id, secret, path string, params func(worker int) url.Values) newRequest {
@@ -104,16 +106,34 @@ func (b *benchEnv) formAs(id, secret, path string, params func(worker int) url.V
 	}
 }
 
-func (b *benchEnv) ceilingRequest(base string) newRequest {
+// ceilingRequest builds the ceilings' request: a client_credentials form
+// POST to u with Basic credentials, as the broker's token requests are.
+func (b *benchEnv) ceilingRequest(u string) newRequest {
 	return func(int) *http.Request {
-		req, _ := http.NewRequest(http.MethodPost, base+"/ceiling", strings.NewReader("grant_type=client_credentials"))
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("grant_type=client_credentials"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(b.clientID, b.secret)
+		return req
+	}
+}
+
+// proxyRequest builds a cached-token proxy call: GET through the
+// connection of user-shared to the instant upstream's API.
+func (b *benchEnv) proxyRequest() newRequest {
+	u := b.broker + "/" + b.api + "/oauth2/proxy/up/items"
+	return func(int) *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.SetBasicAuth(b.clientID, b.secret)
+		req.Header.Set("X-Client-User-Identity", "user-shared")
 		return req
 	}
 }
 
 // benchCmd is `oauth2broker bench`.
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "ceiling" {
+		return benchCeilingCmd(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 10*time.Second, "how long each workload runs")
@@ -122,11 +142,16 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	seed := fs.Int("connections", 0, "seed this many connections first; connection_token then reads random ones")
 	flags := addBenchFlags(fs)
+	target := addTargetFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *concurrency < 1 || *duration <= 0 {
 		return usagef("--concurrency and --duration must be positive")
+	}
+	if target.target != "" {
+		target.concurrency, target.duration, target.only, target.connections = *concurrency, *duration, *only, *seed
+		return runTarget(ctx, *target, *asJSON, stdout, stderr)
 	}
 	tune, err := flags.tune()
 	if err != nil {
@@ -166,8 +191,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func runBench(ctx context.Context, b *benchEnv, concurrency int, d time.Duration, only string) *benchReport {
 	rep := &benchReport{Workloads: map[string]loadResult{}, Concurrency: concurrency, DurationS: d.Seconds(), CPUs: runtime.NumCPU(), CPUModel: cpuModel()}
-	rep.CeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.ceiling)).RPS
-	rep.SignCeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.signCeiling)).RPS
+	rep.CeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.ceiling+netCeilingPath)).RPS
+	rep.SignCeilingRPS = drive(ctx, b.client, concurrency, d, b.ceilingRequest(b.signCeiling+netCeilingPath)).RPS
 	for _, w := range benchWorkloads {
 		named := slices.Contains(strings.Split(only, ","), w.name)
 		if !named && (only != "" || w.name == floodWorkload) {
@@ -247,16 +272,6 @@ func cpuModel() string {
 
 // maxRSSMB is the process's peak resident set (VmHWM), in MB.
 func maxRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb float64
-			fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
-			return kb / 1024
-		}
-	}
-	return 0
+	kb, _ := procStatusKB("self", "VmHWM:")
+	return kb / 1024
 }

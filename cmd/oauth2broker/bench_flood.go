@@ -73,7 +73,7 @@ func (f *benchFlags) tune() (func(*benchEnv), error) {
 // floodRequest builds failed password logins: an unknown username each
 // time (each still costs a full hash), from one of the flood's sources.
 func (b *benchEnv) floodRequest() newRequest {
-	login := b.form("/bench/oauth2/token", func(int) url.Values {
+	login := b.form("/oauth2/token", func(int) url.Values {
 		return url.Values{"grant_type": {"password"}, "username": {"flood-" + strconv.Itoa(rand.IntN(1<<30))}, "password": {"wrong"}}
 	})
 	return func(w int) *http.Request {

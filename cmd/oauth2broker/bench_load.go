@@ -26,6 +26,34 @@ type newRequest func(worker int) *http.Request
 // drive runs concurrency workers over keep-alive HTTP for d, each sending
 // requests built by next and reading every answer to the end.
 func drive(ctx context.Context, client *http.Client, concurrency int, d time.Duration, next newRequest) loadResult {
+	return runWorkers(ctx, concurrency, d, func(ctx context.Context, w int, lat *[]time.Duration, errs *int) {
+		for ctx.Err() == nil {
+			req := next(w)
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				if ctx.Err() == nil {
+					*errs++
+				}
+				continue
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			*lat = append(*lat, time.Since(t0))
+			if resp.StatusCode != http.StatusOK {
+				*errs++
+			}
+		}
+	})
+}
+
+// worker sends requests until ctx ends, recording each answer's latency
+// in lat and each failure or non-200 answer in errs.
+type worker func(ctx context.Context, w int, lat *[]time.Duration, errs *int)
+
+// runWorkers runs concurrency workers for d and summarizes what they
+// recorded.
+func runWorkers(ctx context.Context, concurrency int, d time.Duration, work worker) loadResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	lat := make([][]time.Duration, concurrency)
@@ -36,23 +64,7 @@ func drive(ctx context.Context, client *http.Client, concurrency int, d time.Dur
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				req := next(w)
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						errs[w]++
-					}
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat[w] = append(lat[w], time.Since(t0))
-				if resp.StatusCode != http.StatusOK {
-					errs[w]++
-				}
-			}
+			work(ctx, w, &lat[w], &errs[w])
 		}()
 	}
 	wg.Wait()

@@ -34,7 +34,9 @@ type benchEnv struct {
 	upstream    string
 	clientID    string
 	secret      string
-	hmacID      string // a client of API bench-hmac (token_format hmac)
+	api         string // the API the workloads call ("bench"); its hmac twin is api+"-hmac"
+	adminToken  string
+	hmacID      string // a client of API api-hmac (token_format hmac)
 	hmacSecret  string
 	accessToken string
 	closers     []func()
@@ -120,9 +122,7 @@ func (b *benchEnv) listen(h http.Handler) (string, error) {
 // startBench starts the servers on a fresh bbolt file in dir, with the
 // environment changed by tune (when not nil) before the broker starts.
 func startBench(ctx context.Context, dir string, concurrency int, tune func(*benchEnv)) (*benchEnv, error) {
-	b := &benchEnv{dir: dir, client: &http.Client{Transport: &http.Transport{
-		MaxIdleConns: 4 * concurrency, MaxIdleConnsPerHost: 2 * concurrency, DisableCompression: true,
-	}}}
+	b := &benchEnv{dir: dir, client: benchClient(concurrency), api: "bench", adminToken: benchAdminToken}
 	if tune != nil {
 		tune(b)
 	}
@@ -154,6 +154,14 @@ func startBench(ctx context.Context, dir string, concurrency int, tune func(*ben
 	return b, b.provision(concurrency)
 }
 
+// benchClient is the load generator's HTTP client: keep-alive, room for
+// every worker's connection.
+func benchClient(concurrency int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConns: 4 * concurrency, MaxIdleConnsPerHost: 2 * concurrency, DisableCompression: true,
+	}}
+}
+
 // call sends a JSON (admin) or form request and decodes the JSON answer.
 func (b *benchEnv) call(method, u string, body any, form url.Values, basic bool) (map[string]any, error) {
 	var rd io.Reader
@@ -167,7 +175,7 @@ func (b *benchEnv) call(method, u string, body any, form url.Values, basic bool)
 	req, _ := http.NewRequest(method, u, rd)
 	req.Header.Set("Content-Type", ctype)
 	if strings.Contains(u, "/admin/v1/") {
-		req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+		req.Header.Set("Authorization", "Bearer "+b.adminToken)
 	} else if basic {
 		req.SetBasicAuth(b.clientID, b.secret)
 	}
@@ -188,30 +196,32 @@ func (b *benchEnv) call(method, u string, body any, form url.Values, basic bool)
 // per worker plus a shared one, and an access token to introspect.
 func (b *benchEnv) provision(concurrency int) error {
 	admin := b.broker + "/admin/v1/apis"
+	api := admin + "/" + b.api
 	steps := []struct {
 		method, url string
 		body        any
 	}{
-		{"POST", admin, map[string]any{"name": "bench"}},
-		{"POST", admin + "/bench/users", map[string]any{"username": "user", "password": "bench-password"}},
-		{"PUT", admin + "/bench/providers/up", map[string]any{"type": "oauth2", "auth_url": b.upstream + "/auth", "token_url": b.upstream + "/token", "client_id": "bench", "client_secret": "bench-secret", "scopes": []string{"read"}}},
+		{"POST", admin, map[string]any{"name": b.api}},
+		{"POST", api + "/users", map[string]any{"username": "user", "password": "bench-password"}},
+		{"PUT", api + "/providers/up", map[string]any{"type": "oauth2", "auth_url": b.upstream + "/auth", "token_url": b.upstream + "/token",
+			"client_id": "bench", "client_secret": "bench-secret", "scopes": []string{"read"}, "api_base_urls": []string{b.upstream + "/api"}}},
 	}
 	for i, s := range steps {
 		if _, err := b.call(s.method, s.url, s.body, nil, false); err != nil {
 			return err
 		}
 		if i == 0 {
-			c, err := b.call("POST", admin+"/bench/clients", map[string]any{"grant_types": []string{"client_credentials", "password", "connection"}, "scopes": []string{"read"}}, nil, false)
+			c, err := b.call("POST", api+"/clients", map[string]any{"grant_types": []string{"client_credentials", "password", "connection", "proxy"}, "scopes": []string{"read"}}, nil, false)
 			if err != nil {
 				return err
 			}
 			b.clientID, b.secret = c["client_id"].(string), c["client_secret"].(string)
 		}
 	}
-	if _, err := b.call("POST", admin, map[string]any{"name": "bench-hmac", "token_format": "hmac"}, nil, false); err != nil {
+	if _, err := b.call("POST", admin, map[string]any{"name": b.api + "-hmac", "token_format": "hmac"}, nil, false); err != nil {
 		return err
 	}
-	hc, err := b.call("POST", admin+"/bench-hmac/clients", map[string]any{"grant_types": []string{"client_credentials"}}, nil, false)
+	hc, err := b.call("POST", api+"-hmac/clients", map[string]any{"grant_types": []string{"client_credentials"}}, nil, false)
 	if err != nil {
 		return err
 	}
@@ -224,7 +234,7 @@ func (b *benchEnv) provision(concurrency int) error {
 	if err := b.connect("user-shared"); err != nil {
 		return err
 	}
-	tok, err := b.call("POST", b.broker+"/bench/oauth2/token", nil, url.Values{"grant_type": {"client_credentials"}}, true)
+	tok, err := b.call("POST", b.broker+"/"+b.api+"/oauth2/token", nil, url.Values{"grant_type": {"client_credentials"}}, true)
 	if err != nil {
 		return err
 	}
@@ -235,7 +245,7 @@ func (b *benchEnv) provision(concurrency int) error {
 // connect runs the authorization-code flow for one identity: the instant
 // upstream redirects back to the broker's callback at once.
 func (b *benchEnv) connect(identity string) error {
-	a, err := b.call("POST", b.broker+"/bench/oauth2/provider/authorize", nil, url.Values{"client_user_identity": {identity}}, true)
+	a, err := b.call("POST", b.broker+"/"+b.api+"/oauth2/provider/authorize", nil, url.Values{"client_user_identity": {identity}}, true)
 	if err != nil {
 		return err
 	}
@@ -255,31 +265,57 @@ func (b *benchEnv) connect(identity string) error {
 // broker to measure how long opening the grown store takes.
 func (b *benchEnv) seed(ctx context.Context, n, workers int) (time.Duration, error) {
 	t0 := time.Now()
-	var next atomic.Int64
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					errs <- nil
-					return
-				}
-				ts := &providers.TokenSet{AccessToken: fmt.Sprintf("seed-at-%d", i), RefreshToken: "seed-rt", TokenType: "Bearer",
-					Expiry: time.Now().Add(24 * time.Hour), Scope: "read"}
-				if err := b.srv.ImportConnection(ctx, "bench", b.clientID, fmt.Sprintf("seed-%d", i), "up", ts); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	for w := 0; w < workers; w++ {
-		if err := <-errs; err != nil {
-			return 0, err
-		}
+	err := inParallel(ctx, n, workers, func(i int) error {
+		ts := &providers.TokenSet{AccessToken: fmt.Sprintf("seed-at-%d", i), RefreshToken: "seed-rt", TokenType: "Bearer",
+			Expiry: time.Now().Add(24 * time.Hour), Scope: "read"}
+		return b.srv.ImportConnection(ctx, b.api, b.clientID, fmt.Sprintf("seed-%d", i), "up", ts)
+	})
+	if err != nil {
+		return 0, err
 	}
 	seeding := time.Since(t0)
 	b.stopBroker()
 	return seeding, b.startBroker(ctx)
+}
+
+// connectMany connects n more identities (conn-0 … conn-n-1) through the
+// authorization-code flow, workers at a time, as a client would: over
+// HTTP only, so it works against a broker in another process.
+func (b *benchEnv) connectMany(ctx context.Context, n, workers int) error {
+	return inParallel(ctx, n, workers, func(i int) error { return b.connect(fmt.Sprintf("conn-%d", i)) })
+}
+
+// inParallel calls fn(0) … fn(n-1), workers at a time, and returns the
+// first error (the calls not yet started are then skipped).
+func inParallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					break
+				}
+				if err := fn(int(i)); err != nil {
+					cancel()
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
 }

@@ -74,6 +74,10 @@ Server:
       try it offline: a demo API, client and OpenID provider, and the curl commands of the round trip
   oauth2broker bench [--duration 10s] [--concurrency 32] [--workloads a,b] [--json]
       measure the token endpoint's workloads against a bare-route ceiling, in-process on loopback
+  oauth2broker bench --target URL --ceiling URL --admin-token TOKEN [--pid PID] [--rounds 3] [--connections N]
+      drive a running broker from this process: req/s, p50/p99 and the server's CPU µs per request, vs the ceilings
+  oauth2broker bench ceiling [--listen 127.0.0.1:9090]
+      serve the ceilings (net/http and Gin), the instant upstream and /metrics, for bench --target
   oauth2broker migrate --from SRC --to DST [--merge] [--dry-run]
       copy the APIs and their records between stores (bbolt:PATH, etcd://host:2379/prefix)
   oauth2broker backup [--out FILE] [--force] [--url URL] [--admin-token TOKEN]

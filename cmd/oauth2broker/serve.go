@@ -41,6 +41,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	tuneGC(os.LookupEnv)
 	warnings, err := readSecretFiles(&s)
 	for _, w := range warnings {
 		log.Warn(w)
@@ -104,6 +105,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, onListen func(n
 	defer srv.Close()
 	if err := srv.Apply(ctx, decl); err != nil {
 		return fmt.Errorf("applying the configuration file: %w", err)
+	}
+	if s.DebugPprofAddr != "" {
+		_, stop, err := servePprof(s.DebugPprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	logStart(log, s, ln.Addr(), publicURL, len(decl.APIs))
 	logOutbound(log, out)

@@ -35,6 +35,7 @@ type settings struct {
 	// upstreams and webhooks; OutboundDeny the deny list (outbound.ParseDeny).
 	OutboundAllowHTTPLoopback string
 	OutboundDeny              string
+	DebugPprofAddr            string // a loopback address serving the Go profiler; empty: off
 	AdminTokenFile            string // a file holding AdminToken (secrets.go)
 	EncryptionKeyFile         string // a file holding EncryptionKey (secrets.go)
 	// secretFlags names the secret flags given on the command line
@@ -99,6 +100,8 @@ func settingTable() []setting {
 			func(s *settings) *string { return &s.AdminToken }, func(f *fileConfig) string { return f.AdminToken }},
 		{"admin-token-file", "OAUTH2BROKER_ADMIN_TOKEN_FILE", "file holding the admin token (one line), so that it shows neither in ps nor in the environment",
 			func(s *settings) *string { return &s.AdminTokenFile }, nil},
+		{"debug-pprof-addr", "OAUTH2BROKER_DEBUG_PPROF_ADDR", "serve the Go profiler (/debug/pprof/) on this loopback address, apart from the broker (default off)",
+			func(s *settings) *string { return &s.DebugPprofAddr }, nil},
 		{"encryption-key-file", "OAUTH2BROKER_ENCRYPTION_KEY_FILE", "file holding the base64 encryption key (one line), instead of --encryption-key",
 			func(s *settings) *string { return &s.EncryptionKeyFile }, nil},
 	}
