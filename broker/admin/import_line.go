@@ -32,6 +32,10 @@ type importLine struct {
 	Metadata map[string]any `json:"metadata"`
 }
 
+// maxImportName bounds client_id and provider: a client id has at most
+// 128 bytes, a provider name 63.
+const maxImportName = 128
+
 // maxMetadata bounds the metadata keys of one imported connection.
 const maxMetadata = 32
 
@@ -98,6 +102,10 @@ func (in importLine) check() error {
 		return errors.New("provider is required")
 	case in.AccessToken == "":
 		return errors.New("access_token is required")
+	case len(in.ClientID) > maxImportName || len(in.Provider) > maxImportName:
+		// Longer is no client id nor provider name; and the import
+		// remembers the names it looked up (maxCached of them).
+		return fmt.Errorf("client_id and provider must be at most %d bytes", maxImportName)
 	case len(in.Metadata) > maxMetadata:
 		return fmt.Errorf("metadata may hold at most %d keys", maxMetadata)
 	}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -61,6 +62,10 @@ func templateFuncs() template.FuncMap {
 			return Prefix + "apis/" + api + "/" + tab
 		},
 		"prefix": func() string { return Prefix },
+		// seg escapes a value set by an admin or a key (a username may
+		// hold "/" and "..") as one path segment of a form's action, so
+		// the browser cannot resolve it into another API's route.
+		"seg": url.PathEscape,
 	}
 }
 

@@ -108,9 +108,16 @@ func New(cfg Config) (*Stream, error) {
 	return s, nil
 }
 
+// emitTimeout bounds the store writes of one Emit.
+const emitTimeout = 10 * time.Second
+
 // Emit audits e and, for a connection event of a client with a webhook,
 // stores the delivery and wakes the deliverer.
 func (s *Stream) Emit(ctx context.Context, e Event) {
+	// The change is made: its record must not go with the request (a
+	// caller closing its connection cancels ctx), nor wait forever.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emitTimeout)
+	defer cancel()
 	s.audit(ctx, e)
 	if e.Connection != nil {
 		s.enqueue(ctx, e.Type, *e.Connection)
