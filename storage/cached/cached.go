@@ -182,7 +182,7 @@ func cloneClient(c storage.Client) storage.Client {
 }
 
 func cloneProvider(p storage.Provider) storage.Provider {
-	p.Config, p.SealedClientSecret = slices.Clone(p.Config), slices.Clone(p.SealedClientSecret)
+	p.Config, p.SealedClientSecret, p.SealedRegistration = slices.Clone(p.Config), slices.Clone(p.SealedClientSecret), slices.Clone(p.SealedRegistration)
 	return p
 }
 
