@@ -515,3 +515,58 @@ func TestProxyAnswerVariesByIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyConcurrent401sRefreshOnce: calls that the upstream refused
+// with the same token, one after another, cause one forced refresh: a
+// call whose refused token was already replaced retries with the new
+// one.
+func TestProxyConcurrent401sRefreshOnce(t *testing.T) {
+	const n = 6
+	arrived, release, retried := make(chan struct{}, n), make(chan struct{}), make(chan struct{}, n)
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer at-1" {
+			arrived <- struct{}{}
+			<-release
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		retried <- struct{}{}
+	})
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			resp, err := http.DefaultClient.Do(e.proxyReq("GET", "/x", nil))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wait := func(ch chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+	for range n {
+		wait(arrived, "the calls with the old token")
+	}
+	// Each 401 is answered after the previous call retried: a forced
+	// refresh per 401 would not share a flight with the one before.
+	for range n {
+		release <- struct{}{}
+		wait(retried, "a retry")
+	}
+	for range n {
+		if s := <-statuses; s != 200 {
+			t.Errorf("got %d, want 200", s)
+		}
+	}
+	if got := e.Fake.RefreshCount(); got != 1 {
+		t.Errorf("refreshes: got %d, want 1 for %d calls refused the same token", got, n)
+	}
+}
