@@ -117,6 +117,16 @@ type Provider interface {
 	Refresh(ctx context.Context, ts *TokenSet) (*TokenSet, error)
 }
 
+// DefaultScoper is a Provider that reports the scopes an authorization
+// request naming none asks for: its configured scopes, or the ones it
+// fills in itself (a catalog entry's default_scopes, an MCP server's
+// advertised scopes, OIDC's openid). The broker records them as the
+// requested scope, which is the granted one when the token answer
+// omits scope (RFC 6749 §5.1).
+type DefaultScoper interface {
+	DefaultScopes() []string
+}
+
 // Revoker is a Provider that can revoke tokens at the upstream.
 type Revoker interface {
 	// Revoke revokes the grant behind ts (RFC 7009 or the provider's own

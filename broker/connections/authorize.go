@@ -103,6 +103,11 @@ func (m *Manager) Authorize(ctx context.Context, api storage.API, client storage
 	if err != nil {
 		return nil, err
 	}
+	if d, ok := up.(providers.DefaultScoper); ok && strings.TrimSpace(r.Scope) == "" {
+		// Recorded as requested: the granted scope when the token
+		// answer omits it (RFC 6749 §5.1), kept for a step-up.
+		r.Scope = strings.Join(d.DefaultScopes(), " ")
+	}
 	st, err := m.newState(api.Name, client.ID, r, p)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"time"
@@ -18,6 +19,26 @@ type TokenRequest struct {
 	Provider string
 	// Force refreshes even a fresh token.
 	Force bool
+	// Refused, with Force, is the TokenHash of the access token an
+	// upstream refused (HTTP 401): the forced refresh happens only if
+	// that token is still the stored one, so that many calls refused
+	// the same token cause one refresh, not one each.
+	Refused []byte
+}
+
+// TokenHash is the SHA-256 of an access token, for
+// TokenRequest.Refused.
+func TokenHash(token string) []byte {
+	return hash(token)
+}
+
+// forced reports whether r forces a refresh of cur: Force, and cur's
+// access token is the refused one when r names it.
+func (r TokenRequest) forced(cur *Result) bool {
+	if !r.Force {
+		return false
+	}
+	return r.Refused == nil || subtle.ConstantTimeCompare(hash(cur.Tokens.AccessToken), r.Refused) == 1
 }
 
 // Result is a connection with its current token set. Results may be shared
@@ -57,7 +78,7 @@ func (m *Manager) Token(ctx context.Context, api storage.API, r TokenRequest) (*
 	return m.flight.do(ctx, api.Name+"\x00"+id, func() (*Result, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
-		return m.refresh(ctx, api.Name, id, func(cur *Result) bool { return r.Force || !m.fresh(cur.Tokens) })
+		return m.refresh(ctx, api.Name, id, func(cur *Result) bool { return r.forced(cur) || !m.fresh(cur.Tokens) })
 	})
 }
 

@@ -24,13 +24,13 @@ func (p *Proxy) forward(c *gin.Context, k *call) (int, error) {
 	defer cancel()
 	deadline := time.AfterFunc(p.cfg.Timeout, cancel)
 	defer deadline.Stop()
-	resp, err := p.exchange(ctx, c, k, false)
+	resp, err := p.exchange(ctx, c, k, nil)
 	if err != nil {
 		return 0, err
 	}
 	if resp.StatusCode == http.StatusUnauthorized && k.body.replayable() {
 		drain(resp)
-		if resp, err = p.exchange(ctx, c, k, true); err != nil {
+		if resp, err = p.exchange(ctx, c, k, k.sent); err != nil {
 			return 0, err
 		}
 	}
@@ -72,15 +72,16 @@ func checkRedirect(k *call, resp *http.Response) error {
 }
 
 // exchange gets the connection's token (refreshed when about to expire,
-// or forced) and sends one upstream request.
-func (p *Proxy) exchange(ctx context.Context, c *gin.Context, k *call, force bool) (*http.Response, error) {
+// or when refused, the hash of the token the upstream refused, is still
+// the stored one) and sends one upstream request.
+func (p *Proxy) exchange(ctx context.Context, c *gin.Context, k *call, refused []byte) (*http.Response, error) {
 	res, err := p.cfg.Connections.Token(ctx, k.api, connections.TokenRequest{
-		ClientID: k.client.ID, Identity: k.identity, Provider: k.provider, Force: force,
+		ClientID: k.client.ID, Identity: k.identity, Provider: k.provider, Force: refused != nil, Refused: refused,
 	})
 	if err != nil {
 		return nil, err
 	}
-	k.granted = res.Conn.Scope
+	k.granted, k.sent = res.Conn.Scope, connections.TokenHash(res.Tokens.AccessToken)
 	req, err := http.NewRequestWithContext(ctx, c.Request.Method, k.target.String(), k.body.reader())
 	if err != nil {
 		return nil, protocol.ErrServerError.WithCause(err)

@@ -155,6 +155,8 @@ type call struct {
 	body     *body
 	// granted is the connection's scope, once its token was read.
 	granted string
+	// sent is the connections.TokenHash of the access token sent last.
+	sent []byte
 }
 
 func (p *Proxy) serve(c *gin.Context) {

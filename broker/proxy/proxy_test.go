@@ -336,7 +336,7 @@ func TestProxyRefusesEscapes(t *testing.T) {
 	defer evil.Close()
 	host := strings.TrimPrefix(evil.URL, "http://")
 	for _, p := range []string{
-		"/../x", "/a/../../x", "//" + host + "/x", "/%2F%2F" + host, "/%2f..%2fx", "/%2e%2e/x", "/@" + host + "/x",
+		"/../x", "/a/../../x", "//" + host + "/x", "/%2F%2F" + host, "/%2f..%2fx", "/%2e%2e/x", "//evil@" + host + "/x", "/%2F%2Fevil@" + host,
 		"/" + evil.URL + "/x", "/a%5c..%5cb", "/a\\..\\b", "/./x", "/..;/x", "/a/..%3B/..%3B/x", "/http:%2F%2F" + host,
 	} {
 		req, err := http.NewRequest("GET", e.URL+"/fed/oauth2/proxy/fake"+p, nil)
@@ -513,5 +513,102 @@ func TestProxyAnswerVariesByIdentity(t *testing.T) {
 		if !strings.Contains(vary, want) {
 			t.Errorf("Vary: got %q, want it to name %s", a.Header.Values("Vary"), want)
 		}
+	}
+}
+
+// TestProxyConcurrent401sRefreshOnce: calls that the upstream refused
+// with the same token, one after another, cause one forced refresh: a
+// call whose refused token was already replaced retries with the new
+// one.
+func TestProxyConcurrent401sRefreshOnce(t *testing.T) {
+	const n = 6
+	arrived, release, retried := make(chan struct{}, n), make(chan struct{}), make(chan struct{}, n)
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer at-1" {
+			arrived <- struct{}{}
+			<-release
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		retried <- struct{}{}
+	})
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			resp, err := http.DefaultClient.Do(e.proxyReq("GET", "/x", nil))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wait := func(ch chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+	for range n {
+		wait(arrived, "the calls with the old token")
+	}
+	// Each 401 is answered after the previous call retried: a forced
+	// refresh per 401 would not share a flight with the one before.
+	for range n {
+		release <- struct{}{}
+		wait(retried, "a retry")
+	}
+	for range n {
+		if s := <-statuses; s != 200 {
+			t.Errorf("got %d, want 200", s)
+		}
+	}
+	if got := e.Fake.RefreshCount(); got != 1 {
+		t.Errorf("refreshes: got %d, want 1 for %d calls refused the same token", got, n)
+	}
+}
+
+// TestProxyAtSignStaysOnBase: "@" and "%40" in a path reach the
+// configured host with that path (Microsoft Graph's
+// /users/name@domain); forms meant to turn the path into userinfo
+// reach no other host.
+func TestProxyAtSignStaysOnBase(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+	})
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("evil host reached: %s", r.URL)
+	}))
+	defer evil.Close()
+	host := strings.TrimPrefix(evil.URL, "http://")
+	for _, tt := range []struct{ path, want string }{
+		{"/users/a@b.com", "/v1/users/a@b.com"},
+		{"/users/a%40b.com/messages", "/v1/users/a@b.com/messages"},
+		{"/@" + host + "/x", "/v1/@" + host + "/x"},
+		{"/..@" + host, "/v1/..@" + host},
+		{"/u:p@" + host + "/x", "/v1/u:p@" + host + "/x"},
+		{"/%40" + host, "/v1/@" + host},
+	} {
+		mu.Lock()
+		paths = nil
+		mu.Unlock()
+		req := e.proxyReq("GET", "", nil)
+		req.URL.Opaque = "//" + strings.TrimPrefix(e.URL, "http://") + "/fed/oauth2/proxy/fake" + tt.path
+		if a := e.do(req); a.Status != 200 {
+			t.Errorf("%s: got %d %s, want 200", tt.path, a.Status, a.Body)
+			continue
+		}
+		mu.Lock()
+		if len(paths) != 1 || paths[0] != tt.want {
+			t.Errorf("%s: upstream got %q, want %q", tt.path, paths, tt.want)
+		}
+		mu.Unlock()
 	}
 }

@@ -10,13 +10,16 @@ import (
 
 // errBadPath answers a path that could leave the provider's API base.
 var errBadPath = protocol.ErrInvalidRequest.WithDescription(
-	`proxy path refused: it must stay under the provider's API base (no "..", "//", "@", "\", encoded slash, dot or control character)`)
+	`proxy path refused: it must stay under the provider's API base (no "..", "//", "\", encoded slash, dot or control character)`)
 
 // target builds the upstream URL of rest, the escaped path after
 // /oauth2/proxy/{provider} (empty or starting with "/"), under base, with
 // the client's raw query. It refuses any path that could name another
-// host or climb out of base's path; the result is checked again against
-// base's scheme, host and path.
+// host or climb out of base's path; the result, and the result as the
+// HTTP client parses it again from its string form, are checked against
+// base's scheme, host and path. "@" is allowed (Microsoft Graph's
+// /users/name@domain): the path is joined after base's host and starts
+// with "/", so it can never be read as userinfo.
 func target(base *url.URL, rest, rawQuery string) (*url.URL, error) {
 	if !safePath(rest) {
 		return nil, errBadPath
@@ -31,21 +34,24 @@ func target(base *url.URL, rest, rawQuery string) (*url.URL, error) {
 	if !under(base, u) {
 		return nil, errBadPath
 	}
+	if again, err := url.Parse(u.String()); err != nil || !under(base, again) || again.Path != u.Path {
+		return nil, errBadPath
+	}
 	return u, nil
 }
 
 // safePath reports whether p (escaped or decoded) has no part that could
-// change the host or climb: no "//", "\", "@", no "." or ".." segment (nor "..;x"),
+// change the host or climb: no "//", "\", no "." or ".." segment (nor "..;x"),
 // no encoded slash, backslash or dot, no control character.
 func safePath(p string) bool {
 	if p != "" && p[0] != '/' {
 		return false
 	}
-	if strings.Contains(p, "//") || strings.ContainsAny(p, "\\@") {
+	if strings.Contains(p, "//") || strings.Contains(p, "\\") {
 		return false
 	}
 	lower := strings.ToLower(p)
-	for _, enc := range []string{"%2f", "%5c", "%2e", "%00", "%40"} {
+	for _, enc := range []string{"%2f", "%5c", "%2e", "%00"} {
 		if strings.Contains(lower, enc) {
 			return false
 		}

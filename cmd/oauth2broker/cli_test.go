@@ -238,6 +238,17 @@ func testCLIProvidersAndConnections(t *testing.T) {
 	if code != exitError || !strings.Contains(errOut, "not_found") {
 		t.Errorf("connection delete of an unknown id: got exit %d, stderr %q; want 1 and not_found", code, errOut)
 	}
+	mustCLI(t, "provider", "put", "--api", "shop", "up", "--type", "oauth2", "--auth-url", "https://up.example/authorize",
+		"--token-url", "https://up.example/token", "--client-id", "broker",
+		"--api-base-url", "https://api.up.example", "--api-base-url", "https://uploads.up.example/v2")
+	wantContains(t, "provider get of api_base_urls", mustCLI(t, "provider", "get", "--api", "shop", "up"), "api_base_urls:", "https://uploads.up.example/v2")
+	if got := decode[providerOut](t, mustCLI(t, "provider", "get", "--api", "shop", "up", "--json")).APIBaseURLs; strings.Join(got, " ") != "https://api.up.example https://uploads.up.example/v2" {
+		t.Errorf("provider put --api-base-url: got api_base_urls %q, want both in order", got)
+	}
+	if code, _, errOut := cli("provider", "put", "--api", "shop", "up", "--type", "oauth2", "--auth-url", "https://up.example/authorize",
+		"--token-url", "https://up.example/token", "--client-id", "broker", "--api-base-url", "http://api.up.example"); code != exitError || !strings.Contains(errOut, "api_base_urls") {
+		t.Errorf("provider put --api-base-url over plain http: exit %d, stderr %q; want 1 naming api_base_urls", code, errOut)
+	}
 	wantContains(t, "provider delete", mustCLI(t, "provider", "delete", "--api", "shop", "up"), "deleted provider up")
 	out = mustCLI(t, "provider", "put", "--api", "shop", "notes", "--type", "mcp", "--server-url", "https://mcp.example.com/mcp")
 	wantContains(t, "provider put of an MCP server", out, "saved provider notes", "/shop/oauth2/provider/callback/notes")

@@ -16,7 +16,7 @@ type providerFlags struct {
 	revocationURL, userinfoURL, authStyle    string
 	clientID, callback                       string
 	secretFromStdin                          bool
-	scopes, allowedScopes                    stringList
+	scopes, allowedScopes, apiBaseURLs       stringList
 	authParams                               keyValues
 	vars                                     keyValues
 	// set carries any setting by its JSON name: every setting of
@@ -39,6 +39,7 @@ func (f *providerFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.secretFromStdin, "client-secret-stdin", false, "read the broker's client_secret at the provider from the first line of standard input")
 	fs.Var(&f.scopes, "scope", "a scope to request upstream (repeatable)")
 	fs.Var(&f.allowedScopes, "allowed-scope", "a further upstream scope apps may ask for at authorize (repeatable)")
+	fs.Var(&f.apiBaseURLs, "api-base-url", "an API base URL the proxy may reach, https (the first is the default; repeatable; replaces a template's defaults)")
 	fs.StringVar(&f.callback, "callback", "", `the redirect URI registered at the provider: "provider" (its own path, the default for a new provider) or "shared" (the API's one callback); an existing provider keeps its own when omitted`)
 	fs.Var(f.authParams, "auth-param", "an extra authorization request parameter K=V (repeatable)")
 	fs.Var(f.vars, "var", "a template variable K=V, such as tenant=contoso (repeatable; see oauth2broker providers show NAME)")
@@ -51,6 +52,7 @@ func (f *providerFlags) body() map[string]any {
 		"token_url": f.tokenURL, "revocation_url": f.revocationURL, "userinfo_url": f.userinfoURL,
 		"auth_style": f.authStyle, "client_id": f.clientID, "scopes": f.scopes, "auth_params": f.authParams,
 		"vars": f.vars, "allowed_scopes": f.allowedScopes, "callback": f.callback,
+		"api_base_urls": f.apiBaseURLs,
 	}
 	for k, v := range f.set {
 		if json.Valid([]byte(v)) {

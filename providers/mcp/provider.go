@@ -208,6 +208,16 @@ func (p *Provider) Metadata() *Metadata { return p.md }
 // registered yet (the broker registers before any flow).
 var errNotRegistered = fmt.Errorf("mcp: %w: the broker is not registered at the authorization server yet", providers.ErrInvalidClient)
 
+// DefaultScopes implements providers.DefaultScoper: the configured
+// scopes, else those of the server's challenge or metadata; none before
+// registration.
+func (p *Provider) DefaultScopes() []string {
+	if p.inner == nil {
+		return nil
+	}
+	return p.inner.DefaultScopes()
+}
+
 // AuthCodeURL implements providers.Provider; empty before registration.
 func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
 	if p.inner == nil {

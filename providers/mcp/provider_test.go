@@ -171,6 +171,9 @@ func TestFlowSendsResource(t *testing.T) {
 	if q.Get("resource") != f.URL+"/mcp" || q.Get("client_id") != cimd || q.Get("scope") != "mcp:tools" || q.Get("code_challenge_method") != "S256" {
 		t.Errorf("authorization URL %s", au)
 	}
+	if got := p.DefaultScopes(); strings.Join(got, " ") != "mcp:tools" {
+		t.Errorf("DefaultScopes: got %q, want the metadata's [mcp:tools], recorded as requested", got)
+	}
 	ctx := context.Background()
 	ts, err := p.Exchange(ctx, "code", providers.AuthRequest{Verifier: strings.Repeat("v", 43), RedirectURL: redirect})
 	if err != nil {

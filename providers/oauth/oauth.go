@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,6 +129,10 @@ func (p *Provider) pkceChallenge(verifier string) []oauth2.AuthCodeOption {
 	}
 	return []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
 }
+
+// DefaultScopes implements providers.DefaultScoper: the scopes
+// AuthCodeURL asks for when the request names none.
+func (p *Provider) DefaultScopes() []string { return slices.Clone(p.cfg.Scopes) }
 
 // AuthCodeURL implements providers.Provider.
 func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {

@@ -95,6 +95,10 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// DefaultScopes implements providers.DefaultScoper: openid and the
+// configured scopes.
+func (p *Provider) DefaultScopes() []string { return p.inner.DefaultScopes() }
+
 // AuthCodeURL implements providers.Provider.
 func (p *Provider) AuthCodeURL(r providers.AuthRequest) string {
 	if len(r.Scopes) > 0 && !slices.Contains(r.Scopes, gooidc.ScopeOpenID) {

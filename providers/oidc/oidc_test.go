@@ -152,6 +152,12 @@ func TestDiscovery(t *testing.T) {
 		})
 	}
 
+	// A flow naming no scope asks for openid and the configured ones,
+	// which the broker records as the requested scope.
+	if got := strings.Join(p.DefaultScopes(), " "); got != "openid offline_access email" {
+		t.Errorf("DefaultScopes: got %q, want %q", got, "openid offline_access email")
+	}
+
 	// The token endpoint comes from discovery: the exchange reaches the OP.
 	ts := connect(t, op, p)
 	if n := op.ExchangeCount(); n != 1 {

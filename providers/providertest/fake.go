@@ -84,6 +84,9 @@ type Behavior struct {
 	ContentType string
 	// OmitExpiresIn leaves expires_in out of token answers.
 	OmitExpiresIn bool
+	// OmitScope leaves scope out of token answers, as RFC 6749 §5.1
+	// allows when the granted scope is the requested one.
+	OmitScope bool
 	// ExpiresIn is the access-token lifetime announced; zero means 1h.
 	ExpiresIn time.Duration
 	// RefreshTokens says what refresh answers do with the refresh token.

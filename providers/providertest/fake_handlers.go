@@ -283,7 +283,7 @@ func writeTokens(w http.ResponseWriter, b Behavior, access, refresh, scope strin
 	if refresh != "" {
 		v.Set("refresh_token", refresh)
 	}
-	if scope != "" {
+	if scope != "" && !b.OmitScope {
 		v.Set("scope", scope)
 	}
 	var body []byte
