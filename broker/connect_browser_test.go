@@ -29,7 +29,7 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// startChromium starts headless Chromium for one test, with 90 seconds to
+// startChromium starts headless Chromium for one test, with 3 minutes to
 // finish its steps.
 func startChromium(t *testing.T, exe string) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
@@ -40,7 +40,7 @@ func startChromium(t *testing.T, exe string) context.Context {
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(cancelT)
 	return ctx
 }
