@@ -154,5 +154,6 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("GET "+a+"/audit", c.get(c.audit))
 	m.HandleFunc("GET "+a+"/webhooks", c.get(c.webhooks))
 	m.HandleFunc("POST "+a+"/webhooks/{id}/rotate", c.post(c.rotateWebhook))
+	m.HandleFunc("POST "+a+"/webhooks/{id}/events/{event}/retry", c.post(c.retryWebhook))
 	return m
 }
