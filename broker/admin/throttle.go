@@ -73,7 +73,7 @@ func (s *API) layer(api, user, addr string) throttleLayer {
 	n, until := s.logins.Throttle(api, user, addr)
 	l := throttleLayer{Failures: n}
 	if left := until.Sub(s.now()); left > 0 {
-		l.Throttled, l.LockedUntil, l.RetryAfter = true, until.UTC(), int(left.Seconds())+1
+		l.Throttled, l.LockedUntil, l.RetryAfter = true, until.UTC(), int((left+time.Second-1)/time.Second)
 	}
 	return l
 }

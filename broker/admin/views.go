@@ -12,4 +12,6 @@ type (
 	UserView = userView
 	// KeyView is a signing key in admin answers.
 	KeyView = keyView
+	// ThrottleView is a username's login throttle, as one replica knows it.
+	ThrottleView = throttleView
 )
