@@ -51,3 +51,20 @@ func TestConsoleReadOnlyKeyInChromium(t *testing.T) {
 	a.shoot("read-only-refused")
 	e.mustAdmin(404, "GET", "/apis/b/clients/sneaky", nil)
 }
+
+// In Chromium: the webhooks page shows the failed attempt (HTTP 503,
+// pending); the admin presses Retry now and the event shows delivered.
+func TestConsoleWebhookRetryInChromium(t *testing.T) {
+	e, rcv, _ := failingHook(t)
+	a := newConsoleBrowser(t, e)
+	a.signIn()
+	a.open("/admin/console/apis/fed/webhooks", `//td[contains(., "HTTP 503")]`)
+	a.shoot("webhooks")
+	a.step("Retry now", chromedp.Click(`//button[normalize-space()="Retry now"]`), chromedp.WaitVisible(`//p[contains(., "is due now")]`))
+	waitFor(t, "the retried delivery", func() bool { return len(rcv.types()) == 1 })
+	waitFor(t, "the page showing it delivered", func() bool {
+		a.open("/admin/console/apis/fed/webhooks?client=crm", `#deliveries-crm`)
+		return strings.Contains(a.text("#deliveries-crm"), "delivered")
+	})
+	a.shoot("webhooks-delivered")
+}

@@ -23,13 +23,13 @@ func deliveries(e *env, path string) []map[string]any {
 	return out.Events
 }
 
-// A webhook that fails first: the failure shows in the admin API and on
-// the console's webhooks page, with its status code and next attempt an
-// hour away; Retry now delivers it at once, and it then shows delivered.
-func TestConsoleWebhookRetryNow(t *testing.T) {
+// failingHook is a broker whose client crm of API fed has a webhook that
+// answered 503 to the first attempt of one event, retried only in an
+// hour; it returns the admin path of crm's webhook events.
+func failingHook(t *testing.T) (*env, *receiver, string) {
 	rcv := &receiver{failFirst: 1}
 	hook := httptest.NewServer(rcv)
-	defer hook.Close()
+	t.Cleanup(hook.Close)
 	e := newEnvConfig(t, func(c *broker.Config) { c.WebhookRetry = time.Hour })
 	e.mustAdmin(201, "POST", "/apis", map[string]any{"name": "fed"})
 	cl := e.mustAdmin(201, "POST", "/apis/fed/clients", map[string]any{"client_id": "crm", "webhook_url": hook.URL})
@@ -42,6 +42,14 @@ func TestConsoleWebhookRetryNow(t *testing.T) {
 		evs := deliveries(e, path)
 		return len(evs) == 1 && evs[0]["attempts"] == 1.0
 	})
+	return e, rcv, path
+}
+
+// A webhook that fails first: the failure shows in the admin API and on
+// the console's webhooks page, with its status code and next attempt an
+// hour away; Retry now delivers it at once, and it then shows delivered.
+func TestConsoleWebhookRetryNow(t *testing.T) {
+	e, rcv, path := failingHook(t)
 	ev := deliveries(e, path)[0]
 	next, _ := time.Parse(time.RFC3339Nano, ev["next_attempt_at"].(string))
 	if ev["status"] != "pending" || ev["last_status_code"] != 503.0 || time.Until(next) < 50*time.Minute {

@@ -35,7 +35,8 @@ func (c *Console) showAdminKeys(q *request, notice string, made *adminKeyInfo, f
 	v := view{Title: "Admin keys", Notice: notice, Data: d}
 	if made != nil {
 		v.Secret = &shownSecret{Title: "Admin key " + orDefault(made.Name, made.ID), Label: "admin key (" + made.Access + ")", Value: made.Key,
-			Curl: "curl -H 'Authorization: Bearer " + made.Key + "' " + strings.TrimSuffix(c.cfg.PublicURL, "/") + AdminPrefix + "/whoami"}
+			CurlLabel: "Try it",
+			Curl:      "curl -H 'Authorization: Bearer " + made.Key + "' " + strings.TrimSuffix(c.cfg.PublicURL, "/") + AdminPrefix + "/whoami"}
 	}
 	c.show(q, "admin_keys", v, cmpErr(failed, err))
 }

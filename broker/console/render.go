@@ -35,8 +35,9 @@ type view struct {
 // shownSecret is a secret just generated, shown once.
 type shownSecret struct {
 	Title, Label, Value string
-	// Curl, when set, is a command line that uses the secret.
-	Curl string
+	// Curl, when set, is a command line that uses the secret, under
+	// CurlLabel ("Get a token with it" when empty).
+	Curl, CurlLabel string
 }
 
 // apiTabs are the tabs of an API's pages, in order.
