@@ -64,7 +64,13 @@ func (k *keyEnv) reset() {
 		k.Store.CreateUser(ctx, storage.User{API: "a", Username: "u1", PasswordHash: "$argon2id$x"}),
 		k.Store.CreateConnection(ctx, storage.Connection{API: "a", ID: "conn1", ClientID: "c1", Identity: "id1", Provider: "p1", Status: storage.StatusActive}),
 		k.Store.CreateAdminKey(ctx, storage.AdminKey{ID: "00000000000000ff", SecretHash: []byte("x"), APIs: []string{"a"}}),
+		k.Store.DeleteWebhookEvent(ctx, "a", "ev1"),
 	)
+	if errors.Is(err, storage.ErrNotFound) {
+		err = nil
+	}
+	err = errors.Join(err, k.Store.CreateWebhookEvent(ctx, storage.WebhookEvent{API: "a", ID: "ev1", ClientID: "c1", Type: "connection.created",
+		Payload: []byte("{}"), Attempts: 12, Status: "failed", CreatedAt: k.clk.now(), NextAt: k.clk.now(), FinishedAt: k.clk.now()}))
 	for _, e := range []error{err} {
 		if e != nil && !strings.Contains(e.Error(), storage.ErrAlreadyExists.Error()) {
 			k.t.Fatalf("reset: %v", e)
@@ -102,6 +108,8 @@ func adminRoutes(rwID string) []adminRoute {
 		{"DELETE", "/apis/a/clients/c1", none, 204, "api"},
 		{"POST", "/apis/a/clients/c1/secret", none, 200, "api"},
 		{"POST", "/apis/a/clients/c1/webhook-secret", none, 200, "api"},
+		{"GET", "/apis/a/clients/c1/webhook-events", none, 200, "api"},
+		{"POST", "/apis/a/clients/c1/webhook-events/ev1/retry", none, 200, "api"},
 		{"GET", "/apis/a/users", none, 200, "api"},
 		{"POST", "/apis/a/users", func(n int) any {
 			return map[string]any{"username": fmt.Sprintf("user%d", n), "password": "correct horse battery"}
@@ -109,6 +117,7 @@ func adminRoutes(rwID string) []adminRoute {
 		{"GET", "/apis/a/users/u1", none, 200, "api"},
 		{"DELETE", "/apis/a/users/u1", none, 204, "api"},
 		{"PUT", "/apis/a/users/u1/password", body(map[string]any{"password": "another long password"}), 200, "api"},
+		{"GET", "/apis/a/users/u1/throttle", none, 200, "api"},
 		{"GET", "/apis/a/providers", none, 200, "api"},
 		{"PUT", "/apis/a/providers/p2", body(map[string]any{"template": "github", "client_id": "id"}), 200, "api"},
 		{"GET", "/apis/a/providers/p1", none, 200, "api"},
@@ -149,7 +158,7 @@ func TestAdminKeysRouteTable(t *testing.T) {
 	routes := adminRoutes(k.rwID)
 	covered := map[string]bool{}
 	for _, r := range routes {
-		covered[r.method+" "+regexp.MustCompile(`/(a|c1|u1|p1|p2|conn1|[0-9a-f]{16})(/|$)`).ReplaceAllString(r.path, "/*$2")] = true
+		covered[r.method+" "+regexp.MustCompile(`/(a|c1|u1|p1|p2|conn1|ev1|[0-9a-f]{16})(/|$)`).ReplaceAllString(r.path, "/*$2")] = true
 	}
 	for _, r := range k.Srv.Routes() {
 		p, ok := strings.CutPrefix(r.Path, "/admin/v1")

@@ -208,7 +208,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.paths = tokenPathIndex{store: s.store, now: s.now}
 	backup, _ := cfg.Store.(admin.Backuper)
 	s.admin, err = admin.New(admin.Config{Store: s.store, Backup: backup, Keyring: cfg.Keyring, Tokens: iss, Events: s.events,
-		Connections: s.conns, Catalog: s.catalog, Outbound: s.outbound, AdminToken: cfg.AdminToken,
+		Connections: s.conns, Catalog: s.catalog, Logins: s.grants, Outbound: s.outbound, AdminToken: cfg.AdminToken,
 		LoadAPI: s.loadAPI, OnAPIChange: s.paths.invalidate, Logger: s.log, Now: s.now})
 	if err != nil {
 		return nil, err

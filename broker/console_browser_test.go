@@ -127,9 +127,15 @@ func (a *person) shoot(name string) {
 
 func (a *person) signIn() {
 	a.t.Helper()
+	a.signInWith(adminToken)
+}
+
+// signInWith signs in with the admin token or an admin key.
+func (a *person) signInWith(credential string) {
+	a.t.Helper()
 	a.open("/admin/console/", `#credential`)
 	a.shoot("signin")
-	a.step("sign in", chromedp.SendKeys(chromedp.CSS("#credential"), adminToken),
+	a.step("sign in", chromedp.SendKeys(chromedp.CSS("#credential"), credential),
 		chromedp.Click(`//button[normalize-space()="Sign in"]`), chromedp.WaitVisible(`//h1[normalize-space()="Overview"]`))
 }
 

@@ -101,7 +101,7 @@ func TestConsolePagesOverHTTP(t *testing.T) {
 		"/admin/console/apis/shop/providers":                     "Google",
 		"/admin/console/apis/shop/connections":                   "No connections match",
 		"/admin/console/apis/shop/audit":                         "api.created",
-		"/admin/console/apis/shop/webhooks":                      "does not expose the delivery queue",
+		"/admin/console/apis/shop/webhooks":                      "Failed deliveries are retried",
 		"/admin/console/apis/shop/providers/new?template=github": "/shop/oauth2/provider/callback/github",
 	}
 	for path, want := range pages {

@@ -132,9 +132,9 @@ func TestWebhookEventSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the stored event", func() bool { return len(rcv.types()) == 1 })
-	waitFor(t, "the event deleted after delivery", func() bool {
+	waitFor(t, "the event kept as delivered", func() bool {
 		left, _ := e.Store.ListWebhookEvents(t.Context(), "fed")
-		return len(left) == 0
+		return len(left) == 1 && left[0].Status == "delivered" && left[0].LastStatus == http.StatusOK
 	})
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()

@@ -290,6 +290,17 @@ type WebhookEvent struct {
 	NextAt    time.Time `json:"next_at"`
 	LastError string    `json:"last_error,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Status is "" (pending) until the event is delivered ("delivered")
+	// or given up ("failed"); a finished event is kept a while so that
+	// operators can see it.
+	Status string `json:"status,omitempty"`
+	// LastStatus is the HTTP status of the last attempt; 0 when none
+	// answered.
+	LastStatus    int       `json:"last_status,omitempty"`
+	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
+	FinishedAt    time.Time `json:"finished_at,omitzero"`
+	// ClaimedUntil is set while a replica delivers the event.
+	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
 }
 
 // AuditEvent records an administrative change or a connection event, for

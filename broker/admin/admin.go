@@ -40,12 +40,15 @@ func (s *API) Routes(g *gin.RouterGroup) {
 	a.DELETE("/clients/:id", s.deleteClient)
 	a.POST("/clients/:id/secret", s.rotateClientSecret)
 	a.POST("/clients/:id/webhook-secret", s.rotateWebhookSecret)
+	a.GET("/clients/:id/webhook-events", s.listDeliveries)
+	a.POST("/clients/:id/webhook-events/:event/retry", s.retryDelivery)
 
 	a.GET("/users", s.listUsers)
 	a.POST("/users", s.createUser)
 	a.GET("/users/:id", s.getUser)
 	a.DELETE("/users/:id", s.deleteUser)
 	a.PUT("/users/:id/password", s.putUserPassword)
+	a.GET("/users/:id/throttle", s.userThrottle)
 
 	a.GET("/providers", s.listProviders)
 	a.PUT("/providers/:id", s.putProviderRoute)

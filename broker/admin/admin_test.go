@@ -46,6 +46,12 @@ func (f *fakes) DropClient(_ context.Context, _, id string) { f.dropped = append
 func (f *fakes) ListAudit(context.Context, string, string, int) ([]storage.AuditEvent, string, error) {
 	return nil, "", nil
 }
+func (f *fakes) ListDeliveries(context.Context, string, string, string, string, int) ([]events.DeliveryView, string, error) {
+	return nil, "", nil
+}
+func (f *fakes) RetryNow(context.Context, string, string, string) (events.DeliveryView, error) {
+	return events.DeliveryView{}, storage.ErrNotFound
+}
 func (f *fakes) RevokeAll(_ context.Context, _ storage.API, filter storage.ConnectionFilter) (*connections.RevokeResult, error) {
 	f.revoked = append(f.revoked, filter)
 	return &connections.RevokeResult{}, nil

@@ -46,6 +46,13 @@ type Events interface {
 	// ListAudit returns a page of api's audit trail after the event id
 	// after, and the after of the next page ("" on the last).
 	ListAudit(ctx context.Context, api, after string, limit int) (page []storage.AuditEvent, next string, err error)
+	// ListDeliveries returns a page of the webhook events of api's
+	// client, newest first, before the event id before, with status when
+	// not empty; and the before of the next page ("" on the last).
+	ListDeliveries(ctx context.Context, api, clientID, status, before string, limit int) ([]events.DeliveryView, string, error)
+	// RetryNow makes a pending or failed webhook event of the client due
+	// now; events.ErrDelivered, events.ErrInFlight or storage.ErrNotFound.
+	RetryNow(ctx context.Context, api, clientID, id string) (events.DeliveryView, error)
 }
 
 // Connections is the part of the connection manager the admin API
@@ -100,6 +107,9 @@ type Config struct {
 	Connections Connections
 	// Catalog checks provider templates.
 	Catalog Catalog
+	// Logins tells the login throttle's state; without it
+	// GET .../users/{id}/throttle answers 501.
+	Logins Logins
 	// Outbound is the policy that provider and webhook URLs must pass
 	// when they are saved.
 	Outbound outbound.Policy
@@ -128,6 +138,7 @@ type API struct {
 	events      Events
 	conns       Connections
 	catalog     Catalog
+	logins      Logins
 	outbound    outbound.Policy
 	adminToken  string
 	loadAPI     gin.HandlerFunc
@@ -146,7 +157,7 @@ func New(cfg Config) (*API, error) {
 	}
 	s := &API{
 		store: cfg.Store, backuper: cfg.Backup, keyring: cfg.Keyring, tokens: cfg.Tokens, events: cfg.Events,
-		conns: cfg.Connections, catalog: cfg.Catalog, outbound: cfg.Outbound, adminToken: cfg.AdminToken,
+		conns: cfg.Connections, catalog: cfg.Catalog, logins: cfg.Logins, outbound: cfg.Outbound, adminToken: cfg.AdminToken,
 		loadAPI: cfg.LoadAPI, onAPIChange: cfg.OnAPIChange, log: cfg.Logger, now: cfg.Now,
 	}
 	if s.onAPIChange == nil {

@@ -2,9 +2,7 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,14 +21,9 @@ func (s *API) adminAudit(c *gin.Context, action, target string) {
 // time: ?limit=N (default 1000, at most 10000) events after ?after=ID;
 // "next" is the after of the next page, when there is one.
 func (s *API) listAudit(c *gin.Context) {
-	limit := events.DefaultAuditPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > events.MaxAuditPage {
-			fail(c, protocol.ErrInvalidRequest.WithDescription(fmt.Sprintf("limit must be a number from 1 to %d", events.MaxAuditPage)))
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(c, events.DefaultAuditPage, events.MaxAuditPage)
+	if !ok {
+		return
 	}
 	page, next, err := s.events.ListAudit(c.Request.Context(), currentAPI(c).Name, c.Query("after"), limit)
 	if err != nil {

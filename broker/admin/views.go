@@ -12,4 +12,9 @@ type (
 	UserView = userView
 	// KeyView is a signing key in admin answers.
 	KeyView = keyView
+	// AdminKeyView is an admin key in admin answers (Key only when
+	// created).
+	AdminKeyView = adminKeyView
+	// ThrottleView is a username's login throttle, as one replica knows it.
+	ThrottleView = throttleView
 )

@@ -131,6 +131,9 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("GET "+Prefix+"{$}", c.get(c.home))
 	m.HandleFunc("GET "+Prefix+"apis", c.get(c.apis))
 	m.HandleFunc("POST "+Prefix+"apis", c.post(c.createAPI))
+	m.HandleFunc("GET "+Prefix+"admin-keys", c.get(c.adminKeys))
+	m.HandleFunc("POST "+Prefix+"admin-keys", c.post(c.createAdminKey))
+	m.HandleFunc("POST "+Prefix+"admin-keys/{id}/revoke", c.post(c.revokeAdminKey))
 	a := Prefix + "apis/{api}"
 	m.HandleFunc("GET "+a, c.get(c.apiPage))
 	m.HandleFunc("POST "+a, c.post(c.saveAPI))
@@ -154,5 +157,6 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("GET "+a+"/audit", c.get(c.audit))
 	m.HandleFunc("GET "+a+"/webhooks", c.get(c.webhooks))
 	m.HandleFunc("POST "+a+"/webhooks/{id}/rotate", c.post(c.rotateWebhook))
+	m.HandleFunc("POST "+a+"/webhooks/{id}/events/{event}/retry", c.post(c.retryWebhook))
 	return m
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/oauth2broker/oauth2broker/broker/admin"
 )
@@ -108,13 +109,39 @@ type userInfo = admin.UserView
 
 func (c *Console) users(q *request) { c.showUsers(q, "", nil) }
 
+// usersData is the users page: each user with its login throttle as
+// the replica that answers knows it, and a username checked by hand.
+type usersData struct {
+	Users []userRow
+	// Check, Address and Checked: the form that asks about any
+	// username, from an address when given.
+	Check, Address string
+	Checked        *admin.ThrottleView
+}
+
+type userRow struct {
+	userInfo
+	Throttle admin.ThrottleView
+}
+
 func (c *Console) showUsers(q *request, notice string, failed error) {
 	var out struct {
 		Users []userInfo `json:"users"`
 	}
-	api := q.r.PathValue("api")
+	api, f := q.r.PathValue("api"), q.r.URL.Query()
 	err := c.call(q, http.MethodGet, apiPath(api, "users"), nil, &out)
-	c.show(q, "users", view{Title: "Users", API: api, Tab: "users", Notice: notice, Data: out.Users}, cmpErr(failed, err))
+	d := usersData{Check: f.Get("check"), Address: f.Get("address")}
+	for _, u := range out.Users {
+		row := userRow{userInfo: u}
+		err = cmpErr(err, c.call(q, http.MethodGet, apiPath(api, "users", u.Username, "throttle"), nil, &row.Throttle))
+		d.Users = append(d.Users, row)
+	}
+	if d.Check != "" {
+		d.Checked = &admin.ThrottleView{}
+		query := url.Values{"address": {d.Address}}
+		err = cmpErr(err, c.call(q, http.MethodGet, apiPath(api, "users", d.Check, "throttle")+"?"+query.Encode(), nil, d.Checked))
+	}
+	c.show(q, "users", view{Title: "Users", API: api, Tab: "users", Notice: notice, Data: d}, cmpErr(failed, err))
 }
 
 func (c *Console) createUser(q *request) {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,37 +114,6 @@ func (c *Console) audit(q *request) {
 	}
 	d.Shown = len(d.Events)
 	c.show(q, "audit", view{Title: "Audit", API: api, Tab: "audit", Data: d}, err)
-}
-
-func (c *Console) webhooks(q *request) { c.showWebhooks(q, "", nil, nil) }
-
-func (c *Console) showWebhooks(q *request, notice string, shown *clientInfo, failed error) {
-	api := q.r.PathValue("api")
-	list, err := c.listClients(q, api)
-	var hooked []clientInfo
-	for _, cl := range list {
-		if cl.WebhookURL != "" {
-			hooked = append(hooked, cl)
-		}
-	}
-	v := view{Title: "Webhooks", API: api, Tab: "webhooks", Notice: notice, Data: hooked}
-	if shown != nil && shown.WebhookSecret != "" {
-		v.Secret = &shownSecret{Title: "Webhook secret of " + shown.ClientID, Label: "webhook secret", Value: shown.WebhookSecret}
-	}
-	c.show(q, "webhooks", v, cmpErr(failed, err))
-}
-
-func (c *Console) rotateWebhook(q *request) {
-	in := map[string]any{}
-	if g, err := strconv.Atoi(q.r.PostForm.Get("grace_hours")); err == nil && g >= 0 {
-		in["grace"] = strconv.Itoa(g) + "h"
-	}
-	var out clientInfo
-	if err := c.call(q, http.MethodPost, apiPath(q.r.PathValue("api"), "clients", q.r.PathValue("id"), "webhook-secret"), in, &out); err != nil {
-		c.showWebhooks(q, "", nil, err)
-		return
-	}
-	c.showWebhooks(q, "New webhook secret for "+out.ClientID+".", &out, nil)
 }
 
 // apiHealth is one API's line on the home page.

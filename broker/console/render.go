@@ -28,13 +28,17 @@ type view struct {
 	Secret *shownSecret
 	// Data is the page's own.
 	Data any
+	// Root and Who: the signed-in credential (session).
+	Root bool
+	Who  string
 }
 
 // shownSecret is a secret just generated, shown once.
 type shownSecret struct {
 	Title, Label, Value string
-	// Curl, when set, is a command line that uses the secret.
-	Curl string
+	// Curl, when set, is a command line that uses the secret, under
+	// CurlLabel ("Get a token with it" when empty).
+	Curl, CurlLabel string
 }
 
 // apiTabs are the tabs of an API's pages, in order.
@@ -133,7 +137,7 @@ func (c *Console) refuse(w http.ResponseWriter, status int, why string) {
 // show renders a page of a signed-in person; a failed admin call (err)
 // becomes the page's error, with the admin API's status.
 func (c *Console) show(q *request, page string, v view, err error) {
-	v.CSRF = q.sess.ID
+	v.CSRF, v.Root, v.Who = q.sess.ID, q.sess.Root, q.sess.Who
 	status := http.StatusOK
 	if err != nil {
 		v.Error = err.Error()
@@ -141,10 +145,21 @@ func (c *Console) show(q *request, page string, v view, err error) {
 		var ae *adminError
 		if errors.As(err, &ae) {
 			status = ae.Status
+			if status == http.StatusForbidden {
+				v.Error = "Not allowed for " + orDefault(v.Who, "this sign-in") + ": " + ae.Error()
+			}
 		} else {
 			c.cfg.Logger.Error("console: admin call failed", "page", page, "err", err)
 			v.Error = "The admin API could not be reached; see the broker's log."
 		}
 	}
 	c.render(q.w, status, page, v)
+}
+
+// orDefault is s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/admin"
 	"github.com/oauth2broker/oauth2broker/broker/seal"
 )
 
@@ -35,6 +36,10 @@ type session struct {
 	// Start is the sign-in time; Seen the last use (Unix seconds).
 	Start int64 `json:"s"`
 	Seen  int64 `json:"l"`
+	// Root says the credential is the admin token; Who names it on the
+	// pages (whoami at sign-in). The admin API still decides every call.
+	Root bool   `json:"r,omitempty"`
+	Who  string `json:"w,omitempty"`
 }
 
 // request is one console request of a signed-in person.
@@ -171,7 +176,8 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.cfg.Now().Unix()
-	if err := c.setSession(w, session{Credential: cred, ID: randomID(), Start: now, Seen: now}); err != nil {
+	root, who := c.whoami(q)
+	if err := c.setSession(w, session{Credential: cred, ID: randomID(), Start: now, Seen: now, Root: root, Who: who}); err != nil {
 		c.cfg.Logger.Error("console: sealing the session failed", "err", err)
 		c.refuse(w, http.StatusInternalServerError, "The session could not be started.")
 		return
@@ -185,6 +191,26 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 func accepted(err error) bool {
 	var ae *adminError
 	return err == nil || (errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusNotFound))
+}
+
+// whoami asks the admin API what the credential of q is: the admin
+// token (root), or an admin key, named with its access.
+func (c *Console) whoami(q *request) (root bool, who string) {
+	var out struct {
+		Root bool                `json:"root"`
+		Key  *admin.AdminKeyView `json:"admin_key"`
+	}
+	if err := c.call(q, http.MethodGet, "/whoami", nil, &out); err != nil {
+		return false, "an unknown credential"
+	}
+	if out.Root || out.Key == nil {
+		return out.Root, "the admin token"
+	}
+	name := out.Key.Name
+	if name == "" {
+		name = out.Key.ID
+	}
+	return false, "admin key " + name + " (" + out.Key.Access + ")"
 }
 
 // signout clears the session cookie.

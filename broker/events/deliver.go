@@ -26,11 +26,13 @@ import (
 // (Config.Retry, 2×, 4×, …; with the default 1 s, twelve attempts span
 // about 34 minutes). With replicas, a compare-and-swap on the event lets
 // one of them deliver it. Delivery is at least once; payloads never carry
-// tokens.
+// tokens. A delivered or given-up event is kept for keepFinished, so that
+// the admin API can list it (deliveries.go), then deleted.
 const (
 	deliveryAttempts = 12
 	deliveryTimeout  = 10 * time.Second
 	maxDeliveryDelay = time.Hour
+	keepFinished     = 24 * time.Hour
 )
 
 // payload is the JSON body of a delivery.
@@ -60,6 +62,11 @@ func (s *Stream) enqueue(ctx context.Context, event string, c storage.Connection
 		s.log.Error("webhook event not stored", "api", c.API, "client_id", c.ClientID, "event", event, "err", err)
 		return
 	}
+	s.wakeUp()
+}
+
+// wakeUp makes the deliverer look for due events now.
+func (s *Stream) wakeUp() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -109,7 +116,12 @@ func (s *Stream) deliverDue(ctx context.Context) {
 			continue
 		}
 		for _, e := range events {
-			if !e.NextAt.After(s.now()) {
+			switch {
+			case finished(e):
+				if s.now().Sub(e.FinishedAt) > keepFinished {
+					_ = s.store.DeleteWebhookEvent(ctx, e.API, e.ID)
+				}
+			case !e.NextAt.After(s.now()):
 				s.deliver(ctx, e)
 			}
 		}
@@ -126,21 +138,30 @@ func (s *Stream) deliver(ctx context.Context, e storage.WebhookEvent) {
 	if err == nil && !s.claim(ctx, e) {
 		return // another replica is delivering it
 	}
+	status := 0
 	if err == nil {
-		err = s.post(ctx, cl, e)
+		status, err = s.post(ctx, cl, e)
 	}
-	if err == nil {
-		_ = s.store.DeleteWebhookEvent(ctx, e.API, e.ID)
-		return
-	}
-	if e.Attempts+1 >= deliveryAttempts {
+	s.record(ctx, e, status, err)
+}
+
+// record stores the outcome of an attempt: delivered, given up after the
+// last attempt, or due again after a doubling delay.
+func (s *Stream) record(ctx context.Context, e storage.WebhookEvent, status int, err error) {
+	now := s.now()
+	state, finishedAt, nextAt, lastError := "", time.Time{}, e.NextAt, ""
+	switch {
+	case err == nil:
+		state, finishedAt = DeliveryDelivered, now
+	case e.Attempts+1 >= deliveryAttempts:
 		s.log.Warn("webhook given up", "api", e.API, "client_id", e.ClientID, "event", e.Type, "attempts", e.Attempts+1, "err", err)
-		_ = s.store.DeleteWebhookEvent(ctx, e.API, e.ID)
-		return
+		state, finishedAt, lastError = DeliveryFailed, now, err.Error()
+	default:
+		nextAt, lastError = now.Add(min(s.retry<<min(e.Attempts, 20), maxDeliveryDelay)), err.Error()
 	}
-	delay := min(s.retry<<min(e.Attempts, 20), maxDeliveryDelay)
 	_, _ = s.store.UpdateWebhookEvent(ctx, e.API, e.ID, func(old storage.WebhookEvent) (storage.WebhookEvent, error) {
-		old.Attempts, old.NextAt, old.LastError = e.Attempts+1, s.now().Add(delay), err.Error()
+		old.Attempts, old.LastStatus, old.LastAttemptAt, old.ClaimedUntil = e.Attempts+1, status, now, time.Time{}
+		old.Status, old.FinishedAt, old.NextAt, old.LastError = state, finishedAt, nextAt, lastError
 		return old, nil
 	})
 }
@@ -153,23 +174,25 @@ func (s *Stream) claim(ctx context.Context, e storage.WebhookEvent) bool {
 			return old, storage.ErrConflict
 		}
 		old.NextAt = s.now().Add(2 * deliveryTimeout)
+		old.ClaimedUntil = old.NextAt
 		return old, nil
 	})
 	return err == nil
 }
 
-// post sends one signed delivery; any 2xx is success.
-func (s *Stream) post(ctx context.Context, cl storage.Client, e storage.WebhookEvent) error {
+// post sends one signed delivery; any 2xx is success. It returns the
+// HTTP status of the answer, 0 when none came.
+func (s *Stream) post(ctx context.Context, cl storage.Client, e storage.WebhookEvent) (int, error) {
 	now := s.now()
 	secrets, err := s.secrets(cl, now)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cl.WebhookURL, bytes.NewReader(e.Payload))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-OAuth2Broker-Event", e.Type)
@@ -177,18 +200,18 @@ func (s *Stream) post(ctx context.Context, cl storage.Client, e storage.WebhookE
 	signRequest(req, secrets, e.ID, e.Payload, now)
 	resp, err := s.client.Do(req)
 	if cause := outbound.Cause(err); cause != nil {
-		return fmt.Errorf("webhook: %w", cause) // without the URL
+		return 0, fmt.Errorf("webhook: %w", cause) // without the URL
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // the URL can carry a secret (…/hooks/<token>)
 	}
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		return 0, fmt.Errorf("webhook: %w", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook: status %d", resp.StatusCode)
+		return resp.StatusCode, fmt.Errorf("webhook: status %d", resp.StatusCode)
 	}
-	return nil
+	return resp.StatusCode, nil
 }

@@ -6,7 +6,10 @@
 // every event is audited, and a connection event of a client with a
 // webhook_url is stored, then POSTed with Standard Webhooks signatures
 // until a 2xx answer or twelve attempts ([Stream.Run]). With replicas, a
-// compare-and-swap on the stored event lets one of them deliver it.
+// compare-and-swap on the stored event lets one of them deliver it. A
+// delivered or given-up event is kept a day with its outcome, so that
+// operators can list a client's deliveries and retry one now
+// ([Stream.ListDeliveries], [Stream.RetryNow]).
 // Payloads never carry tokens; logs never carry secrets or webhook URLs.
 //
 // It also owns webhook secrets: their format, their sealing label

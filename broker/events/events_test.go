@@ -118,9 +118,11 @@ func TestDeliveryRetries(t *testing.T) {
 		f.now = evs[0].NextAt
 	}
 	f.s.deliverDue(t.Context())
-	if evs := f.pending(t); len(evs) != 0 {
-		t.Errorf("after the last attempt: got %+v, want the event given up", evs)
+	if evs := f.pending(t); len(evs) != 1 || evs[0].Status != DeliveryFailed || evs[0].LastStatus != http.StatusServiceUnavailable ||
+		evs[0].Attempts != deliveryAttempts {
+		t.Errorf("after the last attempt: got %+v, want the event kept as given up", evs)
 	}
+	f.s.deliverDue(t.Context()) // given up: not sent again
 	if n := f.calls.Load(); n != deliveryAttempts {
 		t.Errorf("calls: got %d, want %d", n, deliveryAttempts)
 	}

@@ -68,3 +68,20 @@ func printConnections(w io.Writer, v connectionsOut) {
 func connectionDelete(a *app, args []string) error {
 	return deleteIn(a, "connection delete", "connections", "connection", "ID", args)
 }
+
+// connectionRefresh refreshes a connection's tokens at its provider now
+// (POST …/connections/{id}/refresh) and prints the connection as stored
+// after it.
+func connectionRefresh(a *app, args []string) error {
+	api, id, err := a.apiAndID("connection refresh", args, "ID")
+	if err != nil {
+		return err
+	}
+	raw, err := a.call(http.MethodPost, apiPath(api, "connections", id, "refresh"), nil)
+	if err != nil {
+		return err
+	}
+	return render(a, raw, func(w io.Writer, v connectionOut) {
+		printConnections(w, connectionsOut{Connections: []connectionOut{v}})
+	})
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oauth2broker/oauth2broker/providers/providertest"
 )
 
 // cliWithBroker points the CLI's environment at a fresh broker, with the
@@ -117,5 +119,38 @@ func TestImportProgress(t *testing.T) {
 		if !tty && (strings.Contains(got, "\r") || !strings.Contains(got, "1 imported, 0 replaced, 1 refused\n")) {
 			t.Errorf("plain progress: got %q, want lines of counts, no \\r", got)
 		}
+	}
+}
+
+// connection refresh refreshes an imported connection at its provider
+// with its refresh token, prints it active and never a token; an unknown
+// id is not found.
+func TestCLIConnectionRefresh(t *testing.T) {
+	cliWithBroker(t)
+	f := providertest.NewFake(t)
+	f.AddRefreshToken("rt-imported")
+	mustCLI(t, "api", "create", "a")
+	mustCLI(t, "client", "create", "--api", "a", "--client-id", "app", "--grant", "connection")
+	mustCLI(t, "provider", "put", "--api", "a", "up", "--type", "oauth2", "--auth-url", f.AuthURL, "--token-url", f.TokenURL,
+		"--client-id", f.ClientID, "--set", "client_secret="+f.ClientSecret)
+	b, _ := json.Marshal(map[string]any{"client_id": "app", "client_user_identity": "u1", "provider": "up",
+		"access_token": "at-imported", "refresh_token": "rt-imported", "expires_at": time.Now().Add(time.Hour).Unix()})
+	file := filepath.Join(t.TempDir(), "one.ndjson")
+	if err := os.WriteFile(file, append(b, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, "connection", "import", "--api", "a", file)
+	conns := decode[connectionsOut](t, mustCLI(t, "connection", "list", "--api", "a", "--json"))
+	if len(conns.Connections) != 1 {
+		t.Fatalf("connections: got %+v", conns)
+	}
+	out := mustCLI(t, "connection", "refresh", "--api", "a", conns.Connections[0].ID)
+	wantContains(t, "connection refresh", out, conns.Connections[0].ID, "u1", "active")
+	if f.RefreshCount() != 1 || strings.Contains(out, "at-") || strings.Contains(out, "rt-") {
+		t.Errorf("refresh: %d upstream refreshes, output %q; want one and no token", f.RefreshCount(), out)
+	}
+	code, _, errOut := cli("connection", "refresh", "--api", "a", "nope")
+	if code != exitError || !strings.Contains(errOut, "not_found") {
+		t.Errorf("refresh of an unknown id: exit %d, stderr %q; want 1 and not_found", code, errOut)
 	}
 }

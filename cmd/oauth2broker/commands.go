@@ -39,6 +39,7 @@ func commands() []command {
 		{"keys list", "--api A", "list an API's signing keys", keysList},
 		{"connection list", "--api A [--client-user-identity X] [--client-id ID] [--provider P]", "list upstream connections (never their tokens)", connectionList},
 		{"connection delete", "--api A ID", "delete a connection record", connectionDelete},
+		{"connection refresh", "--api A ID", "refresh a connection's tokens at its provider now (never prints a token)", connectionRefresh},
 		{"connection import", "--api A FILE", "import upstream grants from newline-delimited JSON (- for stdin); idempotent", connectionImport},
 		{"admin-key create", "--api A... [--read-write] [--name N] [--expires-in D]", "create an admin key scoped to APIs; prints it once (admin token only)", adminKeyCreate},
 		{"admin-key list", "", "list the admin keys, never their secrets (admin token only)", adminKeyList},

@@ -243,7 +243,8 @@ func webhookEventKind() kind[storage.WebhookEvent] {
 			return storage.WebhookEvent{
 				API: api, ID: id, ClientID: "cli-" + id, Type: "connection.created",
 				Payload: []byte(`{"id":"` + id + `"}`), Attempts: 2, NextAt: epoch().Add(time.Minute),
-				LastError: "status 503", CreatedAt: epoch(),
+				LastError: "status 503", CreatedAt: epoch(), Status: "failed", LastStatus: 503,
+				LastAttemptAt: epoch().Add(time.Second), FinishedAt: epoch().Add(2 * time.Second), ClaimedUntil: epoch().Add(time.Hour),
 			}
 		},
 		create: storage.Storage.CreateWebhookEvent,
@@ -265,6 +266,7 @@ func webhookEventKind() kind[storage.WebhookEvent] {
 		rekey:  func(e *storage.WebhookEvent, api, id string) { e.API, e.ID = api, id },
 		change: func(e storage.WebhookEvent) storage.WebhookEvent {
 			e.Attempts, e.LastError, e.Payload = 3, "timeout", []byte(`{}`)
+			e.Status, e.LastStatus, e.FinishedAt = "delivered", 204, epoch().Add(time.Minute)
 			return e
 		},
 		mutate: func(e *storage.WebhookEvent) { e.Payload[0] = 'X' },
