@@ -242,7 +242,12 @@ func TestConsoleGoogleProviderInChromium(t *testing.T) {
 	}
 	a.shoot("provider-google")
 	a.fill(map[string]string{"#pname": "google", "#client_id": "123.apps.googleusercontent.com", "#client_secret": "GOCSPX-shh"}, "Save provider")
-	a.step("saved", chromedp.WaitVisible(`#saved-callback`))
+	// Wait for the answer page, whichever it is, so that a refused save
+	// fails with the console's own words rather than at the time bound.
+	a.step("saved", chromedp.WaitVisible(`//input[@id="saved-callback"] | //p[@class="error"]`))
+	if msg, _ := chromedp.Run(a.ctx, chromedp.Evaluate[string](`(document.querySelector("p.error")||{}).textContent||""`)); msg != "" {
+		t.Fatalf("saving the provider: %s", msg)
+	}
 	if got := a.value("#saved-callback"); got != want {
 		t.Errorf("the saved provider's callback URL: got %q, want %q", got, want)
 	}
