@@ -268,7 +268,9 @@ func TestServerStopped(t *testing.T) {
 	}
 	stop := sync.OnceFunc(closeEtcd) // Close panics when called twice
 	defer stop()
-	const timeout = 300 * time.Millisecond
+	// Long enough that opening and the first write never run out of it on
+	// a loaded machine; each call below still ends within it plus 10 s.
+	const timeout = 2 * time.Second
 	db := mustOpen(t, Config{Endpoints: []string{ep}, RequestTimeout: timeout})
 	defer db.Close()
 	ctx := t.Context()
