@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -145,9 +144,9 @@ func (i *Issuer) Issue(ctx context.Context, api storage.API, req AccessRequest) 
 		ClientID: req.ClientID, Scope: req.Scope, Tenant: req.Tenant, Username: req.Username, Family: req.Family,
 		UserGeneration: req.UserGeneration,
 	}
-	// Marshal the claims once with encoding/json and sign the bytes:
+	// Marshal the claims once (without reflection) and sign the bytes:
 	// jwt.Signed().Claims() round-trips them through a map first.
-	payload, err := json.Marshal(claims)
+	payload, err := marshalClaims(&claims)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: claims: %w", err)
 	}
