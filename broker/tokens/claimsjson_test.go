@@ -44,6 +44,22 @@ func TestClaimsJSON(t *testing.T) {
 	checkClaimsJSON(t, odd)
 }
 
+// Introspection answers are written without reflection, as json.Marshal
+// writes them.
+func TestIntrospectionJSON(t *testing.T) {
+	for _, in := range []Introspection{
+		{},
+		{Active: true, Scope: "a b", ClientID: "c", Username: "u<", TokenType: "Bearer", TokenUse: "access_token", Expiry: 2, IssuedAt: 1,
+			Subject: "s", Audience: []string{"x", "\u2028"}, Issuer: "https://b.example/a", ID: "j", Tenant: "t&"},
+		{Active: true, TokenUse: "refresh_token", Expiry: -1, Audience: []string{}},
+	} {
+		want, _ := json.Marshal(in)
+		if got, err := in.AppendJSON(nil); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("got %s\nwant %s", got, want)
+		}
+	}
+}
+
 func FuzzClaimsJSON(f *testing.F) {
 	f.Add("https://b.example/a", "c", "aud", "read write", "t", "u", int64(1767323045))
 	f.Add("x<y", "\u2028", "\xff", "", "&", `"`, int64(-1))
