@@ -115,7 +115,7 @@ func (o *Object) Value(key string, v any) error {
 
 // AppendString appends s as a JSON string, as encoding/json writes it.
 func AppendString(b []byte, s string) []byte {
-	if !plain(s) {
+	if !Plain(s) {
 		j, _ := json.Marshal(s) // a string always encodes
 		return append(b, j...)
 	}
@@ -124,9 +124,9 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// plain reports whether encoding/json writes s between quotes as it is:
+// Plain reports whether encoding/json writes s between quotes as it is:
 // printable ASCII without '"', '\\' and the HTML-escaped '<', '>', '&'.
-func plain(s string) bool {
+func Plain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c < 0x20, c >= 0x80, c == '"', c == '\\', c == '<', c == '>', c == '&':

@@ -7,10 +7,12 @@ import (
 )
 
 // marshalClaims returns json.Marshal(c), byte for byte, without
-// reflection for the claims the broker issues (one audience, both
-// dates); anything else goes through encoding/json.
+// reflection for the claims the broker issues (one plain audience, both
+// dates); anything else goes through encoding/json. (jwt.Audience
+// escapes with go-jose's copy of encoding/json, which writes a form feed
+// as \u000c where encoding/json writes \f.)
 func marshalClaims(c *Claims) ([]byte, error) {
-	if len(c.Audience) != 1 || c.Expiry == nil || c.IssuedAt == nil {
+	if len(c.Audience) != 1 || !jsonw.Plain(c.Audience[0]) || c.Expiry == nil || c.IssuedAt == nil {
 		return json.Marshal(c)
 	}
 	o := jsonw.Start(make([]byte, 0, 160+len(c.Issuer)+len(c.Subject)+len(c.Audience[0])+len(c.ClientID)+len(c.Scope)))

@@ -29,9 +29,9 @@ func TestClaimsJSON(t *testing.T) {
 	}
 	checkClaimsJSON(t, full)
 	checkClaimsJSON(t, Claims{Issuer: "i", Subject: "s", Audience: jwt.Audience{"a"}, Expiry: full.Expiry, IssuedAt: full.IssuedAt})
-	for _, s := range []string{"a<b", "a>b", "a&b", `a"b`, `a\b`, "a\nb", "a\x7fb", "é", "\u2028", "\xff", ""} {
+	for _, s := range []string{"a<b", "a>b", "a&b", `a"b`, `a\b`, "a\nb", "a\fb", "a\bb", "a\x7fb", "é", "\u2028", "\xff", ""} {
 		c := full
-		c.Scope, c.Username = s, s
+		c.Scope, c.Username, c.Audience = s, s, jwt.Audience{s}
 		checkClaimsJSON(t, c)
 	}
 	odd := full
