@@ -126,7 +126,15 @@ func AppendString(b []byte, s string) []byte {
 
 // Plain reports whether encoding/json writes s between quotes as it is:
 // printable ASCII without '"', '\\' and the HTML-escaped '<', '>', '&'.
+// Eight bytes at a time: access tokens are hundreds of bytes long.
 func Plain(s string) bool {
+	for ; len(s) >= 8; s = s[8:] {
+		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		if x&high|below(x, 0x20)|zero(x^each('"'))|zero(x^each('\\'))|zero(x^each('<'))|zero(x^each('>'))|zero(x^each('&')) != 0 {
+			return false
+		}
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c < 0x20, c >= 0x80, c == '"', c == '\\', c == '<', c == '>', c == '&':
@@ -135,3 +143,18 @@ func Plain(s string) bool {
 	}
 	return true
 }
+
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// each is c in every byte.
+func each(c byte) uint64 { return ones * uint64(c) }
+
+// zero is non-zero when a byte of x is zero (exact as a whole: a borrow
+// can only mark bytes above a zero byte).
+func zero(x uint64) uint64 { return (x - ones) &^ x & high }
+
+// below is non-zero when a byte of x is below n (n <= 128).
+func below(x uint64, n byte) uint64 { return (x - each(n)) &^ x & high }

@@ -3,6 +3,7 @@ package jsonw
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -71,11 +72,36 @@ func TestValue(t *testing.T) {
 	}
 }
 
+// plainByBytes is Plain a byte at a time.
+func plainByBytes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || strings.IndexByte(`"\\<>&`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPlain(t *testing.T) {
+	base := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjIn0-_~ %$#@!(){}[]=+"
+	for i := 0; i <= len(base); i++ {
+		for c := range 256 {
+			s := base[:i] + string([]byte{byte(c)}) + base[i:]
+			if Plain(s) != plainByBytes(s) {
+				t.Fatalf("Plain(%q) = %v", s, Plain(s))
+			}
+		}
+	}
+}
+
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "abc", "<&>", "\u2028", "\xff", `"\`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if Plain(s) != plainByBytes(s) {
+			t.Fatalf("Plain(%q) = %v", s, Plain(s))
+		}
 		want, _ := json.Marshal(s)
 		if got := AppendString([]byte("x"), s); !bytes.Equal(got[1:], want) || got[0] != 'x' {
 			t.Fatalf("%q: got %s, want %s", s, got, want)
@@ -97,4 +123,13 @@ func BenchmarkObject(b *testing.B) {
 			_, _ = json.Marshal(s)
 		}
 	})
+}
+
+func BenchmarkPlain(b *testing.B) {
+	token := strings.Repeat("eyJhbGciOiJIUzI1NiJ9.", 16)
+	for b.Loop() {
+		if !Plain(token) {
+			b.Fatal("not plain")
+		}
+	}
 }
