@@ -45,43 +45,50 @@ func (s *jsonScanner) connection(c *storage.Connection) bool {
 }
 
 func (s *jsonScanner) connectionMember(c *storage.Connection, key []byte) bool {
-	ok := false
-	switch string(key) {
-	case "api":
-		c.API, ok = s.str()
-	case "id":
-		c.ID, ok = s.str()
-	case "client_id":
-		c.ClientID, ok = s.str()
-	case "identity":
-		c.Identity, ok = s.str()
-	case "provider":
-		c.Provider, ok = s.str()
-	case "status":
-		c.Status, ok = s.str()
-	case "scope":
-		c.Scope, ok = s.str()
-	case "last_error":
-		c.LastError, ok = s.str()
-	case "sealed_tokens":
-		c.SealedTokens, ok = s.bytes()
-	case "refresh_failures":
+	var ok bool
+	switch f := connectionField(c, key).(type) {
+	case *string:
+		*f, ok = s.str()
+	case *[]byte:
+		*f, ok = s.bytes()
+	case *int64:
+		*f, ok = s.int()
+	case *int:
 		var n int64
 		n, ok = s.int()
-		c.RefreshFailures = int(n)
-	case "version":
-		c.Version, ok = s.int()
-	default:
-		if t := connectionTime(c, key); t != nil {
-			ok = s.time(t)
-		}
+		*f = int(n)
+	case *time.Time:
+		ok = s.time(f)
 	}
 	return ok
 }
 
-// connectionTime returns the time field of c named key, or nil.
-func connectionTime(c *storage.Connection, key []byte) *time.Time {
+// connectionField returns a pointer to the field of c whose JSON name is
+// key, or nil.
+func connectionField(c *storage.Connection, key []byte) any {
 	switch string(key) {
+	case "api":
+		return &c.API
+	case "id":
+		return &c.ID
+	case "client_id":
+		return &c.ClientID
+	case "identity":
+		return &c.Identity
+	case "provider":
+		return &c.Provider
+	case "status":
+		return &c.Status
+	case "scope":
+		return &c.Scope
+	case "last_error":
+		return &c.LastError
+	case "sealed_tokens":
+		return &c.SealedTokens
+	case "refresh_failures":
+		return &c.RefreshFailures
+	case "version":
+		return &c.Version
 	case "expiry":
 		return &c.Expiry
 	case "created_at":
