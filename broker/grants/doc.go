@@ -4,6 +4,7 @@
 // only then runs the grant. Grants return values and never write HTTP.
 //
 // It imports broker/connections (the token-exchange grant serves a
-// connection's tokens), broker/protocol, broker/seal, broker/secret,
-// broker/tokens and storage; never gin, broker or a storage backend.
+// connection's tokens), broker/jsonw, broker/protocol, broker/seal,
+// broker/secret, broker/tokens and storage; never gin, broker or a
+// storage backend.
 package grants

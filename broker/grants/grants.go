@@ -2,10 +2,11 @@ package grants
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
+	"slices"
 	"time"
 
+	"github.com/oauth2broker/oauth2broker/broker/jsonw"
 	"github.com/oauth2broker/oauth2broker/broker/protocol"
 	"github.com/oauth2broker/oauth2broker/broker/tokens"
 	"github.com/oauth2broker/oauth2broker/storage"
@@ -44,25 +45,35 @@ type Response struct {
 	Extra map[string]any
 }
 
-// bareResponse is a Response without Extra as JSON: the members in the
-// order a map of them is encoded (sorted), with the same omissions.
-type bareResponse struct {
-	AccessToken  string `json:"access_token"`
-	ExpiresIn    int64  `json:"expires_in,omitempty"`
-	RefreshToken string `json:"refresh_token,omitempty"`
-	Scope        string `json:"scope,omitempty"`
-	TokenType    string `json:"token_type"`
-}
+var _ jsonw.Appender = (*Response)(nil)
 
 // MarshalJSON renders the RFC 6749 §5.1 members plus Extra.
 func (r *Response) MarshalJSON() ([]byte, error) {
+	return r.AppendJSON(make([]byte, 0, 96+len(r.AccessToken)+len(r.RefreshToken)+len(r.Scope)))
+}
+
+// AppendJSON appends the answer as encoding/json encodes the map of its
+// members (sorted keys, empty members left out), without reflection for
+// the RFC 6749 §5.1 members and string or int64 Extra values.
+func (r *Response) AppendJSON(b []byte) ([]byte, error) {
+	o := jsonw.Start(b)
 	if len(r.Extra) == 0 {
-		// Every token answer of the grants that issue tokens: no map
-		// to build and sort.
-		return json.Marshal(bareResponse{AccessToken: r.AccessToken, ExpiresIn: max(r.ExpiresIn, 0), RefreshToken: r.RefreshToken,
-			Scope: r.Scope, TokenType: r.TokenType})
+		// Every answer of the grants that issue tokens: no map to
+		// build and sort.
+		o.String("access_token", r.AccessToken)
+		o.OptInt("expires_in", max(r.ExpiresIn, 0))
+		o.OptString("refresh_token", r.RefreshToken)
+		o.OptString("scope", r.Scope)
+		o.String("token_type", r.TokenType)
+		return o.End(), nil
 	}
-	return json.Marshal(r.members())
+	m := r.members()
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := o.Value(k, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return o.End(), nil
 }
 
 // members are the answer's JSON members: Extra, then the RFC 6749 §5.1

@@ -3,8 +3,11 @@ package protocol
 import (
 	"encoding/base64"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,4 +155,49 @@ func FuzzParseRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// referenceForm is the form parsing parseForm replaced: url.ParseQuery,
+// then the empty values dropped and repeated ones refused.
+func referenceForm(raw string) (url.Values, bool) {
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, false
+	}
+	out := url.Values{}
+	for k, vs := range values {
+		vs = slices.DeleteFunc(vs, func(v string) bool { return v == "" })
+		if len(vs) > 1 {
+			return nil, false
+		}
+		if len(vs) == 1 {
+			out[k] = vs
+		}
+	}
+	return out, true
+}
+
+// FuzzParseForm checks parseForm against url.ParseQuery: the same forms
+// accepted, with the same values.
+func FuzzParseForm(f *testing.F) {
+	for _, s := range []string{"", "a=1&b=2", "a=1&a=2", "a=&a=1", "a%zz=1", "a=%zz", "a;b=1", "&&=x&", "a+b=c+d%20e", "a=1&a=2&x=%", strings.Repeat("a&", 1200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, err := parseForm(raw)
+		want, ok := referenceForm(raw)
+		if (err == nil) != ok || (ok && !maps.EqualFunc(got, want, slices.Equal)) {
+			t.Fatalf("%q: got %v, %v; want %v (accepted %v)", raw, got, err, want, ok)
+		}
+	})
+}
+
+func BenchmarkParseForm(b *testing.B) {
+	raw := "token=" + strings.Repeat("eyJhbGciOiJFUzI1NiJ9", 20) + "&token_type_hint=access_token&client_id=bench-client"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseForm(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

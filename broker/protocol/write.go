@@ -15,7 +15,22 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
+	if a, ok := v.(jsonAppender); ok {
+		// The hot answers (token answers, introspection) encode
+		// themselves, without reflection; the bytes are the same.
+		if b, err := a.AppendJSON(make([]byte, 0, 512)); err == nil {
+			_, _ = w.Write(append(b, '\n'))
+		}
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// jsonAppender is a value that appends its own JSON to b: the bytes
+// json.Marshal writes for it, or the error it returns (jsonw.Appender,
+// named here so this package keeps to the standard library).
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
 }
 
 // WriteList answers records as {"<key>": [view(r), ...]} with 200 OK.

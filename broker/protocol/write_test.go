@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -32,5 +34,35 @@ func TestWriteErrorRetryAfter(t *testing.T) {
 	}
 	if ErrTemporarilyUnavailable.RetryAfter != 0 {
 		t.Error("WithRetryAfter changed the shared error")
+	}
+}
+
+// appended encodes itself, not as reflection would encode it, or fails.
+type appended struct {
+	A   string
+	bad bool
+}
+
+func (a appended) AppendJSON(b []byte) ([]byte, error) {
+	if a.bad {
+		return nil, errors.New("no")
+	}
+	return fmt.Appendf(b, `{"a":%q,"via":"AppendJSON"}`, a.A), nil
+}
+
+// A value that encodes itself is written as its bytes, as the encoder
+// writes other values (with the newline); a failure writes no body.
+func TestWriteJSONAppender(t *testing.T) {
+	want := httptest.NewRecorder()
+	WriteJSON(want, 201, map[string]string{"a": "x", "via": "AppendJSON"})
+	got := httptest.NewRecorder()
+	WriteJSON(got, 201, appended{A: "x"})
+	if got.Body.String() != want.Body.String() || got.Code != 201 || got.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("got %d %q %v, want %q", got.Code, got.Body, got.Header(), want.Body)
+	}
+	failed := httptest.NewRecorder()
+	WriteJSON(failed, 200, appended{bad: true})
+	if failed.Body.Len() != 0 {
+		t.Errorf("failed encoding wrote %q", failed.Body)
 	}
 }

@@ -4,5 +4,6 @@
 // opaque refresh tokens that rotate on every use with reuse detection, RFC
 // 7009 revocation records and RFC 7662 introspection.
 //
-// It imports storage, broker/seal and go-jose; never gin or broker.
+// It imports storage, broker/seal, broker/jsonw and go-jose; never gin or
+// broker.
 package tokens

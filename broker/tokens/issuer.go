@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -145,21 +144,33 @@ func (i *Issuer) Issue(ctx context.Context, api storage.API, req AccessRequest) 
 		ClientID: req.ClientID, Scope: req.Scope, Tenant: req.Tenant, Username: req.Username, Family: req.Family,
 		UserGeneration: req.UserGeneration,
 	}
-	// Marshal the claims once with encoding/json and sign the bytes:
+	// Marshal the claims once (without reflection) and sign the bytes:
 	// jwt.Signed().Claims() round-trips them through a map first.
-	payload, err := json.Marshal(claims)
+	payload, err := marshalClaims(&claims)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: claims: %w", err)
 	}
+	token, err := ks.sign(payload)
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Token: token, Expiry: exp, Lifetime: ttl.Truncate(time.Second)}, nil
+}
+
+// sign returns payload signed with the active key, in compact form.
+func (ks *keySet) sign(payload []byte) (string, error) {
+	if ks.hs256 != nil {
+		return ks.hs256.sign(payload), nil
+	}
 	jws, err := ks.signer.Sign(payload)
 	if err != nil {
-		return nil, fmt.Errorf("tokens: sign: %w", err)
+		return "", fmt.Errorf("tokens: sign: %w", err)
 	}
 	token, err := jws.CompactSerialize()
 	if err != nil {
-		return nil, fmt.Errorf("tokens: sign: %w", err)
+		return "", fmt.Errorf("tokens: sign: %w", err)
 	}
-	return &Issued{Token: token, Expiry: exp, Lifetime: ttl.Truncate(time.Second)}, nil
+	return token, nil
 }
 
 // Verify checks an access token of api: its signature by one of the API's

@@ -51,6 +51,7 @@ func ValidAlg(alg string) bool { return slices.Contains(SupportedAlgs, alg) }
 // keySet is the loaded signing state of one API.
 type keySet struct {
 	signer   jose.Signer
+	hs256    *hs256Signer // the signer's fast path when alg is HS256
 	kid      string
 	alg      string
 	public   []jose.JSONWebKey // every key still published, newest first
@@ -310,6 +311,11 @@ func (i *Issuer) loadKeys(ctx context.Context, api storage.API) (*keySet, error)
 				return nil, fmt.Errorf("tokens: %w", err)
 			}
 			ks.signer, ks.kid = signer, k.ID
+			if b, symmetric := priv.([]byte); symmetric && alg == HMACAlg {
+				if ks.hs256, err = newHS256Signer(signer, b); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	if ks.signer == nil {

@@ -181,6 +181,9 @@ func encode(l loc, rec any) ([]byte, error) {
 }
 
 func decode(l loc, val []byte, rec any) error {
+	if c, ok := rec.(*storage.Connection); ok && decodeConnection(val, c) {
+		return nil
+	}
 	if err := json.Unmarshal(val, rec); err != nil {
 		return fmt.Errorf("bbolt: decode %s record: %w", l.bucket, err)
 	}
