@@ -13,7 +13,7 @@ func clientCreate(a *app, args []string) error {
 	var ttl durationFlag
 	id := fs.String("client-id", "", "the client_id (default: generated)")
 	name := fs.String("name", "", "a display name")
-	fs.Var(&grants, "grant", "an allowed grant type: client_credentials, password, refresh_token, connection (repeatable; server default client_credentials)")
+	fs.Var(&grants, "grant", "an allowed grant type: client_credentials, password, refresh_token, connection, token_exchange, proxy (repeatable; server default client_credentials)")
 	fs.Var(&scopes, "scope", "an allowed scope (repeatable)")
 	fs.Var(&ttl, "access-token-ttl", "access-token lifetime, overriding the API's")
 	fs.Var(&returnURLs, "return-url", "an allowed return_url after upstream consent (repeatable)")

@@ -31,7 +31,7 @@ func commands() []command {
 		{"user get", "--api A USERNAME", "show a user", userGet},
 		{"user delete", "--api A USERNAME", "delete a user", userDelete},
 		{"user password", "--api A USERNAME [--password P | --password-stdin]", "set a user's password; ends the user's refresh tokens", userPassword},
-		{"provider put", "--api A NAME [--template T | --type oidc|oauth2] [--issuer URL] [--auth-url URL] [--token-url URL] [--revocation-url URL] [--userinfo-url URL] [--auth-style header|body] --client-id ID [--client-secret-stdin] [--scope S]... [--allowed-scope S]... [--api-base-url URL]... [--auth-param K=V]... [--var K=V]... [--set NAME=VALUE]...", "create or replace an upstream provider", providerPut},
+		{"provider put", "--api A NAME [--template T | --type oidc|oauth2|mcp] [--issuer URL] [--server-url URL] [--auth-url URL] [--token-url URL] [--revocation-url URL] [--userinfo-url URL] [--auth-style header|body] --client-id ID [--client-secret-stdin] [--scope S]... [--allowed-scope S]... [--api-base-url URL]... [--auth-param K=V]... [--var K=V]... [--set NAME=VALUE]...", "create or replace an upstream provider", providerPut},
 		{"provider list", "--api A", "list an API's providers", providerList},
 		{"provider get", "--api A NAME", "show a provider", providerGet},
 		{"provider delete", "--api A NAME", "delete a provider", providerDelete},
