@@ -73,7 +73,11 @@ func showEntry(a *app, e *catalog.Entry) {
 		fmt.Fprintf(w, "  %s: %s\n", kv[0], kv[1])
 	}
 	showQuirks(a, e.Defaults())
-	fmt.Fprintf(w, "\nQuirks handled: %s\nDefault scopes: %s\n", strings.Join(e.Quirks(), ", "), strings.Join(e.DefaultScopes, " "))
+	scopes := strings.Join(e.DefaultScopes, " ")
+	if scopes == "" {
+		scopes = "none (the provider decides, or scopes are chosen when the app is registered)"
+	}
+	fmt.Fprintf(w, "\nQuirks handled: %s\nDefault scopes: %s\n", strings.Join(e.Quirks(), ", "), scopes)
 	if e.Notes != "" {
 		fmt.Fprintf(w, "\nNotes: %s\n", e.Notes)
 	}

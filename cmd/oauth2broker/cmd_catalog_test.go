@@ -15,6 +15,12 @@ func TestProvidersCommand(t *testing.T) {
 	if code := run([]string{"providers", "show", "slack"}, &out, &errb); code != exitOK || !strings.Contains(out.String(), "nested token") || !strings.Contains(out.String(), "client_secret") {
 		t.Fatalf("providers show slack: exit %d, out %q; want what to fill in and the quirks", code, out.String())
 	}
+	// An entry without default scopes says so rather than printing an
+	// empty line (teamleader's scopes are chosen when the app is registered).
+	out.Reset()
+	if code := run([]string{"providers", "show", "teamleader"}, &out, &errb); code != exitOK || !strings.Contains(out.String(), "Default scopes: none") {
+		t.Errorf("providers show teamleader: exit %d, out %q; want \"Default scopes: none\"", code, out.String())
+	}
 	if code := run([]string{"providers", "show", "nope"}, &out, &errb); code == exitOK {
 		t.Errorf("providers show nope: exit 0, want an error")
 	}
