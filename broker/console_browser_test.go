@@ -88,8 +88,21 @@ func (a *person) fill(fields map[string]string, submit string) {
 	for sel, v := range fields {
 		steps = append(steps, chromedp.SetValue(chromedp.CSS(sel), v))
 	}
-	steps = append(steps, chromedp.Click(fmt.Sprintf(`//button[normalize-space()=%q]`, submit)))
-	a.step("submit "+submit, steps...)
+	a.step("fill the form for "+submit, steps...)
+	// The button's form is submitted as its click would (constraint
+	// validation, submit handlers, the button's own name), but not by
+	// mouse coordinates: those came from a stale layout right after a
+	// screenshot's viewport change, and the click then landed elsewhere.
+	js := fmt.Sprintf(`(function () {
+		var b = [...document.querySelectorAll("button")].find(function (b) { return b.textContent.trim() === %q; });
+		if (!b || !b.form) { return "no button " + %q; }
+		if (!b.form.reportValidity()) { return "the form is not valid"; }
+		b.form.requestSubmit(b);
+		return "";
+	})()`, submit, submit)
+	if msg, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](js)); err != nil || msg != "" {
+		a.t.Fatalf("browser: submit %s: %v %s", submit, err, msg)
+	}
 }
 
 // shoot keeps a screenshot of the whole page at a laptop's and a phone's
@@ -123,6 +136,17 @@ func (a *person) shoot(name string) {
 		}
 	}
 	a.step("back to laptop width", chromedp.EmulateViewport(1280, 800))
+	// Clicks use coordinates from the layout: wait until the page has
+	// been laid out at the laptop width again.
+	for deadline := time.Now().Add(time.Minute); ; {
+		w, err := chromedp.Run(a.ctx, chromedp.Evaluate[bool](`new Promise(function (ok) { requestAnimationFrame(function () { ok(window.innerWidth === 1280); }); })`, chromedp.EvalAwaitPromise))
+		if err == nil && w {
+			return
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("browser: the page did not return to the laptop width: %v", err)
+		}
+	}
 }
 
 func (a *person) signIn() {
